@@ -1,0 +1,58 @@
+# Two commands for a new machine with Python 3.11+:
+#   make run    install into .venv and open the dashboard on the demo data
+#   make test   install the test tools and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+APP    := $(VENV)/.installed-app
+DEV    := $(VENV)/.installed-dev
+HOST   ?= localhost
+PORT   ?= 8501
+
+.PHONY: run test check lint types schema clean browser
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(APP): requirements.txt constraints.txt pyproject.toml | $(BIN)/python
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt -c constraints.txt
+	$(PIP) install -q --no-deps -e .
+	touch $@
+
+$(DEV): $(APP) requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+run: $(APP)
+	$(BIN)/python -m tracker init
+	$(BIN)/python -m tracker demo --if-empty
+	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT)
+
+# Debian's Chromium for the end-to-end browser tests (test tools cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: browser tests will be skipped"; \
+	  else echo "chromium not found and not root: browser tests will be skipped"; fi; }
+
+# pytest exits 5 when it collects no tests; that is not a failure of the code.
+test: $(DEV) browser
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+lint: $(DEV)
+	$(BIN)/ruff check tracker tests pages app.py
+	$(BIN)/ruff format --check tracker tests pages app.py
+
+types: $(DEV)
+	$(BIN)/mypy
+
+schema: $(APP)
+	$(BIN)/python -m tracker.schema
+
+check: lint types test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

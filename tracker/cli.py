@@ -1,0 +1,179 @@
+"""Command line: ``python -m tracker COMMAND``. Used by people, automation and acceptance checks.
+
+Exit codes: 0 success; 1 invalid input (nothing stored); 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tracker import interchange, queries
+from tracker.config import Settings
+from tracker.errors import InvalidInput
+from tracker.importer import ImportReport, import_file
+from tracker.store import Store, StoreError
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+STRUCTURE_KEYS = ("partnership", "structure", "status", "host", "since", "entries")
+
+
+def _table(rows: list[dict[str, Any]], keys: Sequence[str]) -> str:
+    """A plain fixed-width text table."""
+    cells = [[("" if r.get(k) is None else str(r[k])) for k in keys] for r in rows]
+    widths = [max([len(k)] + [len(row[i]) for row in cells]) for i, k in enumerate(keys)]
+    lines = ["  ".join(k.ljust(w) for k, w in zip(keys, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def _emit(rows: list[dict[str, Any]], keys: Sequence[str], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(keys), lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        sys.stdout.write(buf.getvalue())
+    else:
+        print(_table(rows, keys))
+
+
+def _print_report(report: ImportReport) -> None:
+    out = sys.stdout if report.ok else sys.stderr
+    for problem in report.problems:
+        print(problem, file=out)
+    if report.more_problems:
+        print(f"… and {report.more_problems} more problem(s)", file=out)
+    prefix = "dry run: " if report.dry_run and report.ok else ""
+    print(prefix + report.summary(), file=out)
+
+
+def _open(args: argparse.Namespace) -> Store:
+    settings = Settings() if args.db is None else Settings(db=args.db)
+    return Store(settings.db, settings)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        print(f"database ready: {store.target} (schema version {store.schema_version()})")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return EXIT_USAGE
+    with _open(args) as store:
+        report = import_file(store, path, dry_run=args.dry_run)
+    _print_report(report)
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    try:
+        fmt = interchange.format_for(args.file, args.format)
+    except InvalidInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with _open(args) as store, open(args.file, "wb") as out:
+        n = interchange.WRITERS[fmt](queries.export_rows(store), out)
+    print(f"exported {n} entries to {args.file} ({fmt})")
+    return EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    by = [f.strip() for f in args.by.split(",") if f.strip()]
+    with _open(args) as store:
+        try:
+            rows = queries.summary(store, by)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    _emit(rows, [*by, "count"], args.format)
+    return EXIT_OK
+
+
+def cmd_structures(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        frame = queries.structures(store)
+    rows = [
+        {k: (None if _missing(r[k]) else (int(r[k]) if k == "entries" else r[k])) for k in STRUCTURE_KEYS}
+        for r in frame.to_dict("records")
+    ]
+    _emit(rows, STRUCTURE_KEYS, args.format)
+    return EXIT_OK
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        if args.if_empty and queries.count_entries(store) > 0:
+            print("database already has entries; demo data not loaded")
+            return EXIT_OK
+        report = import_file(store, store.settings.sample)
+    _print_report(report)
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and for the README's usage text)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH", help="database file (default: $TRACKER_DB or data/tracker.duckdb)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tracker", description="Systems Change Tracker: manage the tracker database."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", parents=[common], help="create or migrate the database")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("import", parents=[common], help="import a CSV, XLSX, JSON or Parquet file (all or nothing)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--dry-run", action="store_true", help="validate and report without storing")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", parents=[common], help="export all entries in the interchange format")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=interchange.FORMATS, help="default: from the file extension")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("summary", parents=[common], help="entry counts grouped by one or two fields")
+    p.add_argument("--by", required=True, metavar="FIELD[,FIELD]",
+                   help=f"one or two of: {', '.join(queries.SUMMARY_FIELDS)}")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("structures", parents=[common], help="one row per structure with its current status")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.set_defaults(func=cmd_structures)
+
+    p = sub.add_parser("demo", parents=[common], help="load the demo data set (idempotent)")
+    p.add_argument("--if-empty", action="store_true", help="only when the database has no entries yet")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except BrokenPipeError:
+        return EXIT_OK

@@ -1,0 +1,30 @@
+"""Settings, read once from the environment (``TRACKER_*``); tests override by constructor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+SCHEMAS_DIR = ROOT / "schemas"
+
+
+class Settings(BaseSettings):
+    """Where the store is and which reference data seeds it."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACKER_", extra="ignore")
+
+    db: str = Field(
+        default=str(DATA_DIR / "tracker.duckdb"),
+        description="Path of the DuckDB file (TRACKER_DB).",
+    )
+    taxonomy: Path = Field(default=DATA_DIR / "taxonomy.toml", description="Taxonomy seed file.")
+    partnerships: Path = Field(
+        default=DATA_DIR / "partnerships.csv", description="Partnership reference data seed file."
+    )
+    sample: Path = Field(default=DATA_DIR / "sample" / "entries.csv", description="Demo data set.")
+    import_batch_rows: int = Field(default=20_000, ge=100, description="Rows validated per batch.")
+    max_errors: int = Field(default=1000, ge=1, description="Problems listed before the rest are counted.")

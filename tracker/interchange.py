@@ -1,0 +1,485 @@
+"""The interchange format: reading CSV/XLSX/JSON/Parquet rows, writing exports.
+
+The columns are a public contract (see README, "Interchange format"):
+``id, partnership, date, kind, title, description, typology, status, host,
+mechanisms, structure, sectors, source``.
+
+Readers stream: they yield one row at a time and never hold a whole file in
+Python objects. Problems with the file as a whole (encoding, header, delimiter)
+raise :class:`~tracker.errors.InvalidInput` before any row is read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from tracker.errors import InvalidInput, Problem
+
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "partnership",
+    "date",
+    "kind",
+    "title",
+    "description",
+    "typology",
+    "status",
+    "host",
+    "mechanisms",
+    "structure",
+    "sectors",
+    "source",
+)
+LIST_COLUMNS = ("mechanisms", "sectors")
+FORMATS = ("csv", "xlsx", "json", "parquet")
+IMPORT_FORMATS = FORMATS
+
+# Spreadsheets treat a cell starting with one of these as a formula.
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_CHUNK = 1 << 20
+
+
+def neutralise(value: str) -> str:
+    """Prefix a formula-like cell with ``'`` so spreadsheets show it as text."""
+    return "'" + value if _FORMULA.match(value) else value
+
+
+def restore(value: str) -> str:
+    """Undo :func:`neutralise` (applied to CSV/XLSX cells on import)."""
+    return value[1:] if value.startswith("'") and _FORMULA.match(value[1:]) else value
+
+
+def format_for(path: str | Path, given: str | None = None) -> str:
+    """The file format: ``given`` if set, else from the file's extension."""
+    fmt = (given or Path(path).suffix.lstrip(".")).lower()
+    if fmt == "xls":
+        raise InvalidInput(
+            [Problem(None, None, "old .xls workbooks are not supported; save the file as .xlsx or CSV UTF-8")]
+        )
+    if fmt not in FORMATS:
+        raise InvalidInput(
+            [Problem(None, None, f"unsupported file type '{Path(path).suffix or fmt}'; use .csv, .xlsx, .json or .parquet")]
+        )
+    return fmt
+
+
+@dataclass
+class RowSource:
+    """Rows of one file: the unit of position (row or record), and (number, cells) pairs."""
+
+    unit: str
+    rows: Iterator[tuple[int, dict[str, Any]]]
+    problems: list[Problem] = field(default_factory=list)  # found while reading (ragged rows…)
+
+
+def _check_header(header: list[str], unit: str) -> list[str]:
+    cleaned = [str(h).strip().lstrip("\ufeff").strip().lower() if h is not None else "" for h in header]
+    while cleaned and cleaned[-1] == "":
+        cleaned.pop()
+    problems: list[Problem] = []
+    if len(cleaned) == 1 and (";" in cleaned[0] or "\t" in cleaned[0] or "|" in cleaned[0]):
+        sep = next(s for s in (";", "\t", "|") if s in cleaned[0])
+        name = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}[sep]
+        raise InvalidInput(
+            [
+                Problem(
+                    1,
+                    None,
+                    f"the columns are separated by {name}, but the interchange format uses commas; "
+                    "in Excel use 'Save As' → 'CSV UTF-8 (Comma delimited)'",
+                )
+            ]
+        )
+    where = 1 if unit == "row" else None
+    missing = [c for c in COLUMNS if c not in cleaned]
+    unknown = []
+    for i, name in enumerate(cleaned):
+        if name in COLUMNS:
+            if cleaned.index(name) != i:
+                problems.append(Problem(where, name, "this column appears twice in the header"))
+            continue
+        hint = difflib.get_close_matches(name, missing or COLUMNS, n=1, cutoff=0.6)
+        label = name or f"(empty header in column {i + 1})"
+        unknown.append(f"'{label}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+    if unknown:
+        problems.append(Problem(where, None, "unknown column(s) in the header: " + ", ".join(unknown)))
+    if missing:
+        problems.append(
+            Problem(where, None, "missing column(s) in the header: " + ", ".join(missing)
+                    + ". The header must name: " + ", ".join(COLUMNS))
+        )
+    if problems:
+        raise InvalidInput(problems)
+    return cleaned
+
+
+def _sniff_encoding(stream: IO[bytes]) -> str:
+    """UTF-8 (BOM or not) or Windows-1252; anything else is a clear error."""
+    stream.seek(0)
+    head = stream.read(4)
+    stream.seek(0)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InvalidInput(
+            [Problem(None, None, "the file is UTF-16 ('Unicode Text'); save it as 'CSV UTF-8 (Comma delimited)'")]
+        )
+    if head.startswith(b"PK\x03\x04"):
+        raise InvalidInput(
+            [Problem(None, None, "this is an Excel workbook (XLSX) with a .csv name; rename it to .xlsx")]
+        )
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    utf8 = True
+    undefined: tuple[int, int] | None = None  # (byte, line) of the first byte cp1252 lacks
+    while chunk := stream.read(_CHUNK):
+        if b"\x00" in chunk:
+            line += chunk[: chunk.index(b"\x00")].count(b"\n")
+            raise InvalidInput(
+                [Problem(None, None, f"line {line} contains a NUL byte: this is not a text CSV file")]
+            )
+        if utf8:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                utf8 = False
+        if undefined is None and (bad := _CP1252_UNDEFINED.search(chunk)):
+            undefined = (bad.group()[0], line + chunk[: bad.start()].count(b"\n"))
+        line += chunk.count(b"\n")
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    stream.seek(0)
+    if not utf8 and undefined is not None:
+        raise InvalidInput(
+            [
+                Problem(
+                    None,
+                    None,
+                    f"the file is neither UTF-8 nor Windows-1252: byte 0x{undefined[0]:02X} on line "
+                    f"{undefined[1]} is not a character in either. Save it from Excel as "
+                    "'CSV UTF-8 (Comma delimited)'",
+                )
+            ]
+        )
+    return "utf-8-sig" if utf8 else "cp1252"
+
+
+def _csv_rows(stream: IO[bytes]) -> RowSource:
+    encoding = _sniff_encoding(stream)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise InvalidInput([Problem(1, None, f"cannot read the header: {exc}")]) from None
+    if header is None or not any(h.strip() for h in header):
+        raise InvalidInput([Problem(None, None, "the file is empty: it needs a header row and at least one row")])
+    columns = _check_header(header, "row")
+    source = RowSource("row", iter(()))
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        number = 1
+        while True:
+            number += 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                message = str(exc)
+                if "field larger" in message:
+                    message = (f"a cell is longer than {csv.field_size_limit():,} characters "
+                               "(is a quote left open?)")
+                source.problems.append(
+                    Problem(number, None, f"the file cannot be read from here on: {message}")
+                )
+                return
+            yield from _row(number, cells, columns, source, strict_width=True)
+
+    source.rows = rows()
+    return source
+
+
+def _row(
+    number: int, cells: list[Any], columns: list[str], source: RowSource, strict_width: bool
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """One row as a dict; ragged rows become problems (a sign of broken quoting)."""
+    if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+        return  # blank rows are skipped, as a spreadsheet user expects
+    width = len(columns)
+    if len(cells) > width and any(c is not None and str(c).strip() for c in cells[width:]):
+        source.problems.append(
+            Problem(number, None, f"has {len(cells)} cells but the header has {width} columns "
+                    "(is a comma inside a cell not quoted?)")
+        )
+        return
+    if len(cells) < width and strict_width:
+        source.problems.append(
+            Problem(number, None, f"has {len(cells)} cells but the header has {width} columns "
+                    "(is a comma missing, or a quote left open?)")
+        )
+        return
+    values: dict[str, Any] = {}
+    for i, name in enumerate(columns):
+        value = cells[i] if i < len(cells) else None
+        values[name] = restore(value) if isinstance(value, str) else value
+    yield number, values
+
+
+def _xlsx_value(cell: Any) -> Any:
+    value = cell.value
+    if isinstance(value, datetime | date):
+        fmt = (getattr(cell, "number_format", "") or "").lower()
+        d = value.date() if isinstance(value, datetime) else value
+        if "d" not in fmt and "m" in fmt:
+            return f"{d.year:04d}-{d.month:02d}"
+        if "d" not in fmt and "m" not in fmt and "y" in fmt:
+            return f"{d.year:04d}"
+        return d.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _xlsx_rows(stream: IO[bytes]) -> RowSource:
+    import openpyxl  # heavy; only when needed
+
+    try:
+        book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise InvalidInput(
+            [Problem(None, None, f"this is not a readable XLSX workbook ({type(exc).__name__}); "
+                     "save it from Excel as .xlsx or as CSV UTF-8")]
+        ) from None
+    except Exception as exc:  # openpyxl raises many kinds for damaged files
+        raise InvalidInput(
+            [Problem(None, None, f"this XLSX workbook is damaged and cannot be read ({type(exc).__name__})")]
+        ) from None
+    sheet = book["entries"] if "entries" in book.sheetnames else book.worksheets[0]
+    iterator = sheet.iter_rows()
+    try:
+        header_cells = next(iterator, None)
+    except Exception as exc:
+        raise InvalidInput([Problem(1, None, f"cannot read the header row ({type(exc).__name__})")]) from None
+    if not header_cells or not any(c.value not in (None, "") for c in header_cells):
+        raise InvalidInput([Problem(None, None, "the worksheet is empty: it needs a header row and at least one row")])
+    columns = _check_header([c.value for c in header_cells], "row")
+    source = RowSource("row", iter(()))
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        try:
+            for cells in iterator:
+                if not cells:
+                    continue
+                number = getattr(cells[0], "row", None) or 0
+                values = [_xlsx_value(c) for c in cells]
+                yield from _row(number, values, columns, source, strict_width=False)
+        except Exception as exc:
+            source.problems.append(
+                Problem(None, None, f"the workbook cannot be read past this point ({type(exc).__name__})")
+            )
+        finally:
+            book.close()
+
+    source.rows = rows()
+    return source
+
+
+def _json_rows(stream: IO[bytes]) -> RowSource:
+    try:
+        data = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput([Problem(None, None, f"this is not valid UTF-8 JSON: {exc}")]) from None
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise InvalidInput([Problem(None, None, "the JSON must be a list of objects, one per entry")])
+    if not data:
+        raise InvalidInput([Problem(None, None, "the file has no records")])
+    source = RowSource("record", iter(()))
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        for i, record in enumerate(data, start=1):
+            keys = {str(k).strip().lower(): v for k, v in record.items()}
+            unknown = sorted(set(keys) - set(COLUMNS))
+            if unknown:
+                source.problems.append(Problem(i, None, f"unknown field(s): {', '.join(unknown)}"))
+                continue
+            yield i, {c: keys.get(c) for c in COLUMNS}
+
+    source.rows = rows()
+    return source
+
+
+def _parquet_rows(stream: IO[bytes]) -> RowSource:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(stream)
+    except (pa.ArrowException, OSError) as exc:
+        raise InvalidInput([Problem(None, None, f"this is not a readable Parquet file: {exc}")]) from None
+    names = [n.lower() for n in reader.schema_arrow.names]
+    _check_header(names, "record")
+    if reader.metadata.num_rows == 0:
+        raise InvalidInput([Problem(None, None, "the file has no records")])
+    source = RowSource("record", iter(()))
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        number = 0
+        for batch in reader.iter_batches(batch_size=10_000):
+            for record in batch.to_pylist():
+                number += 1
+                yield number, {c: record.get(c) for c in COLUMNS}
+
+    source.rows = rows()
+    return source
+
+
+_READERS = {"csv": _csv_rows, "xlsx": _xlsx_rows, "json": _json_rows, "parquet": _parquet_rows}
+
+
+def read_rows(stream: IO[bytes], fmt: str) -> RowSource:
+    """Open ``stream`` (binary, seekable) as ``fmt`` and return its rows, lazily."""
+    return _READERS[fmt](stream)
+
+
+# -- writing -----------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(value)
+    return str(value)
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
+    """Write rows as UTF-8 CSV with a byte-order mark (so Excel shows £ and é), formulas neutralised."""
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    n = 0
+    for row in rows:
+        writer.writerow([neutralise(_cell(row[c])) for c in COLUMNS])
+        n += 1
+    text.flush()
+    text.detach()
+    return n
+
+
+_FIXED_TIME = datetime(2000, 1, 1)
+
+
+def write_xlsx(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
+    """Write rows to one 'entries' sheet, every cell as text; byte-identical for equal data."""
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = openpyxl.Workbook(write_only=True)
+    book.properties.creator = "Systems Change Tracker"
+    book.properties.created = _FIXED_TIME
+    book.properties.modified = _FIXED_TIME
+    sheet = book.create_sheet("entries")
+    widths = {"title": 48, "description": 60, "partnership": 32, "typology": 30, "mechanisms": 40,
+              "structure": 32, "sectors": 30, "source": 40, "host": 28}
+    for i, name in enumerate(COLUMNS):
+        letter = openpyxl.utils.get_column_letter(i + 1)
+        sheet.column_dimensions[letter].width = widths.get(name, 14)
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for name in COLUMNS:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    n = 0
+    for row in rows:
+        cells = []
+        for c in COLUMNS:
+            cell = WriteOnlyCell(sheet, value=neutralise(_cell(row[c])) or None)
+            cell.data_type = "s"
+            cells.append(cell)
+        sheet.append(cells)
+        n += 1
+    raw = io.BytesIO()
+    book.save(raw)
+    _normalise_zip(raw.getvalue(), out)
+    return n
+
+
+def _normalise_zip(data: bytes, out: IO[bytes]) -> None:
+    """Rewrite a zip with fixed timestamps and order so equal content gives equal bytes."""
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o600 << 16
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>2000-01-01T00:00:00Z\g<2>", content
+                )
+            dst.writestr(fixed, content)
+
+
+def write_json(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
+    """Write rows as a JSON list of objects (lists as arrays, empty as null), UTF-8."""
+    out.write(b"[")
+    n = 0
+    for row in rows:
+        record = {c: (row[c] if row[c] not in ("",) else None) for c in COLUMNS}
+        out.write((",\n  " if n else "\n  ").encode())
+        out.write(json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        n += 1
+    out.write(b"\n]\n" if n else b"]\n")
+    return n
+
+
+def write_parquet(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
+    """Write rows as Parquet (string columns, list columns for mechanisms and sectors)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [pa.field(c, pa.list_(pa.string()) if c in LIST_COLUMNS else pa.string()) for c in COLUMNS]
+    )
+    n = 0
+    with pq.ParquetWriter(out, schema, compression="zstd") as writer:
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= 50_000:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                n += len(batch)
+                batch = []
+        if batch or n == 0:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            n += len(batch)
+    return n
+
+
+WRITERS = {"csv": write_csv, "xlsx": write_xlsx, "json": write_json, "parquet": write_parquet}
+
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+}

@@ -1,0 +1,169 @@
+"""The store: one DuckDB database, migrated at connect, seeded with reference data.
+
+Every access opens its own cursor (``store.cursor()``); cursors are never shared
+between threads. Writes go through ``store.transaction()`` so they are
+all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from tracker.config import SCHEMAS_DIR, Settings
+from tracker.taxonomy import VOCABULARIES, PartnershipRef, Term, Vocab, load_partnerships, load_terms
+
+_MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class StoreError(Exception):
+    """The database cannot be opened or used; the message says why in plain words."""
+
+
+def utcnow() -> datetime:
+    """Current time in UTC as a naive timestamp (how the store keeps times)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def migrations(directory: Path = SCHEMAS_DIR) -> list[tuple[int, str, Path]]:
+    """The numbered migration files, in order: (version, name, path)."""
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION.match(path.name)
+        if match:
+            found.append((int(match.group(1)), match.group(2), path))
+    versions = [v for v, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise StoreError(f"two migrations share a number in {directory}")
+    return found
+
+
+class Store:
+    """A connection to the tracker database, migrated and seeded on open."""
+
+    def __init__(self, target: str | Path | None = None, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.target = str(target if target is not None else self.settings.db)
+        self._lock = threading.Lock()
+        if self.target != ":memory:":
+            Path(self.target).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = duckdb.connect(self.target)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError(
+                    f"the database {self.target} is in use by another program (is the dashboard "
+                    "running?). Stop it, or make the change through the dashboard."
+                ) from exc
+            raise StoreError(f"cannot open the database {self.target}: {exc}") from exc
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the database {self.target}: {exc}") from exc
+        self.migrate()
+        self.seed()
+
+    # -- connection -----------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the shared connection; use one per call, never across threads."""
+        with self._lock:
+            return self._conn.cursor()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside a transaction: committed on success, rolled back on any error."""
+        cur = self.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            cur.close()
+            raise
+        cur.execute("COMMIT")
+        cur.close()
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the write-ahead log)."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        """Apply every migration not yet applied, each in its own transaction; return those applied."""
+        cur = self.cursor()
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        done = {row[0] for row in cur.execute("SELECT version FROM schema_migrations").fetchall()}
+        applied = []
+        for version, name, path in migrations():
+            if version in done:
+                continue
+            with self.transaction() as tx:
+                tx.execute(path.read_text(encoding="utf-8"))
+                tx.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()]
+                )
+            applied.append(version)
+        return applied
+
+    def schema_version(self) -> int:
+        """The highest applied migration number."""
+        row = self.cursor().execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def seed(self) -> None:
+        """Load the taxonomy and partnerships from ``data/`` into an empty database."""
+        cur = self.cursor()
+        has_terms = cur.execute("SELECT count(*) FROM terms").fetchone()[0]  # type: ignore[index]
+        has_partnerships = cur.execute("SELECT count(*) FROM partnerships").fetchone()[0]  # type: ignore[index]
+        if has_terms and has_partnerships:
+            return
+        with self.transaction() as tx:
+            if not has_terms:
+                tx.executemany(
+                    "INSERT INTO terms (vocabulary, slug, label, grp, description, position)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        [t.vocabulary, t.slug, t.label, t.group, t.description, t.position]
+                        for t in load_terms(self.settings.taxonomy)
+                    ],
+                )
+            if not has_partnerships:
+                tx.executemany(
+                    "INSERT INTO partnerships VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        [p.slug, p.name, p.programme, p.area, p.start_date, p.end_date]
+                        for p in load_partnerships(self.settings.partnerships)
+                    ],
+                )
+
+    # -- reference data -------------------------------------------------------------
+    def vocab(self) -> Vocab:
+        """The current vocabularies and partnerships, as validation needs them."""
+        cur = self.cursor()
+        rows = cur.execute(
+            "SELECT vocabulary, slug, label, grp, description, position, retired FROM terms"
+            " ORDER BY vocabulary, position, slug"
+        ).fetchall()
+        terms: dict[str, list[Term]] = {v: [] for v in VOCABULARIES}
+        for row in rows:
+            terms.setdefault(row[0], []).append(Term(*row))
+        partnerships = [
+            PartnershipRef(*row)
+            for row in cur.execute(
+                "SELECT slug, name, programme, area, start_date, end_date FROM partnerships ORDER BY name"
+            ).fetchall()
+        ]
+        return Vocab(terms, partnerships)

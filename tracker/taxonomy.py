@@ -1,0 +1,159 @@
+"""Controlled vocabularies (typology, statuses, mechanisms, sectors) and partnerships.
+
+The terms are data: they are seeded from ``data/taxonomy.toml`` and
+``data/partnerships.csv`` into the database, and read back from there into a
+:class:`Vocab`, the lookup every validator uses. Users may type a label or a
+slug, in any case, with stray spaces; near misses get a suggestion.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+VOCABULARIES: tuple[str, ...] = ("typology", "status", "mechanism", "sector")
+"""The controlled vocabularies, in the order they appear in the taxonomy file."""
+
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def normalise(text: str) -> str:
+    """Fold case, and treat runs of spaces, hyphens and underscores as one space."""
+    return _SEPARATORS.sub(" ", text).strip().casefold()
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a vocabulary: stable slug, display label, optional group."""
+
+    vocabulary: str
+    slug: str
+    label: str
+    group: str | None = None
+    description: str | None = None
+    position: int = 0
+    retired: bool = False
+
+
+@dataclass(frozen=True)
+class PartnershipRef:
+    """A partnership as reference data (see :class:`tracker.models.Partnership`)."""
+
+    slug: str
+    name: str
+    programme: str
+    area: str
+    start_date: date | None
+    end_date: date | None
+
+
+@dataclass
+class Lookup:
+    """Resolves user text to a slug for one vocabulary (or the partnership list)."""
+
+    noun: str
+    labels: dict[str, str]  # slug -> label, in display order
+    retired: frozenset[str] = frozenset()
+    _index: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for slug, label in self.labels.items():
+            self._index.setdefault(normalise(slug), slug)
+            self._index.setdefault(normalise(label), slug)
+
+    def resolve(self, text: str) -> str | None:
+        """The slug for ``text`` (a label or slug, any case), or ``None``."""
+        return self._index.get(normalise(text))
+
+    def suggest(self, text: str) -> str | None:
+        """The label closest to ``text``, if any is close enough to be a likely typo."""
+        key = normalise(text)
+        if not key:
+            return None
+        matches = difflib.get_close_matches(key, list(self._index), n=1, cutoff=0.6)
+        if not matches:
+            # A prefix is a strong hint too ("hosted" -> "Hosted elsewhere").
+            prefixed = [k for k in self._index if k.startswith(key) and len(key) >= 3]
+            if len(prefixed) == 1:
+                matches = prefixed
+        return self.labels[self._index[matches[0]]] if matches else None
+
+    def label(self, slug: str) -> str:
+        """The display label of ``slug`` (the slug itself if unknown)."""
+        return self.labels.get(slug, slug)
+
+
+@dataclass
+class Vocab:
+    """Everything validation needs to know about allowed values."""
+
+    terms: dict[str, list[Term]]
+    partnerships: list[PartnershipRef]
+    lookups: dict[str, Lookup] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lookups = {
+            vocabulary: Lookup(
+                vocabulary,
+                {t.slug: t.label for t in sorted(terms, key=lambda t: t.position)},
+                frozenset(t.slug for t in terms if t.retired),
+            )
+            for vocabulary, terms in self.terms.items()
+        }
+        self.lookups["partnership"] = Lookup(
+            "partnership", {p.slug: p.name for p in self.partnerships}
+        )
+
+    def __getitem__(self, vocabulary: str) -> Lookup:
+        return self.lookups[vocabulary]
+
+    def partnership(self, slug: str) -> PartnershipRef | None:
+        """The partnership with ``slug``, or ``None``."""
+        return next((p for p in self.partnerships if p.slug == slug), None)
+
+
+def load_terms(path: Path) -> list[Term]:
+    """Read the taxonomy file into terms, checking it is well formed."""
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    unknown = set(raw) - set(VOCABULARIES)
+    if unknown:
+        raise ValueError(f"{path}: unknown vocabularies {sorted(unknown)}; expected {VOCABULARIES}")
+    terms: list[Term] = []
+    for vocabulary in VOCABULARIES:
+        seen: set[str] = set()
+        for position, item in enumerate(raw.get(vocabulary, [])):
+            slug, label = item.get("slug", ""), item.get("label", "")
+            if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) or not label:
+                raise ValueError(f"{path}: {vocabulary} #{position + 1} needs a slug (a-z, 0-9, -) and a label")
+            if slug in seen:
+                raise ValueError(f"{path}: {vocabulary} slug '{slug}' appears twice")
+            seen.add(slug)
+            terms.append(
+                Term(vocabulary, slug, label, item.get("group"), item.get("description"), position)
+            )
+    return terms
+
+
+def load_partnerships(path: Path) -> list[PartnershipRef]:
+    """Read the partnership reference file (slug, name, programme, area, start_date, end_date)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for row in rows:
+        out.append(
+            PartnershipRef(
+                slug=row["slug"].strip(),
+                name=row["name"].strip(),
+                programme=row["programme"].strip(),
+                area=row["area"].strip(),
+                start_date=date.fromisoformat(row["start_date"]) if row.get("start_date") else None,
+                end_date=date.fromisoformat(row["end_date"]) if row.get("end_date") else None,
+            )
+        )
+    return out
