@@ -7,9 +7,9 @@ a write either happens completely or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -137,9 +137,24 @@ class Staging:
         """Queue one validated entry; flushed to the database in batches."""
         d = entry.fuzzy_date
         values = (
-            row_no, entry.id or new_id(), entry.partnership, d.text, d.precision.value, d.start, d.end,
-            entry.kind, entry.title, entry.description, entry.typology, entry.status, entry.host,
-            entry.structure, structure_key(entry.structure), entry.source, entry.mechanisms, entry.sectors,
+            row_no,
+            entry.id or new_id(),
+            entry.partnership,
+            d.text,
+            d.precision.value,
+            d.start,
+            d.end,
+            entry.kind,
+            entry.title,
+            entry.description,
+            entry.typology,
+            entry.status,
+            entry.host,
+            entry.structure,
+            structure_key(entry.structure),
+            entry.source,
+            entry.mechanisms,
+            entry.sectors,
         )
         for (name, _), value in zip(STAGED_COLUMNS, values, strict=True):
             self._columns[name].append(value)
@@ -165,7 +180,11 @@ class Staging:
             " ORDER BY min(row_no) LIMIT 1000"
         ).fetchall()
         return [
-            Problem(nums[1], "id", f"id '{id_}' is used on {unit}s {', '.join(map(str, nums))}; ids must be unique")
+            Problem(
+                nums[1],
+                "id",
+                f"id '{id_}' is used on {unit}s {', '.join(map(str, nums))}; ids must be unique",
+            )
             for id_, nums in rows
         ]
 
@@ -181,7 +200,8 @@ class Staging:
     def preview(self, limit: int = 200) -> list[dict[str, Any]]:
         """The first planned changes, for a dry-run preview."""
         rows = self.cur.execute(
-            "SELECT row_no, CASE WHEN is_new THEN 'create' WHEN is_changed THEN 'update' ELSE 'unchanged' END,"
+            "SELECT row_no, CASE WHEN is_new THEN 'create' WHEN is_changed THEN 'update'"
+            " ELSE 'unchanged' END,"
             " id, partnership, date_text, kind, title FROM plan ORDER BY row_no LIMIT ?",
             [limit],
         ).fetchall()
@@ -210,10 +230,8 @@ class Staging:
 
     def close(self) -> None:
         """Drop the temporary tables and the cursor."""
-        try:
+        with contextlib.suppress(duckdb.Error):
             self.cur.execute("DROP TABLE IF EXISTS staged; DROP TABLE IF EXISTS plan")
-        except duckdb.Error:
-            pass
         self.cur.close()
 
 
@@ -271,8 +289,23 @@ def get_entry(store: Store, entry_id: str) -> Entry | None:
     ).fetchone()
     if row is None:
         return None
-    keys = ("id", "partnership", "date", "kind", "title", "description", "typology", "status", "host",
-            "structure", "source", "created_at", "updated_at", "mechanisms", "sectors")
+    keys = (
+        "id",
+        "partnership",
+        "date",
+        "kind",
+        "title",
+        "description",
+        "typology",
+        "status",
+        "host",
+        "structure",
+        "source",
+        "created_at",
+        "updated_at",
+        "mechanisms",
+        "sectors",
+    )
     data = dict(zip(keys, row, strict=True))
     data["date"] = FuzzyDate.parse(data["date"])
     data["mechanisms"] = data["mechanisms"] or []

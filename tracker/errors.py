@@ -37,7 +37,7 @@ def _message(err: Any) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
-    if kind == "missing":
+    if kind == "missing" or (value is None and kind.endswith("_type")):
         return "is required"
     if kind == "string_too_short":
         return "is required" if not value else f"is too short (at least {ctx.get('min_length')} characters)"

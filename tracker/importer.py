@@ -115,7 +115,9 @@ def import_stream(
             return report
         counts = staging.plan()
         report.created, report.updated, report.unchanged = (
-            counts["created"], counts["updated"], counts["unchanged"],
+            counts["created"],
+            counts["updated"],
+            counts["unchanged"],
         )
         if dry_run:
             report.preview = staging.preview()
@@ -129,7 +131,11 @@ def import_stream(
 
 
 def import_file(
-    store: Store, path: str | Path, *, fmt: str | None = None, dry_run: bool = False,
+    store: Store,
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import a CSV, XLSX, JSON or Parquet file (format from its extension unless given)."""

@@ -70,7 +70,13 @@ def format_for(path: str | Path, given: str | None = None) -> str:
         )
     if fmt not in FORMATS:
         raise InvalidInput(
-            [Problem(None, None, f"unsupported file type '{Path(path).suffix or fmt}'; use .csv, .xlsx, .json or .parquet")]
+            [
+                Problem(
+                    None,
+                    None,
+                    f"unsupported file type '{Path(path).suffix or fmt}'; use .csv, .xlsx, .json or .parquet",
+                )
+            ]
         )
     return fmt
 
@@ -117,8 +123,14 @@ def _check_header(header: list[str], unit: str) -> list[str]:
         problems.append(Problem(where, None, "unknown column(s) in the header: " + ", ".join(unknown)))
     if missing:
         problems.append(
-            Problem(where, None, "missing column(s) in the header: " + ", ".join(missing)
-                    + ". The header must name: " + ", ".join(COLUMNS))
+            Problem(
+                where,
+                None,
+                "missing column(s) in the header: "
+                + ", ".join(missing)
+                + ". The header must name: "
+                + ", ".join(COLUMNS),
+            )
         )
     if problems:
         raise InvalidInput(problems)
@@ -132,7 +144,13 @@ def _sniff_encoding(stream: IO[bytes]) -> str:
     stream.seek(0)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise InvalidInput(
-            [Problem(None, None, "the file is UTF-16 ('Unicode Text'); save it as 'CSV UTF-8 (Comma delimited)'")]
+            [
+                Problem(
+                    None,
+                    None,
+                    "the file is UTF-16 ('Unicode Text'); save it as 'CSV UTF-8 (Comma delimited)'",
+                )
+            ]
         )
     if head.startswith(b"PK\x03\x04"):
         raise InvalidInput(
@@ -186,7 +204,9 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
     except csv.Error as exc:
         raise InvalidInput([Problem(1, None, f"cannot read the header: {exc}")]) from None
     if header is None or not any(h.strip() for h in header):
-        raise InvalidInput([Problem(None, None, "the file is empty: it needs a header row and at least one row")])
+        raise InvalidInput(
+            [Problem(None, None, "the file is empty: it needs a header row and at least one row")]
+        )
     columns = _check_header(header, "row")
     source = RowSource("row", iter(()))
 
@@ -201,8 +221,9 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
             except csv.Error as exc:
                 message = str(exc)
                 if "field larger" in message:
-                    message = (f"a cell is longer than {csv.field_size_limit():,} characters "
-                               "(is a quote left open?)")
+                    message = (
+                        f"a cell is longer than {csv.field_size_limit():,} characters (is a quote left open?)"
+                    )
                 source.problems.append(
                     Problem(number, None, f"the file cannot be read from here on: {message}")
                 )
@@ -222,14 +243,22 @@ def _row(
     width = len(columns)
     if len(cells) > width and any(c is not None and str(c).strip() for c in cells[width:]):
         source.problems.append(
-            Problem(number, None, f"has {len(cells)} cells but the header has {width} columns "
-                    "(is a comma inside a cell not quoted?)")
+            Problem(
+                number,
+                None,
+                f"has {len(cells)} cells but the header has {width} columns "
+                "(is a comma inside a cell not quoted?)",
+            )
         )
         return
     if len(cells) < width and strict_width:
         source.problems.append(
-            Problem(number, None, f"has {len(cells)} cells but the header has {width} columns "
-                    "(is a comma missing, or a quote left open?)")
+            Problem(
+                number,
+                None,
+                f"has {len(cells)} cells but the header has {width} columns "
+                "(is a comma missing, or a quote left open?)",
+            )
         )
         return
     values: dict[str, Any] = {}
@@ -263,8 +292,14 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
         book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise InvalidInput(
-            [Problem(None, None, f"this is not a readable XLSX workbook ({type(exc).__name__}); "
-                     "save it from Excel as .xlsx or as CSV UTF-8")]
+            [
+                Problem(
+                    None,
+                    None,
+                    f"this is not a readable XLSX workbook ({type(exc).__name__}); "
+                    "save it from Excel as .xlsx or as CSV UTF-8",
+                )
+            ]
         ) from None
     except Exception as exc:  # openpyxl raises many kinds for damaged files
         raise InvalidInput(
@@ -277,7 +312,9 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
     except Exception as exc:
         raise InvalidInput([Problem(1, None, f"cannot read the header row ({type(exc).__name__})")]) from None
     if not header_cells or not any(c.value not in (None, "") for c in header_cells):
-        raise InvalidInput([Problem(None, None, "the worksheet is empty: it needs a header row and at least one row")])
+        raise InvalidInput(
+            [Problem(None, None, "the worksheet is empty: it needs a header row and at least one row")]
+        )
     columns = _check_header([c.value for c in header_cells], "row")
     source = RowSource("row", iter(()))
 
@@ -396,8 +433,17 @@ def write_xlsx(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
     book.properties.created = _FIXED_TIME
     book.properties.modified = _FIXED_TIME
     sheet = book.create_sheet("entries")
-    widths = {"title": 48, "description": 60, "partnership": 32, "typology": 30, "mechanisms": 40,
-              "structure": 32, "sectors": 30, "source": 40, "host": 28}
+    widths = {
+        "title": 48,
+        "description": 60,
+        "partnership": 32,
+        "typology": 30,
+        "mechanisms": 40,
+        "structure": 32,
+        "sectors": 30,
+        "source": 40,
+        "host": 28,
+    }
     for i, name in enumerate(COLUMNS):
         letter = openpyxl.utils.get_column_letter(i + 1)
         sheet.column_dimensions[letter].width = widths.get(name, 14)

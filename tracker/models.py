@@ -91,7 +91,9 @@ class FuzzyDate(BaseModel):
             )
         day = parts[2]
         if not 1 <= day <= last:
-            raise ValueError(f"'{text}' is not a real date: {calendar.month_name[month]} {year} has {last} days")
+            raise ValueError(
+                f"'{text}' is not a real date: {calendar.month_name[month]} {year} has {last} days"
+            )
         d = date(year, month, day)
         return cls(text=text, precision=Precision.DAY, start=d, end=d)
 
@@ -197,7 +199,8 @@ class EntryIn(BaseModel):
         default=None,
         max_length=MAX_ID,
         pattern=ID_PATTERN,
-        description="Stable key. Re-importing a row with an existing id updates that entry; empty = new entry.",
+        description="Stable key. Re-importing a row with an existing id updates that entry; "
+        "empty = new entry.",
     )
     partnership: str = Field(max_length=MAX_NAME, description="Partnership name or slug.")
     date: str = Field(
@@ -233,7 +236,15 @@ class EntryIn(BaseModel):
     source: str | None = Field(default=None, max_length=MAX_SOURCE, description="Citation or link.")
 
     @field_validator(
-        "id", "partnership", "title", "description", "typology", "status", "host", "structure", "source",
+        "id",
+        "partnership",
+        "title",
+        "description",
+        "typology",
+        "status",
+        "host",
+        "structure",
+        "source",
         mode="before",
     )
     @classmethod

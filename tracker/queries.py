@@ -63,9 +63,7 @@ def summary(store: Store, by: list[str], filters: Filters = Filters()) -> list[d
     """
     unknown = [f for f in by if f not in SUMMARY_FIELDS]
     if unknown or not 1 <= len(by) <= 2 or len(set(by)) != len(by):
-        raise ValueError(
-            f"--by takes one or two different fields of: {', '.join(SUMMARY_FIELDS)}"
-        )
+        raise ValueError(f"--by takes one or two different fields of: {', '.join(SUMMARY_FIELDS)}")
     joins = " ".join(SUMMARY_FIELDS[f][0] for f in by)
     labels = ", ".join(f"{SUMMARY_FIELDS[f][1]} AS f{i}" for i, f in enumerate(by))
     groups = ", ".join(f"{SUMMARY_FIELDS[f][1]}, {SUMMARY_FIELDS[f][2]}" for f in by)
@@ -159,6 +157,6 @@ def export_rows(store: Store, filters: Filters = Filters(), batch: int = 20_000)
     """Entries in the interchange columns (labels), in a stable order, streamed in batches."""
     where, params = filters.where()
     cur = store.cursor()
-    reader = cur.execute(_EXPORT.format(where=where), params).fetch_record_batch(batch)
+    reader = cur.execute(_EXPORT.format(where=where), params).to_arrow_reader(batch)
     for record_batch in reader:
         yield from record_batch.to_pylist()

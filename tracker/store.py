@@ -112,9 +112,7 @@ class Store:
                 continue
             with self.transaction() as tx:
                 tx.execute(path.read_text(encoding="utf-8"))
-                tx.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()]
-                )
+                tx.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()])
             applied.append(version)
         return applied
 

@@ -105,9 +105,7 @@ class Vocab:
             )
             for vocabulary, terms in self.terms.items()
         }
-        self.lookups["partnership"] = Lookup(
-            "partnership", {p.slug: p.name for p in self.partnerships}
-        )
+        self.lookups["partnership"] = Lookup("partnership", {p.slug: p.name for p in self.partnerships})
 
     def __getitem__(self, vocabulary: str) -> Lookup:
         return self.lookups[vocabulary]
@@ -130,13 +128,17 @@ def load_terms(path: Path) -> list[Term]:
         for position, item in enumerate(raw.get(vocabulary, [])):
             slug, label = item.get("slug", ""), item.get("label", "")
             if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) or not label:
-                raise ValueError(f"{path}: {vocabulary} #{position + 1} needs a slug (a-z, 0-9, -) and a label")
+                raise ValueError(
+                    f"{path}: {vocabulary} #{position + 1} needs a slug (a-z, 0-9, -) and a label"
+                )
+            if ";" in label:
+                raise ValueError(
+                    f"{path}: {vocabulary} '{label}': labels may not contain ';' (it separates lists)"
+                )
             if slug in seen:
                 raise ValueError(f"{path}: {vocabulary} slug '{slug}' appears twice")
             seen.add(slug)
-            terms.append(
-                Term(vocabulary, slug, label, item.get("group"), item.get("description"), position)
-            )
+            terms.append(Term(vocabulary, slug, label, item.get("group"), item.get("description"), position))
     return terms
 
 

@@ -1,0 +1,74 @@
+"""Shared fixtures: real DuckDB files in a temporary folder, never a mocked store."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tracker.config import Settings
+from tracker.interchange import COLUMNS
+from tracker.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def valid_row(**changes: Any) -> dict[str, Any]:
+    """A valid milestone row in the interchange format; override any field."""
+    row: dict[str, Any] = {
+        "id": "t-1",
+        "partnership": "VOICES",
+        "date": "2019",
+        "kind": "milestone",
+        "title": "MaRG set up",
+        "description": "Multi-agency Resolution Group meets monthly.",
+        "typology": "Approaches to coordinating support",
+        "status": "Continuing",
+        "host": "",
+        "mechanisms": "Cross-agency networks and groups; Personal relationships",
+        "structure": "MaRG",
+        "sectors": "Housing and homelessness",
+        "source": "CFE Research (2022)",
+    }
+    row.update(changes)
+    return row
+
+
+def csv_bytes(
+    rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS, encoding: str = "utf-8"
+) -> bytes:
+    """Rows as CSV bytes in ``encoding``."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in columns])
+    return buf.getvalue().encode(encoding)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(db=str(tmp_path / "t.duckdb"))
+
+
+@pytest.fixture
+def store(settings: Settings) -> Store:
+    s = Store(settings.db, settings)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> Callable[..., Path]:
+    """Write bytes (or rows as CSV) to a file in the temporary folder and return its path."""
+
+    def write(content: bytes | list[dict[str, Any]], name: str = "in.csv") -> Path:
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else csv_bytes(content))
+        return path
+
+    return write

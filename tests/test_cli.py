@@ -1,0 +1,111 @@
+"""The CLI contract used by automation: command names, exit codes and JSON shapes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, valid_row
+from tracker.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "cli.duckdb"
+
+
+def test_init_creates_the_database(capsys, db):
+    code, out, _ = run(capsys, "init", "--db", db)
+    assert code == 0 and db.exists() and "schema version" in out
+
+
+def test_import_exit_codes(capsys, db, write_file):
+    good = write_file([valid_row()], "good.csv")
+    bad = write_file([valid_row(typology="Leadrship")], "bad.csv")
+    assert run(capsys, "import", good, "--db", db)[0] == 0
+    code, _, err = run(capsys, "import", bad, "--db", db)
+    assert code == 1
+    assert "row 2, column typology: unknown typology 'Leadrship' — did you mean 'Leadership'?" in err
+    assert "nothing was stored" in err
+    code, _, err = run(capsys, "import", db.parent / "missing.csv", "--db", db)
+    assert code == 2 and "no such file" in err
+
+
+def test_import_dry_run_stores_nothing(capsys, db, write_file):
+    code, out, _ = run(capsys, "import", write_file([valid_row()]), "--dry-run", "--db", db)
+    assert code == 0 and out.startswith("dry run: 1 row(s) read: 1 would be created")
+    code, out, _ = run(capsys, "summary", "--by", "kind", "--format", "json", "--db", db)
+    assert json.loads(out) == []
+
+
+def test_usage_errors_exit_2(capsys, db):
+    with pytest.raises(SystemExit) as info:
+        main(["import"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
+    assert run(capsys, "summary", "--by", "colour", "--db", db)[0] == 2
+    assert run(capsys, "export", db.parent / "x.txt", "--db", db)[0] == 2
+
+
+def test_summary_json_shape(capsys, db):
+    run(capsys, "demo", "--db", db)
+    code, out, _ = run(capsys, "summary", "--by", "typology", "--format", "json", "--db", db)
+    rows = json.loads(out)
+    assert code == 0 and rows[0] == {"typology": "Leadership", "count": rows[0]["count"]}
+    assert {r["typology"] for r in rows} >= {"Culture", "Coproduction"}
+    code, out, _ = run(capsys, "summary", "--by", "partnership,kind", "--format", "json", "--db", db)
+    assert set(json.loads(out)[0]) == {"partnership", "kind", "count"}
+    code, out, _ = run(capsys, "summary", "--by", "year", "--format", "csv", "--db", db)
+    assert out.splitlines()[0] == "year,count"
+
+
+def test_structures_json_shape(capsys, db):
+    run(capsys, "demo", "--db", db)
+    code, out, _ = run(capsys, "structures", "--format", "json", "--db", db)
+    rows = json.loads(out)
+    assert code == 0 and rows
+    assert all(list(r) == ["partnership", "structure", "status", "host", "since", "entries"] for r in rows)
+    marg = next(r for r in rows if "MaRG" in r["structure"])
+    assert marg["partnership"] == "VOICES"
+    assert marg["status"] == "Hosted elsewhere" and marg["host"] == "Stoke-on-Trent City Council"
+    assert isinstance(marg["entries"], int)
+
+
+def test_demo_is_idempotent(capsys, db):
+    assert run(capsys, "demo", "--db", db)[0] == 0
+    code, out, _ = run(capsys, "demo", "--db", db)
+    assert code == 0 and "0 were created, 0 were updated" in out
+    code, out, _ = run(capsys, "demo", "--if-empty", "--db", db)
+    assert "already has entries" in out
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json", "parquet"])
+def test_export_formats_by_extension(capsys, db, tmp_path, fmt):
+    run(capsys, "demo", "--db", db)
+    code, _, _ = run(capsys, "export", tmp_path / f"out.{fmt}", "--db", db)
+    assert code == 0 and (tmp_path / f"out.{fmt}").stat().st_size > 1000
+    code, _, _ = run(capsys, "export", tmp_path / "named", "--format", fmt, "--db", db)
+    assert code == 0
+
+
+def test_tracker_db_environment_variable_and_module_entry_point(tmp_path):
+    env = {"TRACKER_DB": str(tmp_path / "env.duckdb"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tracker", "init"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "env.duckdb").exists()

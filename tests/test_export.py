@@ -1,0 +1,108 @@
+"""Exports are stable, safe to open in a spreadsheet, and round-trip byte for byte."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import valid_row
+from tracker import interchange, queries
+from tracker.config import Settings
+from tracker.importer import import_file
+from tracker.store import Store
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def export(store, fmt: str) -> bytes:
+    out = io.BytesIO()
+    interchange.WRITERS[fmt](queries.export_rows(store), out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def demo(store):
+    assert import_file(store, store.settings.sample).ok
+    return store
+
+
+@pytest.mark.parametrize("fmt", interchange.FORMATS)
+def test_export_import_export_is_identical(demo, tmp_path, fmt):
+    first = export(demo, fmt)
+    path = tmp_path / f"first.{fmt}"
+    path.write_bytes(first)
+    settings = Settings(db=str(tmp_path / f"empty-{fmt}.duckdb"))
+    with Store(settings.db, settings) as empty:
+        report = import_file(empty, path)
+        assert report.ok, report.problems
+        assert export(empty, fmt) == first
+
+
+@pytest.mark.parametrize("fmt", interchange.FORMATS)
+def test_equal_data_gives_identical_bytes(demo, fmt):
+    assert export(demo, fmt) == export(demo, fmt)
+
+
+def test_demo_export_matches_golden_file(demo):
+    """A diff here shows exactly how the public format or the demo data changed."""
+    assert export(demo, "csv") == b"\xef\xbb\xbf" + (GOLDEN / "demo_export.csv").read_bytes()
+
+
+FORMULAS = {
+    "title": '=HYPERLINK("http://evil")',
+    "description": "+1 and more",
+    "host": "@council",
+    "structure": "-minus",
+    "source": "=1+1",
+}
+
+
+def formula_store(store, write_file):
+    row = valid_row(id="f", status="hosted elsewhere", **FORMULAS)
+    assert import_file(store, write_file([row])).ok
+    return store
+
+
+def test_csv_export_neutralises_formulas(store, write_file):
+    data = export(formula_store(store, write_file), "csv").decode("utf-8-sig")
+    row = next(csv.DictReader(io.StringIO(data)))
+    for field, text in FORMULAS.items():
+        assert row[field] == "'" + text
+
+
+def test_xlsx_export_neutralises_formulas_and_writes_text_cells(store, write_file, tmp_path):
+    import openpyxl
+
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(export(formula_store(store, write_file), "xlsx"))
+    sheet = openpyxl.load_workbook(path)["entries"]
+    header = [c.value for c in sheet[1]]
+    values = {header[i]: c for i, c in enumerate(sheet[2])}
+    for field, text in FORMULAS.items():
+        assert values[field].data_type == "s" and values[field].value == "'" + text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_neutralised_cells_are_restored_on_reimport(store, write_file, tmp_path, fmt):
+    path = tmp_path / f"f.{fmt}"
+    path.write_bytes(export(formula_store(store, write_file), fmt))
+    settings = Settings(db=str(tmp_path / "again.duckdb"))
+    with Store(settings.db, settings) as again:
+        assert import_file(again, path).ok
+        row = next(queries.export_rows(again))
+        for field, text in FORMULAS.items():
+            assert row[field] == text
+
+
+def test_json_export_shape(demo):
+    records = json.loads(export(demo, "json"))
+    assert list(records[0]) == list(interchange.COLUMNS)
+    assert isinstance(records[0]["mechanisms"], list)
+    assert records == sorted(records, key=lambda r: r["partnership"])
+
+
+def test_export_of_empty_database_is_a_header(store):
+    assert export(store, "csv").decode("utf-8-sig") == ",".join(interchange.COLUMNS) + "\r\n"
+    assert json.loads(export(store, "json")) == []

@@ -1,0 +1,157 @@
+"""Imports are all-or-nothing, idempotent by id, and report every problem by row and column."""
+
+import duckdb
+import pytest
+
+from tests.conftest import csv_bytes, valid_row
+from tracker import queries
+from tracker.config import Settings
+from tracker.entries import get_entry
+from tracker.importer import import_file
+from tracker.store import Store
+
+
+def count(store, table="entries"):
+    return store.cursor().execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def snapshot(store):
+    return list(queries.export_rows(store))
+
+
+def test_valid_file_is_stored_and_counted(store, write_file):
+    report = import_file(store, write_file([valid_row(id="a"), valid_row(id="b", kind="setback", status="")]))
+    assert report.ok, report.problems
+    assert (report.rows_read, report.created, report.updated, report.unchanged) == (2, 2, 0, 0)
+    assert count(store) == 2
+    assert count(store, "entry_mechanisms") == 4
+
+
+def test_one_bad_row_stores_nothing_and_reports_every_problem(store, write_file):
+    rows = [valid_row(id=f"r{i}") for i in range(5)]
+    rows[1]["typology"] = "Leadrship"
+    rows[3]["status"] = "hosted elsewhere"
+    rows[3]["date"] = "2019-13"
+    report = import_file(store, write_file(rows))
+    assert not report.ok
+    assert [str(p) for p in report.problems] == [
+        "row 3, column typology: unknown typology 'Leadrship' — did you mean 'Leadership'?",
+        "row 5, column date: '2019-13' has month 13; months run 01 to 12",
+        "row 5, column host: is required when the status is 'Hosted elsewhere': name the organisation that hosts it now",
+    ]
+    assert count(store) == 0 and count(store, "entry_mechanisms") == 0
+    assert "nothing was stored" in report.summary()
+
+
+def test_reimporting_the_same_file_changes_nothing(store, write_file):
+    path = write_file([valid_row(id="a"), valid_row(id="b")])
+    import_file(store, path)
+    before = store.cursor().execute("SELECT id, updated_at FROM entries ORDER BY id").fetchall()
+    report = import_file(store, path)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 2)
+    assert store.cursor().execute("SELECT id, updated_at FROM entries ORDER BY id").fetchall() == before
+
+
+def test_existing_id_updates_that_entry_and_keeps_created_at(store, write_file):
+    import_file(store, write_file([valid_row(id="a")]))
+    created = get_entry(store, "a").created_at
+    report = import_file(store, write_file([valid_row(id="a", title="Renamed", mechanisms="Flexibility")]))
+    assert (report.created, report.updated) == (0, 1)
+    entry = get_entry(store, "a")
+    assert entry.title == "Renamed" and entry.mechanisms == ["flexibility"]
+    assert entry.created_at == created and entry.updated_at >= created
+    assert count(store, "entry_mechanisms") == 1
+
+
+def test_empty_ids_get_new_ids(store, write_file):
+    report = import_file(store, write_file([valid_row(id=""), valid_row(id="")]))
+    assert report.created == 2
+    ids = [r[0] for r in store.cursor().execute("SELECT id FROM entries").fetchall()]
+    assert len(set(ids)) == 2 and all(len(i) == 16 for i in ids)
+
+
+def test_duplicate_ids_in_one_file_are_refused(store, write_file):
+    report = import_file(store, write_file([valid_row(id="a"), valid_row(id="b"), valid_row(id="a")]))
+    assert [str(p) for p in report.problems] == [
+        "row 4, column id: id 'a' is used on rows 2, 4; ids must be unique"
+    ]
+    assert count(store) == 0
+
+
+def test_dry_run_reports_without_storing(store, write_file):
+    import_file(store, write_file([valid_row(id="a")]))
+    report = import_file(
+        store, write_file([valid_row(id="a", title="New title"), valid_row(id="b")]), dry_run=True
+    )
+    assert report.ok and (report.created, report.updated, report.unchanged) == (1, 1, 0)
+    assert [p["action"] for p in report.preview] == ["update", "create"]
+    assert count(store) == 1 and get_entry(store, "a").title == "MaRG set up"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (csv_bytes([]), "the file has a header but no rows to import"),
+        (b"id;partnership;date\r\n1;VOICES;2019\r\n", "separated by semicolons"),
+    ],
+)
+def test_empty_header_only_and_wrong_delimiter(store, write_file, content, message):
+    report = import_file(store, write_file(content))
+    assert not report.ok and message in str(report.problems[0])
+    assert count(store) == 0
+
+
+def test_unsupported_extension(store, write_file):
+    report = import_file(store, write_file(b"x", name="in.txt"))
+    assert "unsupported file type '.txt'" in str(report.problems[0])
+
+
+def test_batches_are_flushed_and_still_all_or_nothing(tmp_path, write_file):
+    settings = Settings(db=str(tmp_path / "b.duckdb"), import_batch_rows=100)
+    with Store(settings.db, settings) as small:
+        rows = [valid_row(id=f"r{i}") for i in range(450)]
+        assert import_file(small, write_file(rows)).created == 450
+        rows.append(valid_row(id="bad", kind="nonsense"))
+        rows[0]["title"] = "changed"
+        report = import_file(small, write_file(rows))
+        assert not report.ok and report.problems[0].row == 452
+        assert get_entry(small, "r0").title == "MaRG set up"
+        assert count(small) == 450
+
+
+def test_problem_list_is_capped_but_counted(tmp_path, write_file):
+    settings = Settings(db=str(tmp_path / "c.duckdb"), max_errors=10)
+    with Store(settings.db, settings) as capped:
+        report = import_file(capped, write_file([valid_row(id=f"r{i}", kind="x") for i in range(25)]))
+        assert len(report.problems) == 10 and report.more_problems == 15
+        assert report.summary().startswith("25 problem(s) found in 25 row(s)")
+
+
+def test_import_applies_in_one_transaction(store, write_file, monkeypatch):
+    """A failure half-way through writing leaves the store exactly as it was."""
+    import_file(store, write_file([valid_row(id="keep")]))
+    before = snapshot(store)
+    from tracker import entries
+
+    original = entries._UPDATE_CHANGED
+    monkeypatch.setattr(entries, "_UPDATE_CHANGED", original + " AND no_such_column = 1")
+    with pytest.raises(duckdb.Error):
+        import_file(store, write_file([valid_row(id="keep", title="x"), valid_row(id="new")]))
+    assert snapshot(store) == before
+
+
+def test_progress_is_reported(tmp_path, write_file):
+    settings = Settings(db=str(tmp_path / "p.duckdb"), import_batch_rows=100)
+    seen = []
+    with Store(settings.db, settings) as s:
+        import_file(s, write_file([valid_row(id=f"r{i}") for i in range(250)]), progress=seen.append)
+    assert seen == [100, 200, 250]
+
+
+def test_demo_data_imports_cleanly(store):
+    report = import_file(store, store.settings.sample)
+    assert report.ok, report.problems
+    assert report.created >= 40
+    covered = {r["partnership"] for r in queries.summary(store, ["partnership"])}
+    assert len(covered) == 12

@@ -1,0 +1,147 @@
+"""Reading files as people actually save them: Excel's encodings, stray BOMs, wrong delimiters."""
+
+import io
+
+import pytest
+
+from tests.conftest import csv_bytes, valid_row
+from tracker.errors import InvalidInput
+from tracker.interchange import COLUMNS, neutralise, read_rows, restore
+
+
+def rows_of(data: bytes, fmt: str = "csv"):
+    source = read_rows(io.BytesIO(data), fmt)
+    return list(source.rows), source.problems
+
+
+def problem_text(data: bytes, fmt: str = "csv") -> str:
+    with pytest.raises(InvalidInput) as info:
+        rows_of(data, fmt)
+    return str(info.value)
+
+
+TRICKY = "£1.2m for the Expert Citizens’ café – “coproduction” first"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_excel_encodings_come_through_intact(encoding):
+    rows, problems = rows_of(csv_bytes([valid_row(title=TRICKY)], encoding=encoding))
+    assert problems == []
+    assert rows[0][1]["title"] == TRICKY
+    assert rows[0][0] == 2  # the spreadsheet row number: header is row 1
+
+
+def test_bytes_in_neither_encoding_are_named():
+    data = csv_bytes([valid_row()]) + b"x,\x81\xff,broken\r\n"
+    assert "neither UTF-8 nor Windows-1252: byte 0x81 on line 3" in problem_text(data)
+
+
+def test_utf16_is_recognised():
+    assert "UTF-16" in problem_text(csv_bytes([valid_row()]).decode().encode("utf-16"))
+
+
+def test_xlsx_renamed_to_csv_is_recognised():
+    assert "rename it to .xlsx" in problem_text(b"PK\x03\x04rest")
+
+
+def test_nul_bytes_mean_not_a_text_file():
+    assert "NUL byte" in problem_text(b"id,partnership\r\n\x00\x00")
+
+
+@pytest.mark.parametrize("data", [b"", b"   \r\n", b"\xef\xbb\xbf"])
+def test_empty_file(data):
+    assert "the file is empty" in problem_text(data)
+
+
+def test_semicolon_delimiter_is_explained():
+    data = ";".join(COLUMNS).encode() + b"\r\nx;y\r\n"
+    assert "separated by semicolons" in problem_text(data)
+
+
+def test_missing_and_unknown_columns_are_named():
+    header = [c for c in COLUMNS if c not in ("typology", "sectors")] + ["sector", "notes"]
+    message = problem_text(",".join(header).encode() + b"\r\n")
+    assert "missing column(s) in the header: typology, sectors" in message
+    assert "'sector' (did you mean 'sectors'?)" in message
+    assert "'notes'" in message
+
+
+def test_header_is_case_and_space_insensitive_and_any_order():
+    header = [f" {c.upper()} " for c in reversed(COLUMNS)]
+    row = valid_row()
+    data = (",".join(header) + "\r\n" + ",".join(f'"{row[c]}"' for c in reversed(COLUMNS)) + "\r\n").encode()
+    rows, problems = rows_of(data)
+    assert problems == [] and rows[0][1]["title"] == "MaRG set up"
+
+
+def test_ragged_rows_are_reported_with_their_row_number():
+    data = (
+        csv_bytes([valid_row()])
+        + b"a,b,c\r\n"
+        + csv_bytes([valid_row()]).split(b"\r\n", 1)[1].rstrip()
+        + b",extra\r\n"
+    )
+    rows, problems = rows_of(data)
+    assert [str(p) for p in problems] == [
+        "row 3: has 3 cells but the header has 13 columns (is a comma missing, or a quote left open?)",
+        "row 4: has 14 cells but the header has 13 columns (is a comma inside a cell not quoted?)",
+    ]
+    assert len(rows) == 1
+
+
+def test_blank_rows_are_skipped_but_still_counted_for_numbering():
+    data = (
+        csv_bytes([valid_row()])
+        + b",,,,,,,,,,,,\r\n\r\n"
+        + csv_bytes([valid_row(id="t-2")]).split(b"\r\n", 1)[1]
+    )
+    rows, _ = rows_of(data)
+    assert [n for n, _ in rows] == [2, 5]
+
+
+def test_multiline_cells_keep_spreadsheet_row_numbers():
+    rows, _ = rows_of(csv_bytes([valid_row(description="one\ntwo\nthree"), valid_row(id="t-2")]))
+    assert [n for n, _ in rows] == [2, 3]
+
+
+def test_unclosed_quote_giant_cell_is_reported_not_raised():
+    data = csv_bytes([valid_row()]) + b'x,"' + b"a" * 200_000 + b"\r\n"
+    _, problems = rows_of(data)
+    assert "is a quote left open?" in str(problems[0])
+
+
+@pytest.mark.parametrize(
+    "text", ["=SUM(A1)", "+44 1234", "-5 services", "@handle", "'=already", "\tindented"]
+)
+def test_formula_neutralisation_round_trips(text):
+    assert neutralise(text).startswith("'")
+    assert restore(neutralise(text)) == text
+
+
+@pytest.mark.parametrize("text", ["plain", "it's fine", "'quoted'", "a=b", ""])
+def test_ordinary_text_is_untouched(text):
+    assert neutralise(text) == text and restore(text) == text
+
+
+def test_xlsx_dates_keep_the_precision_their_format_shows(tmp_path):
+    from datetime import datetime
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(COLUMNS))
+    formats = {"mmm-yy": "2019-03", "yyyy": "2019", "dd/mm/yyyy": "2019-03-01"}
+    for number_format in formats:
+        row = valid_row()
+        sheet.append([row[c] for c in COLUMNS])
+        cell = sheet.cell(row=sheet.max_row, column=COLUMNS.index("date") + 1, value=datetime(2019, 3, 1))
+        cell.number_format = number_format
+    path = tmp_path / "dates.xlsx"
+    book.save(path)
+    rows, _ = rows_of(path.read_bytes(), "xlsx")
+    assert [r["date"] for _, r in rows] == list(formats.values())
+
+
+def test_damaged_xlsx_is_a_clear_error():
+    assert "not a readable XLSX workbook" in problem_text(b"PK\x03\x04not really a zip", "xlsx")

@@ -1,0 +1,116 @@
+"""Summaries and structure histories, computed in SQL, checked against hand-made data."""
+
+import pytest
+
+from tests.conftest import valid_row
+from tracker import queries
+from tracker.filters import Filters
+from tracker.importer import import_file
+
+
+@pytest.fixture
+def marg(store, write_file):
+    """MaRG's history in VOICES, entered out of date order, plus a setback without status."""
+    rows = [
+        valid_row(id="m3", date="2021", status="hosted elsewhere", host="Stoke-on-Trent City Council"),
+        valid_row(id="m1", date="2015-06", status="continuing"),
+        valid_row(id="m2", date="2019-04-01", status="hosted elsewhere", host="Stoke-on-Trent City Council"),
+        valid_row(id="m4", date="2022-02", kind="setback", status="", mechanisms="", structure="  marg "),
+        valid_row(
+            id="x1",
+            partnership="Golden Key",
+            date="2018",
+            structure="Shared database",
+            status="continuing",
+            typology="Infrastructure, pathways and processes",
+        ),
+        valid_row(
+            id="x2",
+            partnership="Golden Key",
+            date="2018",
+            structure="Shared database",
+            status="decommissioned",
+            typology="Infrastructure, pathways and processes",
+        ),
+    ]
+    assert import_file(store, write_file(rows)).ok
+    return store
+
+
+def structure(store, name):
+    frame = queries.structures(store)
+    return frame[frame["structure"].str.lower().str.strip() == name.lower()].iloc[0]
+
+
+def test_current_status_is_the_latest_dated_entry_with_a_status(marg):
+    row = structure(marg, "marg")
+    assert row["status"] == "Hosted elsewhere"
+    assert row["host"] == "Stoke-on-Trent City Council"
+    assert row["since"] == "2019-04-01"  # when the current status and host began, as entered
+    assert row["entries"] == 4  # the setback counts, and " marg " is the same structure
+    assert row["last_entry"] == "2022-02"
+
+
+def test_equal_dates_go_to_the_later_entered_entry(marg):
+    assert structure(marg, "shared database")["status"] == "Decommissioned"
+
+
+def test_structure_with_no_status_yet(store, write_file):
+    import_file(
+        store, write_file([valid_row(id="s", kind="setback", status="", mechanisms="", structure="Board")])
+    )
+    row = structure(store, "board")
+    assert row["status"] is None or row["status"] != row["status"]
+
+
+def test_summary_by_one_field_in_taxonomy_order(marg):
+    rows = queries.summary(marg, ["typology"])
+    assert rows == [
+        {"typology": "Approaches to coordinating support", "count": 4},
+        {"typology": "Infrastructure, pathways and processes", "count": 2},
+    ]
+
+
+def test_summary_by_two_fields(marg):
+    rows = queries.summary(marg, ["partnership", "kind"])
+    assert rows == [
+        {"partnership": "Golden Key", "kind": "milestone", "count": 2},
+        {"partnership": "VOICES", "kind": "milestone", "count": 3},
+        {"partnership": "VOICES", "kind": "setback", "count": 1},
+    ]
+
+
+def test_summary_by_mechanism_counts_each_mechanism(marg):
+    rows = {r["mechanism"]: r["count"] for r in queries.summary(marg, ["mechanism"])}
+    assert rows == {"Personal relationships": 5, "Cross-agency networks and groups": 5, None: 1}
+
+
+def test_summary_by_year_and_status(marg):
+    rows = queries.summary(marg, ["year"])
+    assert [r["year"] for r in rows] == [2015, 2018, 2019, 2021, 2022]
+    statuses = {r["status"]: r["count"] for r in queries.summary(marg, ["status"])}
+    assert statuses == {"Continuing": 2, "Hosted elsewhere": 2, "Decommissioned": 1, None: 1}
+
+
+@pytest.mark.parametrize("by", [[], ["colour"], ["kind", "kind"], ["kind", "year", "sector"]])
+def test_summary_rejects_bad_fields(store, by):
+    with pytest.raises(ValueError, match="--by takes one or two"):
+        queries.summary(store, by)
+
+
+def test_filters_narrow_the_counts(marg):
+    from datetime import date
+
+    assert queries.count_entries(marg, Filters(partnerships=("golden-key",))) == 2
+    assert queries.count_entries(marg, Filters(kinds=("setback",))) == 1
+    assert queries.count_entries(marg, Filters(statuses=("hosted-elsewhere",))) == 2
+    # a year-precision date overlaps any range touching its year
+    assert queries.count_entries(marg, Filters(date_from=date(2021, 6, 1), date_to=date(2021, 6, 30))) == 1
+    assert queries.count_entries(marg, Filters(mechanisms=("flexibility",))) == 0
+    assert queries.count_entries(marg, Filters(programmes=("Fulfilling Lives",))) == 6
+
+
+def test_sql_metacharacters_in_filters_are_just_values(marg):
+    evil = ("voices' OR '1'='1", "x); DROP TABLE entries; --")
+    assert queries.count_entries(marg, Filters(partnerships=evil, typologies=evil, sectors=evil)) == 0
+    assert queries.count_entries(marg) == 6

@@ -1,0 +1,86 @@
+"""Migrations are numbered files applied once, each with its record, at connect."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tracker import store as store_module
+from tracker.config import Settings
+from tracker.store import Store, StoreError, migrations
+
+
+def test_fresh_database_is_migrated_and_seeded(store):
+    assert store.schema_version() == migrations()[-1][0]
+    cur = store.cursor()
+    assert cur.execute("SELECT count(*) FROM partnerships").fetchone()[0] == 12
+    assert cur.execute("SELECT count(*) FROM terms WHERE vocabulary = 'typology'").fetchone()[0] == 6
+
+
+def test_reopening_reapplies_nothing_and_keeps_data(settings, store):
+    store.cursor().execute("UPDATE terms SET label = 'Leadership (renamed)' WHERE slug = 'leadership'")
+    store.close()
+    again = Store(settings.db, settings)
+    assert again.migrate() == []
+    rows = again.cursor().execute("SELECT version FROM schema_migrations").fetchall()
+    assert len(rows) == len(migrations())
+    # seeding does not overwrite what admins changed
+    label = again.cursor().execute("SELECT label FROM terms WHERE slug = 'leadership'").fetchone()[0]
+    assert label == "Leadership (renamed)"
+    again.close()
+
+
+def test_a_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
+    folder = tmp_path / "schemas"
+    folder.mkdir()
+    for _, _, path in migrations():
+        (folder / path.name).write_text(path.read_text())
+    (folder / "0999_broken.sql").write_text(
+        "CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table;"
+    )
+    original = store_module.migrations
+    monkeypatch.setattr(store_module, "migrations", lambda directory=folder: original(folder))
+    settings = Settings(db=str(tmp_path / "m.duckdb"))
+    with pytest.raises(duckdb.Error):
+        Store(settings.db, settings)
+    conn = duckdb.connect(settings.db)
+    tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "half_done" not in tables
+    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] < 999
+    conn.close()
+
+
+def test_migration_files_are_numbered_uniquely():
+    versions = [v for v, _, _ in migrations()]
+    assert versions == sorted(set(versions)) and versions[0] == 1
+    assert all(p.name.startswith(f"{v:04d}_") for v, _, p in migrations())
+
+
+def test_locked_database_gives_a_plain_message(tmp_path):
+    path = tmp_path / "locked.duckdb"
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(StoreError, match="in use by another program"):
+            Store(str(path), Settings(db=str(path)))
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_default_database_lives_in_data(monkeypatch):
+    monkeypatch.delenv("TRACKER_DB", raising=False)
+    assert Path(Settings().db).name == "tracker.duckdb"
+    monkeypatch.setenv("TRACKER_DB", "/tmp/elsewhere.duckdb")
+    assert Settings().db == "/tmp/elsewhere.duckdb"
