@@ -60,7 +60,8 @@ def test_structure_with_no_status_yet(store, write_file):
         store, write_file([valid_row(id="s", kind="setback", status="", mechanisms="", structure="Board")])
     )
     row = structure(store, "board")
-    assert row["status"] is None or row["status"] != row["status"]
+    assert row["status"] == "Not recorded"
+    assert row["status_slug"] is None
 
 
 def test_summary_by_one_field_in_taxonomy_order(marg):

@@ -107,10 +107,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_structures(args: argparse.Namespace) -> int:
     with _open(args) as store:
         frame = queries.structures(store)
-    rows = [
-        {k: (None if _missing(r[k]) else (int(r[k]) if k == "entries" else r[k])) for k in STRUCTURE_KEYS}
-        for r in frame.to_dict("records")
-    ]
+    rows = []
+    for record in frame.to_dict("records"):
+        row = {k: (None if _missing(record[k]) else record[k]) for k in STRUCTURE_KEYS}
+        row["entries"] = int(record["entries"])
+        if _missing(record["status_slug"]):
+            row["status"] = None  # no entry of this structure records a status yet
+        rows.append(row)
     _emit(rows, STRUCTURE_KEYS, args.format)
     return EXIT_OK
 

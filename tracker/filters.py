@@ -6,9 +6,15 @@ from fixed fragments chosen by which filters are set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tracker.models import FuzzyDate
+
+if TYPE_CHECKING:
+    from tracker.taxonomy import Vocab
 
 
 @dataclass(frozen=True)
@@ -72,3 +78,112 @@ class Filters:
                 )
                 params.extend(values)
         return (" AND ".join(clauses) or "TRUE"), params
+
+
+# Heatmap and drill-down dimensions -> the Filters field that narrows to one value of them.
+DIMENSIONS: dict[str, str] = {
+    "partnership": "partnerships",
+    "typology": "typologies",
+    "mechanism": "mechanisms",
+    "sector": "sectors",
+    "status": "statuses",
+    "kind": "kinds",
+}
+
+
+def narrow(filters: Filters, dimension: str, key: str) -> Filters:
+    """The filter further narrowed to entries whose ``dimension`` is ``key`` (a heatmap cell)."""
+    return replace(filters, **{DIMENSIONS[dimension]: (key,)})
+
+
+# URL query parameters: one name per filter, repeated for several values, slugs as values.
+PARAMS: dict[str, str] = {
+    "programme": "programmes",
+    "partnership": "partnerships",
+    "typology": "typologies",
+    "mechanism": "mechanisms",
+    "kind": "kinds",
+    "status": "statuses",
+    "sector": "sectors",
+}
+_VOCABULARY = {"partnership": "partnership", "typology": "typology", "mechanism": "mechanism",
+               "status": "status", "sector": "sector"}
+
+
+def from_params(params: Mapping[str, list[str]], vocab: Vocab) -> tuple[Filters, list[str]]:
+    """Read filters from URL query parameters; unknown values are dropped with a note saying so."""
+    notes: list[str] = []
+    values: dict[str, Any] = {}
+    programmes = {p.programme for p in vocab.partnerships}
+    for param, field_name in PARAMS.items():
+        chosen: list[str] = []
+        for raw in params.get(param, []):
+            text = raw.strip()
+            if not text:
+                continue
+            if param == "programme":
+                match = next((p for p in programmes if p.casefold() == text.casefold()), None)
+            elif param == "kind":
+                match = text.casefold() if text.casefold() in ("milestone", "setback") else None
+            else:
+                match = vocab[_VOCABULARY[param]].resolve(text)
+            if match is None:
+                notes.append(f"The link asked for {param} '{text}', which this tracker does not have; ignored.")
+            elif match not in chosen:
+                chosen.append(match)
+        values[field_name] = tuple(chosen)
+    for param, attr, edge in (("from", "date_from", "start"), ("to", "date_to", "end")):
+        raw_values = [v for v in params.get(param, []) if v.strip()]
+        if not raw_values:
+            continue
+        try:
+            values[attr] = getattr(FuzzyDate.parse(raw_values[-1]), edge)
+        except ValueError:
+            notes.append(f"The link's '{param}' date '{raw_values[-1]}' is not a date (use YYYY-MM-DD); ignored.")
+    if values.get("date_from") and values.get("date_to") and values["date_from"] > values["date_to"]:
+        notes.append("The link's 'from' date is after its 'to' date; both ignored.")
+        values.pop("date_from")
+        values.pop("date_to")
+    return Filters(**values), notes
+
+
+def to_params(filters: Filters) -> dict[str, list[str]]:
+    """URL query parameters reproducing ``filters`` (only what is set)."""
+    out: dict[str, list[str]] = {}
+    for param, field_name in PARAMS.items():
+        selected = getattr(filters, field_name)
+        if selected:
+            out[param] = list(selected)
+    if filters.date_from:
+        out["from"] = [filters.date_from.isoformat()]
+    if filters.date_to:
+        out["to"] = [filters.date_to.isoformat()]
+    return out
+
+
+def describe(filters: Filters, vocab: Vocab) -> str:
+    """The filter in words, for captions, downloads and meeting packs ("All entries" when empty)."""
+    parts: list[str] = []
+
+    def names(vocabulary: str, slugs: tuple[str, ...]) -> str:
+        return ", ".join(vocab[vocabulary].label(s) for s in slugs)
+
+    if filters.programmes:
+        parts.append("programme: " + ", ".join(filters.programmes))
+    if filters.partnerships:
+        parts.append("partnerships: " + names("partnership", filters.partnerships))
+    if filters.date_from or filters.date_to:
+        start = filters.date_from.isoformat() if filters.date_from else "the start"
+        end = filters.date_to.isoformat() if filters.date_to else "now"
+        parts.append(f"dates: {start} to {end}")
+    if filters.kinds:
+        parts.append("kind: " + ", ".join(f"{k}s" for k in filters.kinds))
+    for label, vocabulary, selected in (
+        ("typology", "typology", filters.typologies),
+        ("status", "status", filters.statuses),
+        ("mechanisms", "mechanism", filters.mechanisms),
+        ("sectors", "sector", filters.sectors),
+    ):
+        if selected:
+            parts.append(f"{label}: {names(vocabulary, selected)}")
+    return "; ".join(parts) if parts else "All entries"

@@ -22,9 +22,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from tracker.errors import InvalidInput, Problem
+
+if TYPE_CHECKING:
+    from tracker.taxonomy import Vocab
 
 COLUMNS: tuple[str, ...] = (
     "id",
@@ -529,3 +532,79 @@ MEDIA_TYPES = {
     "json": "application/json",
     "parquet": "application/vnd.apache.parquet",
 }
+
+
+def frame_csv(frame: Any, columns: dict[str, str]) -> bytes:
+    """A table (DataFrame) as UTF-8 CSV with a BOM, ``columns`` renamed, formulas neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(list(columns.values()))
+    for record in frame[list(columns)].itertuples(index=False):
+        writer.writerow([neutralise("" if _blank(v) else str(v)) for v in record])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or str(value) in ("NaT", "<NA>")
+
+
+def template(fmt: str, vocab: Vocab | None = None) -> bytes:
+    """A blank file with just the header (XLSX: plus a sheet of allowed values when ``vocab`` given)."""
+    out = io.BytesIO()
+    WRITERS[fmt]([], out)
+    if fmt != "xlsx" or vocab is None:
+        return out.getvalue()
+    import openpyxl
+
+    out.seek(0)
+    book = openpyxl.load_workbook(out)
+    sheet = book.create_sheet("allowed values")
+    sheet.append(["column", "label", "slug", "group"])
+    for column, vocabulary in (("partnership", "partnership"), ("typology", "typology"), ("status", "status"),
+                               ("mechanisms", "mechanism"), ("sectors", "sector")):
+        for slug, label in vocab[vocabulary].labels.items():
+            group = next((t.group for t in vocab.terms.get(vocabulary, []) if t.slug == slug), None)
+            sheet.append([column, label, slug, group])
+    final = io.BytesIO()
+    book.save(final)
+    return final.getvalue()
+
+
+def format_description(vocab: Vocab) -> str:
+    """The interchange format in Markdown: columns, rules and the allowed values of this tracker."""
+    from tracker.models import EntryIn
+
+    fields = EntryIn.model_fields
+    lines = [
+        "# Systems Change Tracker — interchange format",
+        "",
+        "One row per entry (a milestone or a setback). Columns, in this order:",
+        "",
+        "| column | required | meaning |",
+        "|---|---|---|",
+    ]
+    required = {"partnership", "date", "kind", "title", "typology"}
+    notes = {"status": "for milestones", "mechanisms": "at least one, for milestones",
+             "host": "when status is Hosted elsewhere"}
+    for name in COLUMNS:
+        need = "yes" if name in required else notes.get(name, "no")
+        lines.append(f"| `{name}` | {need} | {fields[name].description or name.capitalize()} |")
+    lines += [
+        "",
+        "- Dates: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, kept at the precision given.",
+        "- Labels or slugs are accepted in any case; lists (`mechanisms`, `sectors`) are separated by `;`.",
+        "- Files: CSV in UTF-8 (Excel's *CSV UTF-8*) or Windows-1252 (Excel's *CSV (Comma delimited)*), "
+        "or XLSX (sheet `entries`, else the first sheet).",
+        "- A row with an existing `id` updates that entry; an empty `id` creates a new entry.",
+        "- If any row is invalid, nothing is stored; each problem is reported as `row N, column C: message`.",
+        "",
+        "## Allowed values",
+    ]
+    for title, vocabulary in (("Partnerships", "partnership"), ("Typology", "typology"), ("Status", "status"),
+                              ("Mechanisms", "mechanism"), ("Sectors", "sector")):
+        lines += ["", f"**{title}**", ""]
+        terms = {t.slug: t for t in vocab.terms.get(vocabulary, [])}
+        for slug, label in vocab[vocabulary].labels.items():
+            group = terms[slug].group if slug in terms and terms[slug].group else None
+            lines.append(f"- {label} (`{slug}`)" + (f" — {group}" if group else ""))
+    return "\n".join(lines) + "\n"

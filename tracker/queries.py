@@ -7,11 +7,12 @@ small, already-summarised tables.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pandas as pd
 
-from tracker.filters import Filters
+from tracker.filters import Filters, narrow
 from tracker.store import Store
 
 # The fields `summary --by` accepts: (joins needed, label expression, sort expression).
@@ -82,18 +83,22 @@ def summary(store: Store, by: list[str], filters: Filters = Filters()) -> list[d
     return out
 
 
-# Structure histories: the current status is that of the latest entry with a status
-# (latest by date; equal dates -> the later-entered entry); "since" is the date of the
-# entry that began the current run of that status and host.
-_STRUCTURES = """
-WITH ordered AS (
+# Structure histories, computed over every entry of a structure (a filter chooses which
+# structures to show, not which of their entries count). The current status is that of
+# the latest entry with a status (latest by date; equal dates -> the later-entered entry);
+# "since" is the date of the entry that began the current run of that status and host.
+_REGISTER_CTE = """
+matched AS (
+    SELECT DISTINCT e.partnership, e.structure_key FROM entries e
+    WHERE e.structure_key IS NOT NULL AND {where}
+), ordered AS (
     SELECT e.*,
            CASE WHEN e.status IS NULL THEN NULL
                 WHEN lag(e.status) OVER w IS NOT DISTINCT FROM e.status
                  AND lag(lower(trim(e.host))) OVER w IS NOT DISTINCT FROM lower(trim(e.host)) THEN 0
                 ELSE 1 END AS starts_run
     FROM entries e
-    WHERE e.structure_key IS NOT NULL AND {where}
+    SEMI JOIN matched m ON m.partnership = e.partnership AND m.structure_key = e.structure_key
     WINDOW w AS (PARTITION BY e.partnership, e.structure_key, e.status IS NULL
                  ORDER BY e.date_start, e.date_end, e.seq)
 ), grouped AS (
@@ -103,29 +108,80 @@ WITH ordered AS (
            arg_max(status, (date_start, date_end, seq)) FILTER (WHERE status IS NOT NULL) AS status,
            arg_max(host, (date_start, date_end, seq)) FILTER (WHERE status IS NOT NULL) AS host,
            arg_max(date_text, (date_start, date_end, seq)) FILTER (WHERE starts_run = 1) AS since,
+           max(date_start) FILTER (WHERE status IS NOT NULL) AS status_recorded,
            arg_max(date_text, (date_start, date_end, seq)) AS last_entry,
-           max(date_end) AS last_entry_end,
            min(date_start) AS first_entry_start,
+           max(date_end) AS last_entry_end,
            count(*) AS entries
     FROM ordered
     GROUP BY partnership, structure_key
+), register AS (
+    SELECT p.name AS partnership, g.structure, ty.label AS typology,
+           coalesce(st.label, 'Not recorded') AS status, g.host, g.since, g.last_entry, g.entries,
+           p.programme, p.end_date AS partnership_end, g.partnership AS partnership_slug,
+           g.structure_key, g.status AS status_slug, g.typology AS typology_slug,
+           coalesce(st.position, 999) AS status_order, g.status_recorded,
+           g.first_entry_start, g.last_entry_end
+    FROM grouped g
+    JOIN partnerships p ON p.slug = g.partnership
+    LEFT JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = g.typology
+    LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = g.status
 )
-SELECT p.name AS partnership, g.structure, ty.label AS typology, st.label AS status, g.host,
-       g.since, g.last_entry, g.entries, p.programme, p.end_date AS partnership_end,
-       g.partnership AS partnership_slug, g.status AS status_slug, g.typology AS typology_slug,
-       g.first_entry_start, g.last_entry_end
-FROM grouped g
-JOIN partnerships p ON p.slug = g.partnership
-LEFT JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = g.typology
-LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = g.status
-ORDER BY p.name, lower(g.structure)
 """
+NOT_RECORDED = "Not recorded"
+SURVIVING = ("continuing", "hosted-elsewhere")
 
 
 def structures(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
-    """One row per structure: partnership, structure, typology, current status, host, since, entries…"""
+    """The legacy register: one row per structure with its current status, host, since when…
+
+    ``status`` is ``Not recorded`` when no entry of the structure has a status yet.
+    """
     where, params = filters.where()
-    return store.cursor().execute(_STRUCTURES.format(where=where), params).df()
+    sql = f"WITH {_REGISTER_CTE.format(where=where)} SELECT * FROM register ORDER BY partnership, lower(structure)"
+    return store.cursor().execute(sql, params).df()
+
+
+def structure_status_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
+    """Structures per partnership and current status (for the legacy stacked bar)."""
+    where, params = filters.where()
+    sql = (
+        f"WITH {_REGISTER_CTE.format(where=where)} "
+        "SELECT partnership, status, count(*) AS structures, min(status_order) AS status_order "
+        "FROM register GROUP BY partnership, status ORDER BY partnership, status_order"
+    )
+    return store.cursor().execute(sql, params).df()
+
+
+def survival(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per partnership: structures, how many still run (continuing or hosted elsewhere), and how
+    many of those have a status recorded after the partnership's funding ended."""
+    where, params = filters.where()
+    sql = (
+        f"WITH {_REGISTER_CTE.format(where=where)} "
+        "SELECT partnership, any_value(partnership_end) AS partnership_end, count(*) AS structures, "
+        "count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere')) AS surviving, "
+        "count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere') "
+        "                 AND status_recorded > partnership_end) AS confirmed_after_end "
+        "FROM register GROUP BY partnership ORDER BY partnership"
+    )
+    frame = store.cursor().execute(sql, params).df()
+    frame["share_surviving"] = frame["surviving"] / frame["structures"]
+    return frame
+
+
+def structure_names(store: Store, partnership: str) -> list[str]:
+    """Names of a partnership's structures (latest spelling), for choosing one in the form."""
+    rows = (
+        store.cursor()
+        .execute(
+            "SELECT arg_max(structure, (date_start, seq)) FROM entries WHERE partnership = ?"
+            " AND structure_key IS NOT NULL GROUP BY structure_key ORDER BY lower(arg_max(structure, (date_start, seq)))",
+            [partnership],
+        )
+        .fetchall()
+    )
+    return [r[0] for r in rows]
 
 
 _EXPORT = """
@@ -160,3 +216,293 @@ def export_rows(store: Store, filters: Filters = Filters(), batch: int = 20_000)
     reader = cur.execute(_EXPORT.format(where=where), params).to_arrow_reader(batch)
     for record_batch in reader:
         yield from record_batch.to_pylist()
+
+
+def data_version(store: Store) -> str:
+    """A value that changes whenever entries or reference data change (keys the read cache)."""
+    row = (
+        store.cursor()
+        .execute(
+            "SELECT (SELECT count(*) FROM entries), (SELECT max(updated_at) FROM entries),"
+            " (SELECT count(*) FROM terms), (SELECT string_agg(label, '|' ORDER BY vocabulary, slug) FROM terms),"
+            " (SELECT string_agg(name || coalesce(CAST(end_date AS VARCHAR), ''), '|' ORDER BY slug) FROM partnerships)"
+        )
+        .fetchone()
+    )
+    return "/".join(str(v) for v in (row or ()))
+
+
+def programmes(store: Store) -> list[str]:
+    """The programmes that have partnerships, by name."""
+    rows = store.cursor().execute("SELECT DISTINCT programme FROM partnerships ORDER BY programme").fetchall()
+    return [r[0] for r in rows]
+
+
+def headline(store: Store, filters: Filters = Filters()) -> dict[str, int]:
+    """Headline figures: entries, milestones, setbacks, partnerships, and structures by current status."""
+    where, params = filters.where()
+    cur = store.cursor()
+    entries, milestones, setbacks, partnerships = cur.execute(
+        "SELECT count(*), count(*) FILTER (WHERE kind = 'milestone'), count(*) FILTER (WHERE kind = 'setback'),"
+        f" count(DISTINCT partnership) FROM entries e WHERE {where}",
+        params,
+    ).fetchone()  # type: ignore[misc]
+    status_rows = cur.execute(
+        f"WITH {_REGISTER_CTE.format(where=where)} "
+        "SELECT coalesce(status_slug, 'not-recorded'), count(*) FROM register GROUP BY ALL",
+        params,
+    ).fetchall()
+    by_status = dict(status_rows)
+    return {
+        "entries": entries,
+        "milestones": milestones,
+        "setbacks": setbacks,
+        "partnerships": partnerships,
+        "structures": sum(by_status.values()),
+        "continuing": by_status.get("continuing", 0),
+        "hosted-elsewhere": by_status.get("hosted-elsewhere", 0),
+        "decommissioned": by_status.get("decommissioned", 0),
+        "not-recorded": by_status.get("not-recorded", 0),
+    }
+
+
+_ENTRY_LIST = """
+WITH mech AS (
+    SELECT m.entry_id, string_agg(t.label, '; ' ORDER BY t.position) AS labels
+    FROM entry_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
+    WHERE m.entry_id IN (SELECT id FROM entries e WHERE {where})
+    GROUP BY m.entry_id
+)
+SELECT e.id, e.date_text AS date, p.name AS partnership, e.kind, e.title, ty.label AS typology,
+       st.label AS status, e.host, e.structure, mech.labels AS mechanisms, e.source, e.description
+FROM entries e
+JOIN partnerships p ON p.slug = e.partnership
+JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
+LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = e.status
+LEFT JOIN mech ON mech.entry_id = e.id
+WHERE {where}
+ORDER BY e.date_start DESC, e.date_end DESC, e.seq DESC
+LIMIT ? OFFSET ?
+"""
+
+
+def entry_list(store: Store, filters: Filters = Filters(), limit: int = 200, offset: int = 0) -> pd.DataFrame:
+    """Entries matching the filter, latest date first, with labels (for tables and drill-downs)."""
+    where, params = filters.where()
+    sql = _ENTRY_LIST.format(where=where)
+    return store.cursor().execute(sql, [*params, *params, limit, offset]).df()
+
+
+# Heatmap dimensions: the domain of values (rows of the grid) and how an entry maps to them.
+_DOMAINS = {
+    "partnership": "SELECT slug AS key, name AS label, row_number() OVER (ORDER BY name) AS pos "
+    "FROM partnerships WHERE {cond}",
+    "typology": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'typology' AND {cond}",
+    "mechanism": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'mechanism' AND {cond}",
+    "sector": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'sector' AND {cond}",
+}
+_MEMBERS = {
+    "partnership": "SELECT f.id, f.kind, f.partnership AS key FROM f",
+    "typology": "SELECT f.id, f.kind, f.typology AS key FROM f",
+    "mechanism": "SELECT f.id, f.kind, m.mechanism AS key FROM f JOIN entry_mechanisms m ON m.entry_id = f.id",
+    "sector": "SELECT f.id, f.kind, s.sector AS key FROM f JOIN entry_sectors s ON s.entry_id = f.id",
+}
+HEATMAP_DIMENSIONS = tuple(_DOMAINS)
+
+
+def _domain(dimension: str, filters: Filters) -> tuple[str, list[Any]]:
+    """The grid's values for one dimension: everything, or only what the filter selected."""
+    if dimension == "partnership":
+        conds, params = [], []
+        if filters.partnerships:
+            conds.append(f"slug IN ({', '.join('?' for _ in filters.partnerships)})")
+            params += list(filters.partnerships)
+        if filters.programmes:
+            conds.append(f"programme IN ({', '.join('?' for _ in filters.programmes)})")
+            params += list(filters.programmes)
+        return _DOMAINS[dimension].format(cond=" AND ".join(conds) or "TRUE"), params
+    selected = getattr(filters, {"typology": "typologies", "mechanism": "mechanisms", "sector": "sectors"}[dimension])
+    if selected:
+        cond = f"slug IN ({', '.join('?' for _ in selected)})"
+        return _DOMAINS[dimension].format(cond=cond), list(selected)
+    return _DOMAINS[dimension].format(cond="NOT retired OR slug IN (SELECT DISTINCT typology FROM entries)"
+                                      if dimension == "typology" else "TRUE"), []
+
+
+def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFrame:
+    """A complete rows × cols grid: count, share of the row's entries, milestones − setbacks."""
+    if rows not in _DOMAINS or cols not in _DOMAINS or rows == cols:
+        raise ValueError(f"heatmap dimensions are two different ones of: {', '.join(_DOMAINS)}")
+    where, params = filters.where()
+    row_domain, row_params = _domain(rows, filters)
+    col_domain, col_params = _domain(cols, filters)
+    sql = f"""
+    WITH f AS (SELECT e.id, e.kind, e.partnership, e.typology FROM entries e WHERE {where}),
+    r AS ({_MEMBERS[rows]}),
+    c AS ({_MEMBERS[cols]}),
+    cells AS (
+        SELECT r.key AS row_key, c.key AS col_key, count(*) AS n,
+               count(*) FILTER (WHERE r.kind = 'milestone') - count(*) FILTER (WHERE r.kind = 'setback') AS net
+        FROM r JOIN c ON c.id = r.id GROUP BY ALL
+    ),
+    totals AS (SELECT key AS row_key, count(DISTINCT id) AS total FROM r GROUP BY key),
+    rd AS ({row_domain}),
+    cd AS ({col_domain})
+    SELECT rd.label AS row, cd.label AS col, rd.pos AS row_order, cd.pos AS col_order,
+           rd.key AS row_key, cd.key AS col_key,
+           coalesce(cells.n, 0) AS count,
+           coalesce(cells.n, 0) / nullif(totals.total, 0) AS share,
+           coalesce(cells.net, 0) AS net,
+           coalesce(totals.total, 0) AS total
+    FROM rd CROSS JOIN cd
+    LEFT JOIN cells ON cells.row_key = rd.key AND cells.col_key = cd.key
+    LEFT JOIN totals ON totals.row_key = rd.key
+    ORDER BY rd.pos, cd.pos
+    """
+    frame = store.cursor().execute(sql, [*params, *row_params, *col_params]).df()
+    frame["share"] = frame["share"].fillna(0.0).astype(float)
+    for column in ("count", "net", "total", "row_order", "col_order"):
+        frame[column] = frame[column].astype(int)
+    return frame
+
+
+def year_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
+    """Milestones and setbacks per year (of the date's start)."""
+    where, params = filters.where()
+    return (
+        store.cursor()
+        .execute(
+            f"SELECT year(e.date_start) AS year, e.kind, count(*) AS entries FROM entries e WHERE {where}"
+            " GROUP BY ALL ORDER BY year, kind",
+            params,
+        )
+        .df()
+    )
+
+
+_LANE = {
+    "partnership": ("p.name", "p.name", "TRUE"),
+    "structure": (
+        "p.name || ' · ' || arg_max(e.structure, (e.date_start, e.seq)) OVER (PARTITION BY e.partnership, e.structure_key)",
+        "p.name, e.structure_key",
+        "e.structure_key IS NOT NULL",
+    ),
+}
+
+
+def timeline(store: Store, filters: Filters, lane: str = "partnership", max_rows: int = 5000) -> tuple[pd.DataFrame, bool]:
+    """Entries to draw on the timeline, or (when more than ``max_rows``) counts binned in SQL.
+
+    Returns ``(frame, binned)``. Individual rows carry the date as entered, its precision
+    and the period it covers (``end`` is the day after the period). Binned rows are counts per
+    lane, period, kind and typology — by month, else by year — never more than ``max_rows``.
+    """
+    if lane not in _LANE:
+        raise ValueError("lane is 'partnership' or 'structure'")
+    label, order, cond = _LANE[lane]
+    where, params = filters.where()
+    cur = store.cursor()
+    total = cur.execute(f"SELECT count(*) FROM entries e WHERE {where} AND {cond}", params).fetchone()[0]  # type: ignore[index]
+    if total <= max_rows:
+        sql = f"""
+        WITH mech AS (
+            SELECT m.entry_id, string_agg(t.label, '; ' ORDER BY t.position) AS labels
+            FROM entry_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
+            GROUP BY m.entry_id
+        ), base AS (
+            SELECT {label} AS lane, dense_rank() OVER (ORDER BY {order}) AS lane_order,
+                   e.id, e.title, e.date_text, e.date_precision AS precision,
+                   e.date_start AS start, e.date_end + INTERVAL 1 DAY AS "end", e.kind,
+                   ty.label AS typology, st.label AS status, mech.labels AS mechanisms, e.source,
+                   p.name AS partnership, e.structure
+            FROM entries e
+            JOIN partnerships p ON p.slug = e.partnership
+            JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
+            LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = e.status
+            LEFT JOIN mech ON mech.entry_id = e.id
+            WHERE {where} AND {cond}
+        )
+        SELECT * FROM base ORDER BY lane_order, start, id
+        """
+        frame = cur.execute(sql, params).df()
+        frame["start"] = pd.to_datetime(frame["start"])
+        frame["end"] = pd.to_datetime(frame["end"])
+        return frame, False
+    for grain, typology in (("month", "ty.label"), ("year", "ty.label"), ("year", "'(several)'")):
+        sql = f"""
+        WITH base AS (
+            SELECT {label} AS lane, dense_rank() OVER (ORDER BY {order}) AS lane_order,
+                   date_trunc('{grain}', e.date_start) AS start, e.kind, {typology} AS typology
+            FROM entries e
+            JOIN partnerships p ON p.slug = e.partnership
+            JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
+            WHERE {where} AND {cond}
+        )
+        SELECT lane, lane_order, start, start + INTERVAL 1 {grain} AS "end", kind, typology, count(*) AS count
+        FROM base GROUP BY ALL ORDER BY lane_order, start, kind, typology
+        """
+        frame = cur.execute(sql, params).df()
+        if len(frame) <= max_rows:
+            break
+    frame = frame.head(max_rows)
+    frame["start"] = pd.to_datetime(frame["start"])
+    frame["end"] = pd.to_datetime(frame["end"])
+    return frame, True
+
+
+def status_segments(store: Store, filters: Filters = Filters(), until: date | None = None) -> pd.DataFrame:
+    """Each structure's status over time: one segment per run of the same status and host.
+
+    A segment runs from the entry that began it to the entry that ended it; the last one runs
+    to ``until`` (default today), since that is the status as far as anyone has recorded.
+    """
+    where, params = filters.where()
+    until = until or date.today()
+    sql = f"""
+    WITH {_REGISTER_CTE.format(where=where)},
+    runs AS (
+        SELECT o.partnership, o.structure_key, o.status, o.host, o.date_start, o.date_end, o.seq,
+               sum(o.starts_run) OVER (PARTITION BY o.partnership, o.structure_key
+                                       ORDER BY o.date_start, o.date_end, o.seq) AS run
+        FROM ordered o WHERE o.status IS NOT NULL
+    ), spans AS (
+        SELECT partnership, structure_key, run, any_value(status) AS status,
+               arg_max(host, (date_start, date_end, seq)) AS host, min(date_start) AS start
+        FROM runs GROUP BY ALL
+    )
+    SELECT r.partnership || ' · ' || r.structure AS lane,
+           dense_rank() OVER (ORDER BY r.partnership, r.structure_key) AS lane_order,
+           s.start,
+           coalesce(lead(s.start) OVER (PARTITION BY s.partnership, s.structure_key ORDER BY s.run),
+                    greatest(?, r.last_entry_end + INTERVAL 1 DAY)) AS "end",
+           st.label AS status,
+           st.label || CASE WHEN s.host IS NOT NULL THEN ' — ' || s.host ELSE '' END AS label
+    FROM spans s
+    JOIN register r ON r.partnership_slug = s.partnership AND r.structure_key = s.structure_key
+    JOIN terms st ON st.vocabulary = 'status' AND st.slug = s.status
+    ORDER BY lane_order, s.start
+    """
+    frame = store.cursor().execute(sql, [*params, until]).df()
+    frame["start"] = pd.to_datetime(frame["start"])
+    frame["end"] = pd.to_datetime(frame["end"])
+    return frame
+
+
+def cell_entries(
+    store: Store, filters: Filters, rows: str, row_key: str, cols: str, col_key: str, limit: int = 500
+) -> pd.DataFrame:
+    """The entries behind one heatmap cell: the filter narrowed to that row and column value."""
+    cell = narrow(narrow(filters, rows, row_key), cols, col_key)
+    return entry_list(store, cell, limit=limit)
+
+
+REGISTER_COLUMNS = {
+    "partnership": "partnership",
+    "structure": "structure",
+    "typology": "typology",
+    "status": "current status",
+    "host": "host organisation",
+    "since": "since",
+    "last_entry": "last entry",
+    "entries": "entries",
+}

@@ -1,0 +1,232 @@
+"""Shared page furniture: the sidebar filter bar (synced with the URL), tables and chart wrappers.
+
+Not a page: files in pages/ starting with "_" are helpers, not registered in app.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from tracker import app_state, queries
+from tracker.filters import PARAMS, Filters, from_params, to_params
+from tracker.store import Store
+from tracker.taxonomy import Vocab
+
+FILTER_KEYS = {field: f"f_{param}" for param, field in PARAMS.items()} | {"date_from": "f_from", "date_to": "f_to"}
+EARLIEST = date(2000, 1, 1)
+
+
+def vocab() -> Vocab:
+    """The current vocabularies (cached until they change)."""
+    return app_state.read(Store.vocab)
+
+
+def _seed_from_url(v: Vocab) -> list[str]:
+    """On a session's first run, set the filter widgets from the URL; return notes on unknown values."""
+    if st.session_state.get("_filters_seeded"):
+        return []
+    params = {key: st.query_params.get_all(key) for key in [*PARAMS, "from", "to"]}
+    filters, notes = from_params(params, v)
+    for field, key in FILTER_KEYS.items():
+        value = getattr(filters, field)
+        st.session_state[key] = list(value) if isinstance(value, tuple) else value
+    st.session_state["_filters_seeded"] = True
+    return notes
+
+
+def _clear() -> None:
+    for field, key in FILTER_KEYS.items():
+        st.session_state[key] = None if field.startswith("date_") else []
+
+
+def filter_bar() -> tuple[Filters, list[str]]:
+    """Draw the shared filters in the sidebar; return the current filter and notes on the URL."""
+    v = vocab()
+    notes = _seed_from_url(v)
+    partnerships = {p.slug: p.name for p in v.partnerships}
+    with st.sidebar:
+        top = st.columns([3, 2], vertical_alignment="bottom")
+        top[0].subheader("Filters")
+        top[1].button("Clear all", on_click=_clear, key="f_clear", width="stretch")
+        programmes = sorted({p.programme for p in v.partnerships})
+        st.multiselect("Programme", programmes, key=FILTER_KEYS["programmes"], placeholder="All programmes")
+        st.multiselect(
+            "Partnerships", list(partnerships), format_func=partnerships.get,
+            key=FILTER_KEYS["partnerships"], placeholder="All partnerships",
+        )
+        dates = st.columns(2)
+        dates[0].date_input("From", value=None, min_value=EARLIEST, max_value=date.today(),
+                            key=FILTER_KEYS["date_from"], format="YYYY-MM-DD")
+        dates[1].date_input("To", value=None, min_value=EARLIEST, max_value=date.today(),
+                            key=FILTER_KEYS["date_to"], format="YYYY-MM-DD")
+        st.multiselect("Kind", ["milestone", "setback"], format_func=lambda k: f"{k.title()}s",
+                       key=FILTER_KEYS["kinds"], placeholder="Milestones and setbacks")
+        for field, vocabulary, label in (
+            ("typologies", "typology", "Typology"),
+            ("statuses", "status", "Status"),
+            ("mechanisms", "mechanism", "Mechanisms"),
+            ("sectors", "sector", "Sectors"),
+        ):
+            lookup = v[vocabulary]
+            st.multiselect(label, list(lookup.labels), format_func=lookup.label, key=FILTER_KEYS[field],
+                           placeholder=f"All {label.lower() if label != 'Typology' else 'typologies'}")
+    values: dict[str, Any] = {}
+    for field, key in FILTER_KEYS.items():
+        value = st.session_state.get(key)
+        values[field] = tuple(value or ()) if not field.startswith("date_") else value
+    if values["date_from"] and values["date_to"] and values["date_from"] > values["date_to"]:
+        notes.append("The 'From' date is after the 'To' date; the dates are ignored until that is fixed.")
+        values["date_from"] = values["date_to"] = None
+    filters = Filters(**values)
+    _write_url(to_params(filters), list(PARAMS) + ["from", "to"])
+    return filters, notes
+
+
+def _write_url(params: dict[str, list[str]], keys: list[str]) -> None:
+    for key in keys:
+        if key in params:
+            if st.query_params.get_all(key) != params[key]:
+                st.query_params[key] = params[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def filter_params(filters: Filters) -> dict[str, list[str]]:
+    """URL parameters for ``filters`` (to carry them across a page link)."""
+    return to_params(filters)
+
+
+def current_filters() -> Filters:
+    """The filter the frame (app.py) computed for this run."""
+    return st.session_state.get("filters", Filters())
+
+
+def url_choice(label: str, options: dict[str, str], key: str, default: str, horizontal: bool = True) -> str:
+    """A page-level choice (e.g. a heatmap metric) kept in the URL so a link reproduces the view."""
+    state_key = f"u_{key}"
+    if state_key not in st.session_state:
+        wanted = st.query_params.get(key)
+        st.session_state[state_key] = wanted if wanted in options else default
+    choice = st.segmented_control(label, list(options), format_func=options.get, key=state_key,
+                                  selection_mode="single") if horizontal else st.radio(
+        label, list(options), format_func=options.get, key=state_key)
+    if choice is None:  # a segmented control can be clicked off; keep a value
+        choice = default
+    _write_url({key: [choice]} if choice != default else {}, [key])
+    return choice
+
+
+def filter_caption(filters: Filters, shown: int) -> None:
+    """One line under the title saying what the page covers."""
+    from tracker.filters import describe
+
+    total = app_state.read(queries.count_entries)
+    scope = describe(filters, vocab())
+    st.caption(f"{shown:,} of {total:,} entries · {scope}")
+
+
+def no_entries() -> None:
+    """The plain empty state."""
+    st.info("No entries match these filters. Widen them in the sidebar, or choose **Clear all**.")
+
+
+def chart_with_table(chart: alt.TopLevelMixin, table: pd.DataFrame, *, key: str, description: str,
+                     columns: dict[str, str] | None = None, on_select: str = "ignore",
+                     selection_mode: str | None = None) -> Any:
+    """A chart plus its text alternative: the table behind it (``columns``: name -> heading)."""
+    kwargs: dict[str, Any] = {"key": key, "width": "stretch"}
+    if on_select != "ignore":
+        kwargs |= {"on_select": on_select, "selection_mode": selection_mode}
+    event = st.altair_chart(chart, **kwargs)
+    with st.expander(f"Data behind this chart: {description}"):
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_order=list(columns) if columns else None,
+                     column_config={k: st.column_config.Column(v) for k, v in (columns or {}).items()})
+    return event
+
+
+ENTRY_COLUMNS = {
+    "date": st.column_config.TextColumn("Date", help="As entered: a year, a month or a day", width="small"),
+    "partnership": st.column_config.TextColumn("Partnership"),
+    "kind": st.column_config.TextColumn("Kind", width="small"),
+    "title": st.column_config.TextColumn("Title", width="large"),
+    "typology": st.column_config.TextColumn("Typology"),
+    "status": st.column_config.TextColumn("Status"),
+    "host": st.column_config.TextColumn("Host"),
+    "structure": st.column_config.TextColumn("Structure"),
+    "mechanisms": st.column_config.TextColumn("Mechanisms"),
+    "source": st.column_config.TextColumn("Source"),
+}
+
+
+def entry_table(entries: pd.DataFrame, *, key: str, columns: list[str] | None = None) -> None:
+    """Entries as a table; selecting a row offers to open it for editing."""
+    shown = columns or ["date", "partnership", "kind", "title", "typology", "status", "host", "structure"]
+    event = st.dataframe(
+        entries, hide_index=True, width="stretch", column_order=shown,
+        column_config={k: v for k, v in ENTRY_COLUMNS.items() if k in shown},
+        on_select="rerun", selection_mode="single-row", key=key,
+    )
+    rows = event.selection.rows if event and hasattr(event, "selection") else []
+    if rows:
+        entry = entries.iloc[rows[0]]
+        st.page_link("pages/log_entry.py", label=f"Edit “{entry['title']}”", icon=":material/edit:",
+                     query_params={"edit": entry["id"]})
+    else:
+        st.caption("Select a row to edit that entry.")
+
+
+def selected_cell(event: Any) -> tuple[str, str] | None:
+    """The (row_key, col_key) of the heatmap cell the user clicked, if any."""
+    try:
+        points = event.selection["cell"]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    if not points:
+        return None
+    point = points[0] if isinstance(points, list) else points
+    try:
+        return str(point["row_key"]), str(point["col_key"])
+    except (KeyError, TypeError):
+        return None
+
+
+def cell_labels(cells: pd.DataFrame, row_key: str, col_key: str) -> tuple[str, str]:
+    """The display labels of a heatmap cell's row and column."""
+    row = cells.loc[cells["row_key"] == row_key, "row"]
+    col = cells.loc[cells["col_key"] == col_key, "col"]
+    return (row.iloc[0] if len(row) else row_key, col.iloc[0] if len(col) else col_key)
+
+
+def export_bytes(filters: Filters, fmt: str) -> bytes:
+    """The entries matching ``filters`` as a file in ``fmt`` (generated when the user clicks)."""
+    from io import BytesIO
+
+    from tracker import interchange
+
+    out = BytesIO()
+    interchange.WRITERS[fmt](queries.export_rows(app_state.store(), filters), out)
+    return out.getvalue()
+
+
+def frame_guard() -> None:
+    """Make sure the page runs inside the frame (app.py), never on its own.
+
+    Streamlit treats a ``pages/`` folder beside the entry script as the legacy multipage
+    layout until ``st.navigation`` has run once in the process. A deep link opened right
+    after the server starts (``/timeline?partnership=voices``) would then run the page
+    file alone — no filters, no frame. Switching the process to ``st.navigation`` mode
+    and rerunning sends that request through app.py.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a future Streamlit without the legacy mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -1,0 +1,69 @@
+"""Heatmaps: which kinds of change happen where, and which mechanisms recur. Click a cell for its entries."""
+
+import streamlit as st
+
+from pages import _ui
+from tracker import app_state, charts, queries
+
+_ui.frame_guard()
+
+VIEWS = {
+    "partnership-typology": "Partnership × typology",
+    "partnership-mechanism": "Partnership × mechanism",
+    "typology-mechanism": "Typology × mechanism",
+}
+METRICS = {
+    "count": "Number of entries",
+    "share": "Share of the row's entries",
+    "net": "Milestones − setbacks",
+}
+TITLES = {"partnership": "Partnership", "typology": "Typology", "mechanism": "Mechanism"}
+
+st.title("Heatmaps")
+filters = _ui.current_filters()
+total = app_state.read(queries.count_entries, filters)
+_ui.filter_caption(filters, total)
+
+controls = st.columns([3, 3])
+with controls[0]:
+    view = _ui.url_choice("Compare", VIEWS, key="view", default="partnership-typology")
+with controls[1]:
+    metric = _ui.url_choice("Measure", METRICS, key="metric", default="count")
+rows, cols = view.split("-")
+
+if total == 0:
+    _ui.no_entries()
+    st.stop()
+
+cells = app_state.read(queries.heatmap, filters, rows, cols)
+st.caption(
+    {
+        "count": "Each cell counts the entries with that pair. An entry with several mechanisms counts under each.",
+        "share": f"Each cell is the share of that {rows}'s entries with that {cols}.",
+        "net": "Milestones minus setbacks: blue where progress outweighs setbacks, orange where setbacks do.",
+    }[metric]
+)
+event = _ui.chart_with_table(
+    charts.heatmap(cells, metric, TITLES[rows], TITLES[cols]),
+    cells,
+    key=f"heat_{view}_{metric}",
+    description=f"{VIEWS[view].lower()}, {METRICS[metric].lower()}",
+    columns={"row": TITLES[rows], "col": TITLES[cols], "count": "Entries", "share": "Share of row",
+             "net": "Milestones − setbacks", "total": "Row total"},
+    on_select="rerun",
+    selection_mode="cell",
+)
+
+picked = _ui.selected_cell(event)
+st.subheader("Entries behind a cell")
+if picked is None:
+    st.caption("Click a cell to list the entries behind it.")
+else:
+    row_key, col_key = picked
+    entries = app_state.read(queries.cell_entries, filters, rows, row_key, cols, col_key)
+    labels = _ui.cell_labels(cells, row_key, col_key)
+    st.markdown(f"**{labels[0]}** × **{labels[1]}**: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}")
+    if entries.empty:
+        st.info("No entries in this cell.")
+    else:
+        _ui.entry_table(entries, key="heat_cell_entries")

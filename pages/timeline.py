@@ -1,0 +1,55 @@
+"""Timeline: when things changed, lane by lane — one lane per partnership or per structure."""
+
+import streamlit as st
+
+from pages import _ui
+from tracker import app_state, charts, queries
+
+_ui.frame_guard()
+
+LANES = {"partnership": "Partnership", "structure": "Structure"}
+
+st.title("Timeline")
+filters = _ui.current_filters()
+total = app_state.read(queries.count_entries, filters)
+_ui.filter_caption(filters, total)
+lane = _ui.url_choice("One lane per", LANES, key="lanes", default="partnership")
+
+if total == 0:
+    _ui.no_entries()
+    st.stop()
+
+points, binned = app_state.read(queries.timeline, filters, lane)
+if points.empty:
+    st.info("None of the matching entries names a structure. Switch to one lane per partnership.")
+    st.stop()
+segments = app_state.read(queries.status_segments, filters) if lane == "structure" else None
+typologies = list(_ui.vocab()["typology"].labels.values())
+
+st.caption(
+    "Circles are milestones, triangles setbacks; colour shows the typology. A date given as a year or a "
+    "month is drawn as a bar over that year or month."
+    + (" Shaded bands show each structure's status over time." if lane == "structure" else "")
+)
+if binned:
+    st.warning(
+        f"{total:,} entries are too many to draw one by one, so each mark counts the entries of one lane, "
+        "period, kind and typology. Narrow the filters to see single entries."
+    )
+_ui.chart_with_table(
+    charts.timeline(points, segments, lane_title=LANES[lane], typologies=typologies, binned=binned),
+    points,
+    key=f"timeline_{lane}",
+    description="the entries on this timeline" if not binned else "counts per lane and period",
+    columns=(
+        {"lane": LANES[lane], "date_text": "Date", "kind": "Kind", "title": "Title", "typology": "Typology",
+         "status": "Status", "mechanisms": "Mechanisms", "source": "Source"}
+        if not binned else
+        {"lane": LANES[lane], "start": "From", "kind": "Kind", "typology": "Typology", "count": "Entries"}
+    ),
+)
+if segments is not None and not segments.empty:
+    with st.expander("Status of each structure over time"):
+        st.dataframe(segments, hide_index=True, width="stretch", column_order=["lane", "start", "end", "label"],
+                     column_config={"lane": "Structure", "start": st.column_config.DateColumn("From"),
+                                    "end": st.column_config.DateColumn("Until"), "label": "Status"})

@@ -1,0 +1,231 @@
+"""The dashboard through Streamlit's AppTest: every page runs, filters and links drive the figures,
+the form and the upload page keep users' work safe."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, csv_bytes, valid_row
+from tracker import queries
+from tracker.config import Settings
+from tracker.filters import Filters
+from tracker.importer import import_file
+from tracker.store import Store
+
+APP = str(ROOT / "app.py")
+TIMEOUT = 60
+
+
+from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
+
+LEGACY_INIT = PagesManager.__init__
+
+
+@pytest.fixture(autouse=True)
+def navigation_mode(monkeypatch):
+    """Run AppTest as a long-running server does: in st.navigation mode from the start.
+
+    AppTest resets Streamlit's "legacy pages/ folder" flag before every run, so each rerun
+    would start in legacy mode and bounce through the pages' frame guard (losing button
+    clicks). A real server leaves that mode after its first run.
+    """
+    def init(self, *args, **kwargs):
+        LEGACY_INIT(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def registered_pages() -> list[str]:
+    return re.findall(r'st\.Page\("(pages/[^"]+\.py)"', (ROOT / "app.py").read_text())
+
+
+@pytest.fixture(scope="session")
+def demo_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    with Store(str(path), Settings(db=str(path))) as store:
+        assert import_file(store, store.settings.sample).ok
+    return path
+
+
+@pytest.fixture
+def db(tmp_path, demo_file, monkeypatch) -> Path:
+    """A private copy of the demo database, used by the app under test."""
+    path = tmp_path / "app.duckdb"
+    shutil.copy(demo_file, path)
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    return path
+
+
+def app(page: str | None = None, **params: str | list[str]) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_every_page_file_is_registered():
+    files = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_"))
+    assert files == sorted(registered_pages())
+
+
+@pytest.mark.parametrize("page", registered_pages())
+def test_page_runs_without_exception(db, page):
+    at = app(page)
+    assert at.title, f"{page} has no title"
+
+
+@pytest.mark.parametrize("page", registered_pages())
+def test_page_runs_on_an_empty_database(tmp_path, monkeypatch, page):
+    monkeypatch.setenv("TRACKER_DB", str(tmp_path / "empty.duckdb"))
+    at = app(page)
+    assert not at.exception
+
+
+def test_overview_figures_follow_the_filters(db):
+    at = app()
+    assert metric(at, "Entries") == "89"
+    at.multiselect(key="f_partnership").set_value(["voices"]).run()
+    with Store(str(db), Settings(db=str(db))) as store:
+        expected = queries.count_entries(store, Filters(partnerships=("voices",)))
+    assert metric(at, "Entries") == str(expected)
+    assert at.query_params["partnership"] == ["voices"] or at.query_params["partnership"] == "voices"
+
+
+def test_a_link_with_filters_reproduces_the_numbers(db):
+    at = app(partnership=["voices", "golden-key"], kind="setback")
+    with Store(str(db), Settings(db=str(db))) as store:
+        figures = queries.headline(store, Filters(partnerships=("voices", "golden-key"), kinds=("setback",)))
+    assert metric(at, "Entries") == str(figures["entries"])
+    assert metric(at, "Setbacks") == str(figures["entries"])
+    assert at.multiselect(key="f_partnership").value == ["voices", "golden-key"]
+
+
+def test_unknown_values_in_a_link_are_ignored_with_a_note(db):
+    at = app(partnership=["voices", "atlantis"], typology="Leadrship", to="not-a-date")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "partnership 'atlantis'" in warnings and "typology 'Leadrship'" in warnings
+    assert "'to' date 'not-a-date'" in warnings
+    assert at.multiselect(key="f_partnership").value == ["voices"]
+
+
+def test_a_filter_matching_nothing_says_so(db):
+    at = app(partnership="voices", typology="leadership", kind="setback", sector="domestic-abuse")
+    assert any("No entries match these filters" in i.value for i in at.info)
+
+
+def test_heatmap_metric_and_view_live_in_the_url(db):
+    at = app("pages/heatmaps.py", metric="share", view="typology-mechanism")
+    assert at.query_params.get("metric") in ("share", ["share"])
+    assert not at.exception
+
+
+def test_timeline_structure_lanes(db):
+    at = app("pages/timeline.py", lanes="structure")
+    assert not at.exception
+    assert any("Status of each structure" in e.label for e in at.expander)
+
+
+FORM = {
+    "e_partnership": "voices",
+    "e_date": "2023-05",
+    "e_kind": "milestone",
+    "e_title": "Expert Citizens join the ICS board",
+    "e_typology": "coproduction",
+    "e_status": "continuing",
+    "e_mechanisms": ["lived-experience"],
+}
+
+
+def fill(at: AppTest, values: dict) -> None:
+    for key, value in values.items():
+        if key in ("e_partnership", "e_typology", "e_status"):
+            at.selectbox(key=key).set_value(value)
+        elif key == "e_kind":
+            at.radio(key=key).set_value(value)
+        elif key in ("e_mechanisms", "e_sectors"):
+            at.multiselect(key=key).set_value(value)
+        else:
+            at.text_input(key=key).set_value(value)
+    at.run()
+
+
+def test_form_saves_a_valid_entry_visible_at_once(db):
+    at = app("pages/log_entry.py")
+    fill(at, FORM)
+    at.button(key="e_save").click().run()
+    assert not at.exception
+    assert any("Saved “Expert Citizens join the ICS board”" in s.value for s in at.success)
+    at.switch_page("pages/overview.py").run()
+    assert metric(at, "Entries") == "90"
+
+
+def test_form_keeps_input_and_shows_errors_by_the_fields(db):
+    at = app("pages/log_entry.py")
+    fill(at, {**FORM, "e_date": "2019-13", "e_status": "hosted-elsewhere"})
+    at.button(key="e_save").click().run()
+    errors = [e.value for e in at.error]
+    assert any("Nothing was saved" in e for e in errors)
+    assert any("months run 01 to 12" in e for e in errors)
+    assert any("Host" in e and "is required" in e for e in errors)
+    assert at.text_input(key="e_title").value == FORM["e_title"]
+    assert at.text_input(key="e_date").value == "2019-13"
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert queries.count_entries(store) == 89
+
+
+def test_editing_an_entry_from_a_link(db):
+    at = app("pages/log_entry.py", edit="voices-marg-council-2022")
+    assert at.title[0].value == "Edit an entry"
+    assert "MaRG" in at.text_input(key="e_title").value or at.text_input(key="e_title").value
+    at.text_input(key="e_title").set_value("MaRG hosted by the city council (edited)").run()
+    at.button(key="e_save").click().run()
+    assert any("Updated" in s.value for s in at.success)
+
+
+def test_upload_of_an_invalid_file_reports_rows_and_stores_nothing(db):
+    at = app("pages/import_export.py")
+    bad = csv_bytes([valid_row(id="n1"), valid_row(id="n2", typology="Leadrship")])
+    at.file_uploader(key="upload").set_value(("bad.csv", bad, "text/csv")).run()
+    assert any("nothing was stored" in e.value for e in at.error)
+    table = at.dataframe[0].value
+    assert list(table["row"]) == [3] and "did you mean 'Leadership'?" in table["problem"][0]
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert queries.count_entries(store) == 89
+
+
+def test_upload_of_a_valid_file_previews_then_imports(db):
+    at = app("pages/import_export.py")
+    good = csv_bytes([valid_row(id="n1"), valid_row(id="n2")])
+    at.file_uploader(key="upload").set_value(("good.csv", good, "text/csv")).run()
+    assert any("is valid" in s.value for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert queries.count_entries(store) == 89  # a dry run first
+    at.button(key="do_import").click().run()
+    assert any("Imported" in s.value for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert queries.count_entries(store) == 91
+
+
+def test_a_deep_link_after_a_server_start_still_runs_inside_the_frame(db, monkeypatch):
+    """In Streamlit's legacy pages/ mode a page could run alone; the frame guard prevents it."""
+    monkeypatch.setattr(PagesManager, "__init__", LEGACY_INIT)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/timeline.py").run()
+    assert not at.exception
+    assert at.sidebar.multiselect(key="f_partnership") is not None
+    assert at.title[0].value == "Timeline"

@@ -1,0 +1,620 @@
+"""Altair chart builders for the dashboard: a DataFrame in, a Vega-Lite chart out.
+
+The functions are pure: no Streamlit, no database. The SQL layer aggregates
+first, so each builder only adds display strings (labels, tooltips) and leaves
+geometry to Vega-Lite transforms. Every builder refuses more than ``MAX_ROWS``
+rows, because each row is shipped to the browser inside the chart spec.
+
+The charts are read on a projector in meetings, so fonts are large and marks
+few. Colours come from colour-blind-safe palettes, and what matters is never
+carried by colour alone: kind (milestone or setback) is also a shape or a
+position, and sustainability status is also written as text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+TYPOLOGY_PALETTE: list[str] = [
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#D55E00",
+    "#56B4E9",
+    "#000000",
+    "#F0E442",
+]
+"""Okabe–Ito colours for typology categories, cycled when there are more categories."""
+
+STATUS_COLOURS: dict[str, str] = {
+    "Continuing": "#009E73",
+    "Hosted elsewhere": "#56B4E9",
+    "Decommissioned": "#8C8C8C",
+    "Not recorded": "#D9D9D9",
+}
+KIND_SHAPES: dict[str, str] = {"milestone": "circle", "setback": "triangle-down"}
+KIND_COLOURS: dict[str, str] = {"milestone": "#0072B2", "setback": "#D55E00"}
+MAX_ROWS = 5000
+"""The most data rows any chart may embed; callers aggregate in SQL first."""
+
+METRICS: tuple[str, ...] = ("count", "share", "net")
+STATUS_WORDS: dict[str, str] = {
+    "Continuing": "continuing",
+    "Hosted elsewhere": "hosted",
+    "Decommissioned": "decomm.",
+    "Not recorded": "not rec.",
+}
+"""Short words written inside status bar segments, so status is readable without colour."""
+
+# Projector-sized type, set on each axis and legend (not in a top-level config, so
+# that the charts can still be layered or concatenated by the pages).
+LABEL_SIZE = 15
+TITLE_SIZE = 17
+TEXT_DARK = "#111111"
+LABEL_COLOUR = "#1F1F1F"
+TEXT_MUTED = "#5f5f5f"
+MISSING = "—"
+OTHER_STATUS_COLOUR = "#BDBDBD"
+
+_HEATMAP_COLUMNS = (
+    "row",
+    "col",
+    "row_order",
+    "col_order",
+    "row_key",
+    "col_key",
+    "count",
+    "share",
+    "net",
+    "total",
+)
+_POINT_COLUMNS = ("lane", "lane_order", "start", "end", "kind", "typology", "precision")
+_POINT_TEXT_COLUMNS = ("title", "date_text", "partnership", "structure", "mechanisms", "source")
+_BINNED_COLUMNS = ("lane", "lane_order", "start", "end", "kind", "typology", "count")
+_SEGMENT_COLUMNS = ("lane", "lane_order", "start", "end", "status", "label")
+_STATUS_COUNT_COLUMNS = ("partnership", "status", "structures")
+_YEAR_COLUMNS = ("year", "kind", "entries")
+
+# Dates arrive as ISO strings; a missing one (NaT) arrives as null or "".
+_HAS_START = "isValid(datum.start) && datum.start !== ''"
+_HAS_END = "isValid(datum.end) && datum.end !== ''"
+# Fit the width (to the container, or to the given width) and let the height follow the
+# content. Streamlit's default, "fit", squeezes the plot into the height including the axes.
+_FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")
+_KIND_LABEL_EXPR = (
+    "datum.label == 'setback' ? 'Setback' : datum.label == 'milestone' ? 'Milestone' : datum.label"
+)
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def spec_rows(chart: alt.TopLevelMixin) -> int:
+    """Count the data rows embedded in a chart's Vega-Lite spec (named datasets and inline values)."""
+    spec = chart.to_dict()
+    total = sum(len(rows) for rows in spec.get("datasets", {}).values())
+
+    def inline(node: Any) -> int:
+        if isinstance(node, dict):
+            own = node.get("data", {})
+            found = len(own["values"]) if isinstance(own, dict) and isinstance(own.get("values"), list) else 0
+            return found + sum(inline(value) for key, value in node.items() if key != "datasets")
+        if isinstance(node, list):
+            return sum(inline(item) for item in node)
+        return 0
+
+    return total + inline(spec)
+
+
+def _frame(df: pd.DataFrame | None, columns: Sequence[str], what: str) -> pd.DataFrame:
+    """A copy of ``df`` with the contract's columns, empty if ``df`` is None or empty."""
+    if df is None or df.empty:
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
+    if len(df) > MAX_ROWS:
+        raise ValueError(
+            f"{what}: {len(df):,} rows is more than the {MAX_ROWS:,} a chart may ship; aggregate in SQL first"
+        )
+    missing = [column for column in columns if column not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+    return df.copy()
+
+
+def _text(series: pd.Series, missing: str = MISSING) -> pd.Series:
+    """Strings for display: None, NaN and blanks become ``missing``."""
+    as_text = series.astype(object).where(series.notna(), None)
+    return as_text.map(lambda value: missing if value is None or str(value).strip() == "" else str(value))
+
+
+def _ordered(frame: pd.DataFrame, label: str, order: str) -> list[str]:
+    """Distinct labels sorted by their order column (then by label), for an explicit axis sort."""
+    if frame.empty:
+        return []
+    keys = frame[[label, order]].copy()
+    keys[order] = pd.to_numeric(keys[order], errors="coerce").fillna(math.inf)
+    keys[label] = keys[label].astype(str)
+    first = keys.groupby(label, sort=False)[order].min().reset_index()
+    return first.sort_values([order, label], kind="stable")[label].tolist()
+
+
+def _axis(**kwargs: Any) -> alt.Axis:
+    style = {
+        "labelFontSize": LABEL_SIZE,
+        "labelColor": LABEL_COLOUR,
+        "titleFontSize": TITLE_SIZE,
+        "titleColor": TEXT_DARK,
+        "titleFontWeight": "bold",
+    }
+    return alt.Axis(**{**style, **kwargs})
+
+
+def _band_axis(title: str | None, **kwargs: Any) -> alt.Axis:
+    """A left axis for category labels, its title set horizontally above the labels (never on top of them)."""
+    return _axis(
+        title=title,
+        ticks=False,
+        domain=False,
+        labelPadding=8,
+        titleAngle=0,
+        titleAlign="right",
+        titleBaseline="bottom",
+        titleX=-8,
+        titleY=-10,
+        **kwargs,
+    )
+
+
+def _legend(title: str | list[str], **kwargs: Any) -> alt.Legend:
+    style = {
+        "labelFontSize": LABEL_SIZE,
+        "labelColor": LABEL_COLOUR,
+        "titleFontSize": TITLE_SIZE,
+        "titleColor": TEXT_DARK,
+        "labelLimit": 320,
+        "symbolOpacity": 1,
+        "symbolStrokeWidth": 0,
+    }
+    return alt.Legend(title=title, **{**style, **kwargs})
+
+
+def _palette(n: int) -> list[str]:
+    """``n`` typology colours, cycling the Okabe–Ito palette."""
+    return [TYPOLOGY_PALETTE[i % len(TYPOLOGY_PALETTE)] for i in range(max(n, 1))]
+
+
+def _check_total(what: str, *frames: pd.DataFrame | None) -> None:
+    rows = sum(len(frame) for frame in frames if frame is not None)
+    if rows > MAX_ROWS:
+        raise ValueError(
+            f"{what}: {rows:,} rows is more than the {MAX_ROWS:,} a chart may ship; aggregate in SQL first"
+        )
+
+
+# --- heatmap ----------------------------------------------------------------------------------
+
+
+def _count_label(value: Any) -> str:
+    return f"{int(value)}" if pd.notna(value) else ""
+
+
+def _share_label(value: Any) -> str:
+    return f"{float(value):.0%}" if pd.notna(value) else ""
+
+
+def _net_label(value: Any) -> str:
+    if pd.isna(value):
+        return ""
+    number = int(value)
+    return f"+{number}" if number > 0 else f"−{-number}" if number < 0 else "0"
+
+
+_LABELLERS: dict[str, Callable[[Any], str]] = {
+    "count": _count_label,
+    "share": _share_label,
+    "net": _net_label,
+}
+_METRIC_TITLES = {"count": "Entries", "share": "Share of row", "net": ["Net", "(milestones − setbacks)"]}
+
+
+def heatmap(
+    cells: pd.DataFrame | None, metric: str, row_title: str, col_title: str, *, compact: bool = False
+) -> alt.LayerChart:
+    """A clickable grid of rows × columns coloured and labelled by ``metric`` (count, share or net).
+
+    Clicking a cell sets the point selection ``"cell"`` to its ``row_key`` and ``col_key``.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
+    frame = _frame(cells, _HEATMAP_COLUMNS, "heatmap")
+    frame["label"] = frame[metric].map(_LABELLERS[metric])
+    frame["net_text"] = frame["net"].map(_net_label)
+
+    values = pd.to_numeric(frame[metric], errors="coerce").abs()
+    biggest = float(values.max()) if values.notna().any() else 0.0
+    if metric == "net":
+        bound = max(biggest, 1.0)
+        scale = alt.Scale(scheme="blueorange", reverse=True, domain=[-bound, bound], domainMid=0)
+    else:
+        scale = alt.Scale(scheme="blues", domain=[0, biggest if biggest > 0 else 1])
+
+    rows = _ordered(frame, "row", "row_order")
+    cols = _ordered(frame, "col", "col_order")
+    row_step, col_step = (26, 40) if compact else (42, 84)
+    row_limit = 200 if compact else 300
+    cell = alt.selection_point(name="cell", fields=["row_key", "col_key"], on="click", clear="dblclick")
+
+    base = alt.Chart(frame).encode(
+        x=alt.X(
+            "col:N",
+            sort=cols,
+            title=col_title,
+            # Angled, never dropped: angled labels do not collide even when their boxes overlap.
+            axis=_axis(
+                orient="bottom",
+                labelAngle=-35,
+                labelLimit=160 if compact else 320,
+                labelOverlap=False,
+                ticks=False,
+                domain=False,
+            ),
+        ),
+        y=alt.Y("row:N", sort=rows, axis=_band_axis(row_title, labelLimit=row_limit)),
+        tooltip=[
+            alt.Tooltip("row:N", title=row_title),
+            alt.Tooltip("col:N", title=col_title),
+            alt.Tooltip("count:Q", title="Entries", format="d"),
+            alt.Tooltip("share:Q", title="Share of row", format=".0%"),
+            alt.Tooltip("net_text:N", title="Net (milestones − setbacks)"),
+            alt.Tooltip("total:Q", title="Entries in row", format="d"),
+        ],
+    )
+    legend = None if compact else _legend(_METRIC_TITLES[metric], format=".0%" if metric == "share" else "d")
+    rect = (
+        base.mark_rect()
+        .encode(
+            color=alt.Color(f"{metric}:Q", scale=scale, legend=legend),
+            stroke=alt.when(cell, empty=False).then(alt.value("#000000")).otherwise(alt.value("#CFCFCF")),
+            strokeWidth=alt.when(cell, empty=False).then(alt.value(4)).otherwise(alt.value(0.75)),
+            # Draw the selected cell last, so that its neighbours do not paint over its outline.
+            order=alt.when(cell, empty=False).then(alt.value(1)).otherwise(alt.value(0)),
+        )
+        .add_params(cell)
+    )
+    layers: list[alt.Chart] = [rect]
+    if not (compact and len(frame) > 150):
+        threshold = round(0.6 * biggest, 6)
+        text = base.mark_text(fontSize=11 if compact else 16, fontWeight="bold", baseline="middle").encode(
+            text=alt.Text("label:N"),
+            color=alt.when(f"abs(datum['{metric}']) > {threshold}")
+            .then(alt.value("#FFFFFF"))
+            .when(f"datum['{metric}'] == 0")
+            .then(alt.value(TEXT_MUTED))
+            .otherwise(alt.value(TEXT_DARK)),
+        )
+        layers.append(text)
+    # The width covers the row labels and the legend too (autosize fit-x), so that the grid
+    # keeps its cell size when shown at its own width and fills the page when stretched.
+    label_px = min(row_limit, 8 * max((len(str(row)) for row in rows), default=4)) + 16
+    legend_px = 0 if compact else 110
+    return alt.layer(*layers).properties(
+        width=col_step * max(len(cols), 1) + label_px + legend_px,
+        height=row_step * max(len(rows), 1),
+        autosize=_FIT_X,
+    )
+
+
+# --- timeline ---------------------------------------------------------------------------------
+
+
+def _lanes(*frames: pd.DataFrame) -> list[str]:
+    parts = [frame[["lane", "lane_order"]] for frame in frames if not frame.empty]
+    return _ordered(pd.concat(parts, ignore_index=True), "lane", "lane_order") if parts else []
+
+
+def _time(field: str) -> alt.X:
+    """The shared time axis: years as labels, no title (the page heading says what it is)."""
+    return alt.X(
+        f"{field}:T",
+        title=None,
+        axis=_axis(format="%Y", tickCount="year", gridColor="#E6E6E6", labelOverlap=True),
+    )
+
+
+def _kind_shape() -> alt.Shape:
+    return alt.Shape(
+        "kind:N",
+        scale=alt.Scale(domain=list(KIND_SHAPES), range=list(KIND_SHAPES.values())),
+        legend=_legend("Kind", labelExpr=_KIND_LABEL_EXPR, symbolSize=220, symbolFillColor="#444444"),
+    )
+
+
+def _segment_layers(segments: pd.DataFrame, y: alt.Y) -> list[alt.Chart]:
+    """Faint status bands, each labelled with its status text, behind a lane's entries."""
+    frame = segments.copy()
+    frame["status"] = _text(frame["status"], "Not recorded")
+    frame["label"] = [
+        label if label != MISSING else status
+        for label, status in zip(_text(frame["label"]), frame["status"], strict=True)
+    ]
+    frame["colour"] = frame["status"].map(lambda status: STATUS_COLOURS.get(status, OTHER_STATUS_COLOUR))
+    base = (
+        alt.Chart(frame)
+        .transform_filter(_HAS_START)
+        .transform_calculate(
+            seg_start="time(datum.start)",
+            # A segment without an end is still running: draw it to today.
+            seg_end=f"{_HAS_END} ? time(datum.end) : now()",
+            to_text=f"{_HAS_END} ? timeFormat(toDate(datum.end), '%-d %b %Y') : 'ongoing'",
+        )
+        .encode(
+            y=y,
+            x=_time("seg_start"),
+            tooltip=[
+                alt.Tooltip("status:N", title="Status"),
+                alt.Tooltip("label:N", title="Detail"),
+                alt.Tooltip("seg_start:T", title="From", format="%-d %b %Y"),
+                alt.Tooltip("to_text:N", title="To"),
+            ],
+        )
+    )
+    band = base.mark_bar(height=26, fillOpacity=0.35, cornerRadius=3).encode(
+        x2=alt.X2("seg_end:T"), color=alt.Color("colour:N", scale=None)
+    )
+    words = base.mark_text(
+        align="left",
+        baseline="top",
+        dx=5,
+        dy=-12,
+        fontSize=12,
+        color=TEXT_DARK,
+        limit=alt.ExprRef("max(0, scale('x', datum.seg_end) - scale('x', datum.seg_start) - 8)"),
+    ).encode(text=alt.Text("label:N"))
+    return [band, words]
+
+
+def _entry_layers(points: pd.DataFrame, y: alt.Y, colour: alt.Color, dy: int) -> list[alt.Chart]:
+    """Day-precision entries as points; year and month entries as spans with the kind shape centred."""
+    frame = points.copy()
+    for column in _POINT_TEXT_COLUMNS:
+        frame[column] = _text(frame[column]) if column in frame else MISSING
+    frame["status"] = _text(frame["status"], "Not recorded") if "status" in frame else "Not recorded"
+    frame["typology"] = _text(frame["typology"])
+    is_span = "datum.precision === 'year' || datum.precision === 'month'"
+    base = (
+        alt.Chart(frame)
+        .transform_filter(_HAS_START)
+        .encode(
+            y=y,
+            color=colour,
+            tooltip=[
+                alt.Tooltip("title:N", title="Entry"),
+                alt.Tooltip("date_text:N", title="Date"),
+                alt.Tooltip("partnership:N", title="Partnership"),
+                alt.Tooltip("structure:N", title="Structure"),
+                alt.Tooltip("typology:N", title="Typology"),
+                alt.Tooltip("kind:N", title="Kind"),
+                alt.Tooltip("status:N", title="Status"),
+                alt.Tooltip("mechanisms:N", title="Mechanisms"),
+                alt.Tooltip("source:N", title="Source"),
+            ],
+        )
+    )
+    shape = {
+        "filled": True,
+        "size": 150,
+        "stroke": "#FFFFFF",
+        "strokeWidth": 1.5,
+        "opacity": 1,
+        "yOffset": dy,
+    }
+    spans = (
+        base.transform_filter(is_span)
+        .transform_filter(_HAS_END)
+        .mark_bar(height=10, fillOpacity=0.55, cornerRadius=2, yOffset=dy)
+        .encode(x=_time("start"), x2=alt.X2("end:T"))
+    )
+    centres = (
+        base.transform_filter(is_span)
+        .transform_filter(_HAS_END)
+        .transform_calculate(mid="(time(datum.start) + time(datum.end)) / 2")
+        .mark_point(**shape)
+        .encode(x=_time("mid"), shape=_kind_shape())
+    )
+    days = (
+        base.transform_filter(f"!({is_span})")
+        .mark_point(**shape)
+        .encode(x=_time("start"), shape=_kind_shape())
+    )
+    return [spans, centres, days]
+
+
+def _binned_layer(points: pd.DataFrame, y: alt.Y, colour: alt.Color, lane_title: str, dy: int) -> alt.Chart:
+    """One mark per lane, month, kind and typology, sized by the number of entries."""
+    frame = points.copy()
+    frame["typology"] = _text(frame["typology"])
+    return (
+        alt.Chart(frame)
+        .transform_filter(_HAS_START)
+        .transform_calculate(mid="(time(datum.start) + time(datum.end)) / 2")
+        .mark_point(filled=True, stroke="#FFFFFF", strokeWidth=1, opacity=0.85, yOffset=dy)
+        .encode(
+            x=_time("mid"),
+            y=y,
+            color=colour,
+            shape=_kind_shape(),
+            # Big marks first, so that a small mark in the same month stays visible on top.
+            order=alt.Order("count:Q", sort="descending"),
+            size=alt.Size("count:Q", scale=alt.Scale(range=[60, 700], zero=False), legend=_legend("Entries")),
+            tooltip=[
+                alt.Tooltip("lane:N", title=lane_title),
+                alt.Tooltip("start:T", title="Month", format="%B %Y"),
+                alt.Tooltip("kind:N", title="Kind"),
+                alt.Tooltip("typology:N", title="Typology"),
+                alt.Tooltip("count:Q", title="Entries", format="d"),
+            ],
+        )
+    )
+
+
+def timeline(
+    points: pd.DataFrame | None,
+    segments: pd.DataFrame | None,
+    *,
+    lane_title: str,
+    typologies: Sequence[str],
+    binned: bool = False,
+) -> alt.LayerChart:
+    """One lane per partnership (or structure): entries over time, status periods as labelled bands.
+
+    ``binned=True`` draws pre-aggregated monthly counts instead of individual entries.
+    """
+    _check_total("timeline", points, segments)
+    entries = _frame(points, _BINNED_COLUMNS if binned else _POINT_COLUMNS, "timeline points")
+    bands = _frame(segments, _SEGMENT_COLUMNS, "timeline segments")
+
+    domain = [str(label) for label in typologies] or sorted(_text(entries["typology"]).unique().tolist())
+    colour = alt.Color(
+        "typology:N",
+        scale=alt.Scale(domain=domain, range=_palette(len(domain))),
+        legend=_legend("Typology", orient="bottom", columns=2, symbolSize=150),
+    )
+    lanes = _lanes(entries, bands)
+    y = alt.Y(
+        "lane:N",
+        sort=lanes,
+        axis=_band_axis(lane_title, labelLimit=300),
+    )
+    dy = 5 if not bands.empty else 0
+
+    layers: list[alt.Chart] = _segment_layers(bands, y) if not bands.empty else []
+    if binned:
+        layers.append(_binned_layer(entries, y, colour, lane_title, dy))
+    else:
+        layers.extend(_entry_layers(entries, y, colour, dy))
+    return alt.layer(*layers).properties(
+        width="container", height=max(200, 34 * max(len(lanes), 1)), autosize=_FIT_X
+    )
+
+
+# --- legacy status bar ------------------------------------------------------------------------
+
+
+def legacy_status_bar(counts: pd.DataFrame | None, *, statuses: Sequence[str]) -> alt.LayerChart:
+    """Structures per partnership by current status: stacked bars with the status written in each segment."""
+    frame = _frame(counts, _STATUS_COUNT_COLUMNS, "legacy_status_bar")
+    frame["status"] = _text(frame["status"], "Not recorded")
+    frame["structures"] = pd.to_numeric(frame["structures"], errors="coerce").fillna(0).astype(int)
+    order = list(dict.fromkeys([*statuses, *frame["status"].tolist()]))
+    frame["status_order"] = frame["status"].map(order.index)
+    frame["label"] = [
+        f"{n} {STATUS_WORDS.get(status, status.lower())}" if n > 0 else ""
+        for n, status in zip(frame["structures"], frame["status"], strict=True)
+    ]
+    frame["number"] = [f"{n}" if n > 0 else "" for n in frame["structures"]]
+
+    per_bar = frame.groupby("partnership")["structures"].sum() if len(frame) else pd.Series(dtype=int)
+    widest = max(int(per_bar.max()) if len(per_bar) else 0, 1)
+    partnerships = sorted(frame["partnership"].astype(str).unique().tolist())
+
+    base = (
+        alt.Chart(frame)
+        .transform_stack(
+            stack="structures",
+            groupby=["partnership"],
+            sort=[alt.SortField("status_order")],
+            as_=["x0", "x1"],
+        )
+        .transform_calculate(
+            # Pixel width of the segment: the full label if it fits, else the number, else nothing.
+            px=f"(datum.x1 - datum.x0) / {widest} * width",
+            shown="datum.px >= 8 * length(datum.label) + 10 ? datum.label : "
+            "datum.px >= 8 * length(datum.number) + 8 ? datum.number : ''",
+            mid="(datum.x0 + datum.x1) / 2",
+        )
+        .encode(
+            y=alt.Y("partnership:N", sort=partnerships, axis=_band_axis(None, labelLimit=300)),
+            tooltip=[
+                alt.Tooltip("partnership:N", title="Partnership"),
+                alt.Tooltip("status:N", title="Current status"),
+                alt.Tooltip("structures:Q", title="Structures", format="d"),
+            ],
+        )
+    )
+    x_scale = alt.Scale(domain=[0, widest], nice=False)
+    bars = base.mark_bar(stroke="#FFFFFF", strokeWidth=1.5).encode(
+        x=alt.X(
+            "x0:Q",
+            scale=x_scale,
+            title="Structures",
+            axis=_axis(format="d", tickMinStep=1, gridColor="#E6E6E6"),
+        ),
+        x2=alt.X2("x1:Q"),
+        color=alt.Color(
+            "status:N",
+            scale=alt.Scale(domain=order, range=[STATUS_COLOURS.get(s, OTHER_STATUS_COLOUR) for s in order]),
+            legend=_legend("Current status", orient="bottom", columns=2, symbolType="square", symbolSize=200),
+        ),
+    )
+    words = base.mark_text(fontSize=LABEL_SIZE, color=TEXT_DARK, baseline="middle").encode(
+        x=alt.X("mid:Q", scale=x_scale), text=alt.Text("shown:N")
+    )
+    return alt.layer(bars, words).properties(
+        width="container", height=max(120, 42 * max(len(partnerships), 1)), autosize=_FIT_X
+    )
+
+
+# --- milestones and setbacks per year ---------------------------------------------------------
+
+
+def year_bars(counts: pd.DataFrame | None) -> alt.LayerChart:
+    """Milestones (up) and setbacks (down, below zero) per year, each bar labelled with its number."""
+    frame = _frame(counts, _YEAR_COLUMNS, "year_bars")
+    base = (
+        alt.Chart(frame)
+        .transform_calculate(signed="datum.kind === 'setback' ? -datum.entries : datum.entries")
+        .encode(
+            x=alt.X("year:O", title=None, axis=_axis(labelAngle=0, ticks=False)),
+            y=alt.Y(
+                "signed:Q",
+                # Read bottom to top along the axis: the arrows point down and up.
+                title="← Setbacks    Milestones →",
+                stack=None,
+                scale=alt.Scale(padding=20, nice=False),  # room for the number beyond the longest bars
+                axis=_axis(
+                    labelExpr="format(abs(datum.value), 'd')",
+                    tickMinStep=1,
+                    gridColor={
+                        "condition": {"test": "datum.value === 0", "value": "#333333"},
+                        "value": "#E6E6E6",
+                    },
+                    gridWidth={"condition": {"test": "datum.value === 0", "value": 1.5}, "value": 1},
+                ),
+            ),
+            tooltip=[
+                alt.Tooltip("year:O", title="Year"),
+                alt.Tooltip("kind:N", title="Kind"),
+                alt.Tooltip("entries:Q", title="Entries", format="d"),
+            ],
+        )
+    )
+    bars = base.mark_bar(width={"band": 0.7}).encode(
+        color=alt.Color(
+            "kind:N",
+            scale=alt.Scale(domain=list(KIND_COLOURS), range=list(KIND_COLOURS.values())),
+            legend=_legend("Kind", orient="top", labelExpr=_KIND_LABEL_EXPR, symbolType="square"),
+        )
+    )
+    labels = [
+        base.transform_filter(f"datum.kind === {json.dumps(kind)} && datum.entries > 0")
+        .mark_text(fontSize=LABEL_SIZE, fontWeight="bold", color=TEXT_DARK, baseline=baseline, dy=dy)
+        .encode(text=alt.Text("entries:Q", format="d"))
+        for kind, baseline, dy in (("milestone", "bottom", -3), ("setback", "top", 3))
+    ]
+    return alt.layer(bars, *labels).properties(width="container", height=320, autosize=_FIT_X)
