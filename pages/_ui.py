@@ -17,7 +17,10 @@ from tracker.filters import PARAMS, Filters, from_params, to_params
 from tracker.store import Store
 from tracker.taxonomy import Vocab
 
-FILTER_KEYS = {field: f"f_{param}" for param, field in PARAMS.items()} | {"date_from": "f_from", "date_to": "f_to"}
+FILTER_KEYS = {field: f"f_{param}" for param, field in PARAMS.items()} | {
+    "date_from": "f_from",
+    "date_to": "f_to",
+}
 EARLIEST = date(2000, 1, 1)
 
 
@@ -51,21 +54,41 @@ def filter_bar() -> tuple[Filters, list[str]]:
     partnerships = {p.slug: p.name for p in v.partnerships}
     with st.sidebar:
         top = st.columns([3, 2], vertical_alignment="bottom")
-        top[0].subheader("Filters")
+        top[0].markdown("**Filters**")
         top[1].button("Clear all", on_click=_clear, key="f_clear", width="stretch")
         programmes = sorted({p.programme for p in v.partnerships})
         st.multiselect("Programme", programmes, key=FILTER_KEYS["programmes"], placeholder="All programmes")
         st.multiselect(
-            "Partnerships", list(partnerships), format_func=partnerships.get,
-            key=FILTER_KEYS["partnerships"], placeholder="All partnerships",
+            "Partnerships",
+            list(partnerships),
+            format_func=partnerships.get,
+            key=FILTER_KEYS["partnerships"],
+            placeholder="All partnerships",
         )
         dates = st.columns(2)
-        dates[0].date_input("From", value=None, min_value=EARLIEST, max_value=date.today(),
-                            key=FILTER_KEYS["date_from"], format="YYYY-MM-DD")
-        dates[1].date_input("To", value=None, min_value=EARLIEST, max_value=date.today(),
-                            key=FILTER_KEYS["date_to"], format="YYYY-MM-DD")
-        st.multiselect("Kind", ["milestone", "setback"], format_func=lambda k: f"{k.title()}s",
-                       key=FILTER_KEYS["kinds"], placeholder="Milestones and setbacks")
+        dates[0].date_input(
+            "From",
+            value=None,
+            min_value=EARLIEST,
+            max_value=date.today(),
+            key=FILTER_KEYS["date_from"],
+            format="YYYY-MM-DD",
+        )
+        dates[1].date_input(
+            "To",
+            value=None,
+            min_value=EARLIEST,
+            max_value=date.today(),
+            key=FILTER_KEYS["date_to"],
+            format="YYYY-MM-DD",
+        )
+        st.multiselect(
+            "Kind",
+            ["milestone", "setback"],
+            format_func=lambda k: f"{k.title()}s",
+            key=FILTER_KEYS["kinds"],
+            placeholder="Milestones and setbacks",
+        )
         for field, vocabulary, label in (
             ("typologies", "typology", "Typology"),
             ("statuses", "status", "Status"),
@@ -73,8 +96,13 @@ def filter_bar() -> tuple[Filters, list[str]]:
             ("sectors", "sector", "Sectors"),
         ):
             lookup = v[vocabulary]
-            st.multiselect(label, list(lookup.labels), format_func=lookup.label, key=FILTER_KEYS[field],
-                           placeholder=f"All {label.lower() if label != 'Typology' else 'typologies'}")
+            st.multiselect(
+                label,
+                list(lookup.labels),
+                format_func=lookup.label,
+                key=FILTER_KEYS[field],
+                placeholder=f"All {label.lower() if label != 'Typology' else 'typologies'}",
+            )
     values: dict[str, Any] = {}
     for field, key in FILTER_KEYS.items():
         value = st.session_state.get(key)
@@ -83,7 +111,7 @@ def filter_bar() -> tuple[Filters, list[str]]:
         notes.append("The 'From' date is after the 'To' date; the dates are ignored until that is fixed.")
         values["date_from"] = values["date_to"] = None
     filters = Filters(**values)
-    _write_url(to_params(filters), list(PARAMS) + ["from", "to"])
+    _write_url(to_params(filters), [*PARAMS, "from", "to"])
     return filters, notes
 
 
@@ -112,9 +140,11 @@ def url_choice(label: str, options: dict[str, str], key: str, default: str, hori
     if state_key not in st.session_state:
         wanted = st.query_params.get(key)
         st.session_state[state_key] = wanted if wanted in options else default
-    choice = st.segmented_control(label, list(options), format_func=options.get, key=state_key,
-                                  selection_mode="single") if horizontal else st.radio(
-        label, list(options), format_func=options.get, key=state_key)
+    choice = (
+        st.segmented_control(label, list(options), format_func=options.get, key=state_key, selection_mode="single")
+        if horizontal
+        else st.radio(label, list(options), format_func=options.get, key=state_key)
+    )
     if choice is None:  # a segmented control can be clicked off; keep a value
         choice = default
     _write_url({key: [choice]} if choice != default else {}, [key])
@@ -135,18 +165,29 @@ def no_entries() -> None:
     st.info("No entries match these filters. Widen them in the sidebar, or choose **Clear all**.")
 
 
-def chart_with_table(chart: alt.TopLevelMixin, table: pd.DataFrame, *, key: str, description: str,
-                     columns: dict[str, str] | None = None, on_select: str = "ignore",
-                     selection_mode: str | None = None) -> Any:
+def chart_with_table(
+    chart: alt.TopLevelMixin,
+    table: pd.DataFrame,
+    *,
+    key: str,
+    description: str,
+    columns: dict[str, str] | None = None,
+    on_select: str = "ignore",
+    selection_mode: str | None = None,
+) -> Any:
     """A chart plus its text alternative: the table behind it (``columns``: name -> heading)."""
     kwargs: dict[str, Any] = {"key": key, "width": "stretch"}
     if on_select != "ignore":
         kwargs |= {"on_select": on_select, "selection_mode": selection_mode}
     event = st.altair_chart(chart, **kwargs)
     with st.expander(f"Data behind this chart: {description}"):
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_order=list(columns) if columns else None,
-                     column_config={k: st.column_config.Column(v) for k, v in (columns or {}).items()})
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_order=list(columns) if columns else None,
+            column_config={k: st.column_config.Column(v) for k, v in (columns or {}).items()},
+        )
     return event
 
 
@@ -168,15 +209,24 @@ def entry_table(entries: pd.DataFrame, *, key: str, columns: list[str] | None = 
     """Entries as a table; selecting a row offers to open it for editing."""
     shown = columns or ["date", "partnership", "kind", "title", "typology", "status", "host", "structure"]
     event = st.dataframe(
-        entries, hide_index=True, width="stretch", column_order=shown,
+        entries,
+        hide_index=True,
+        width="stretch",
+        column_order=shown,
         column_config={k: v for k, v in ENTRY_COLUMNS.items() if k in shown},
-        on_select="rerun", selection_mode="single-row", key=key,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=key,
     )
     rows = event.selection.rows if event and hasattr(event, "selection") else []
     if rows:
         entry = entries.iloc[rows[0]]
-        st.page_link("pages/log_entry.py", label=f"Edit “{entry['title']}”", icon=":material/edit:",
-                     query_params={"edit": entry["id"]})
+        st.page_link(
+            "pages/log_entry.py",
+            label=f"Edit “{entry['title']}”",
+            icon=":material/edit:",
+            query_params={"edit": entry["id"]},
+        )
     else:
         st.caption("Select a row to edit that entry.")
 

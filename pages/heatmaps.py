@@ -48,14 +48,20 @@ event = _ui.chart_with_table(
     cells,
     key=f"heat_{view}_{metric}",
     description=f"{VIEWS[view].lower()}, {METRICS[metric].lower()}",
-    columns={"row": TITLES[rows], "col": TITLES[cols], "count": "Entries", "share": "Share of row",
-             "net": "Milestones − setbacks", "total": "Row total"},
+    columns={
+        "row": TITLES[rows],
+        "col": TITLES[cols],
+        "count": "Entries",
+        "share": "Share of row",
+        "net": "Milestones − setbacks",
+        "total": "Row total",
+    },
     on_select="rerun",
     selection_mode="cell",
 )
 
 picked = _ui.selected_cell(event)
-st.subheader("Entries behind a cell")
+st.header("Entries behind a cell")
 if picked is None:
     st.caption("Click a cell to list the entries behind it.")
 else:

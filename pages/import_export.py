@@ -13,9 +13,11 @@ st.title("Import / export")
 filters = _ui.current_filters()
 
 st.header("Import a spreadsheet")
-st.caption("CSV (UTF-8 or Excel's Windows encoding) or XLSX in the interchange format. The whole file is "
-           "checked first; nothing is stored unless every row is valid. Rows with an existing id update "
-           "that entry; importing the same file twice changes nothing.")
+st.caption(
+    "CSV (UTF-8 or Excel's Windows encoding) or XLSX in the interchange format. The whole file is "
+    "checked first; nothing is stored unless every row is valid. Rows with an existing id update "
+    "that entry; importing the same file twice changes nothing."
+)
 upload = st.file_uploader("Choose a CSV or XLSX file", type=["csv", "xlsx"], key="upload")
 
 
@@ -44,22 +46,38 @@ else:
         st.session_state["import_check"] = checked
     report = checked[1]
     if not report.ok:
-        st.error(f"**{upload.name}**: {report.summary()}. Fix these and upload the file again.",
-                 icon=":material/error:")
+        st.error(
+            f"**{upload.name}**: {report.summary()}. Fix these and upload the file again.",
+            icon=":material/error:",
+        )
         st.dataframe(
             [{"row": p.row, "column": p.column or "", "problem": p.message} for p in report.problems],
-            hide_index=True, width="stretch",
-            column_config={"row": st.column_config.NumberColumn(report.unit.capitalize(), format="%d"),
-                           "column": "Column", "problem": st.column_config.TextColumn("Problem", width="large")},
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "row": st.column_config.NumberColumn(report.unit.capitalize(), format="%d"),
+                "column": "Column",
+                "problem": st.column_config.TextColumn("Problem", width="large"),
+            },
         )
         if report.more_problems:
             st.caption(f"… and {report.more_problems:,} more problems not listed.")
     else:
         st.success(f"**{upload.name}** is valid. If you import it: {report.summary()}.", icon=":material/task_alt:")
-        st.dataframe(report.preview, hide_index=True, width="stretch",
-                     column_config={"row": st.column_config.NumberColumn("Row", format="%d"), "action": "Will",
-                                    "id": "Id", "partnership": "Partnership", "date": "Date", "kind": "Kind",
-                                    "title": "Title"})
+        st.dataframe(
+            report.preview,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "row": st.column_config.NumberColumn("Row", format="%d"),
+                "action": "Will",
+                "id": "Id",
+                "partnership": "Partnership",
+                "date": "Date",
+                "kind": "Kind",
+                "title": "Title",
+            },
+        )
         if len(report.preview) < report.rows_read:
             st.caption(f"Showing the first {len(report.preview)} of {report.rows_read:,} rows.")
         if st.button(f"Import {report.rows_read:,} rows", type="primary", icon=":material/upload:", key="do_import"):
@@ -69,8 +87,9 @@ else:
                 st.session_state.pop("import_check", None)
                 st.rerun()
             else:
-                st.error(f"Nothing was stored: {done.summary()}. The data changed since the check; "
-                         "upload the file again.")
+                st.error(
+                    f"Nothing was stored: {done.summary()}. The data changed since the check; upload the file again."
+                )
 if st.session_state.get("import_done"):
     st.success(f"Imported: {st.session_state.pop('import_done')}.", icon=":material/check_circle:")
 
@@ -83,19 +102,41 @@ else:
     cols = st.columns(4)
     for col, fmt in zip(cols, interchange.FORMATS, strict=True):
         col.download_button(
-            f"{fmt.upper()}", key=f"export_{fmt}", icon=":material/download:", width="stretch",
+            f"{fmt.upper()}",
+            key=f"export_{fmt}",
+            icon=":material/download:",
+            width="stretch",
             data=lambda fmt=fmt: _ui.export_bytes(filters, fmt),
-            file_name=f"systems-change-entries.{fmt}", mime=interchange.MEDIA_TYPES[fmt],
+            file_name=f"systems-change-entries.{fmt}",
+            mime=interchange.MEDIA_TYPES[fmt],
         )
 
 st.header("Template and format")
 cols = st.columns(3)
-cols[0].download_button("Blank template (CSV)", data=interchange.template("csv"), file_name="template.csv",
-                        mime="text/csv", icon=":material/description:", width="stretch")
-cols[1].download_button("Blank template (XLSX)", data=interchange.template("xlsx", _ui.vocab()), file_name="template.xlsx",
-                        mime=interchange.MEDIA_TYPES["xlsx"], icon=":material/table:", width="stretch")
+cols[0].download_button(
+    "Blank template (CSV)",
+    data=interchange.template("csv"),
+    file_name="template.csv",
+    mime="text/csv",
+    icon=":material/description:",
+    width="stretch",
+)
+cols[1].download_button(
+    "Blank template (XLSX)",
+    data=interchange.template("xlsx", _ui.vocab()),
+    file_name="template.xlsx",
+    mime=interchange.MEDIA_TYPES["xlsx"],
+    icon=":material/table:",
+    width="stretch",
+)
 description = interchange.format_description(_ui.vocab())
-cols[2].download_button("Format description", data=description, file_name="interchange-format.md",
-                        mime="text/markdown", icon=":material/menu_book:", width="stretch")
+cols[2].download_button(
+    "Format description",
+    data=description,
+    file_name="interchange-format.md",
+    mime="text/markdown",
+    icon=":material/menu_book:",
+    width="stretch",
+)
 with st.expander("The interchange format"):
     st.markdown(description)

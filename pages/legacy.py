@@ -13,8 +13,10 @@ register = app_state.read(queries.structures, filters)
 _ui.filter_caption(filters, app_state.read(queries.count_entries, filters))
 
 if register.empty:
-    st.info("No structures match these filters. Entries name a structure (a board, network, service or "
-            "policy) to appear here.")
+    st.info(
+        "No structures match these filters. Entries name a structure (a board, network, service or "
+        "policy) to appear here."
+    )
     st.stop()
 
 survival = app_state.read(queries.survival, filters)
@@ -30,43 +32,65 @@ st.caption(
     "ended; the rest are running as far as the last entry says."
 )
 
-left, right = st.columns([3, 2], gap="large")
-with left:
-    st.subheader("Structures by current status")
-    counts = app_state.read(queries.structure_status_counts, filters)
-    statuses = [*_ui.vocab()["status"].labels.values(), queries.NOT_RECORDED]
-    _ui.chart_with_table(
-        charts.legacy_status_bar(counts, statuses=statuses), counts, key="legacy_bar",
-        description="structures per partnership and status",
-        columns={"partnership": "Partnership", "status": "Current status", "structures": "Structures"},
-    )
-with right:
-    st.subheader("Still running after funding ended")
-    st.dataframe(
-        survival, hide_index=True, width="stretch",
-        column_order=["partnership", "partnership_end", "structures", "surviving", "share_surviving"],
-        column_config={
-            "partnership": "Partnership",
-            "partnership_end": st.column_config.DateColumn("Funding ended"),
-            "structures": "Structures",
-            "surviving": "Still running",
-            "share_surviving": st.column_config.ProgressColumn("Share", format="percent", min_value=0, max_value=1),
-        },
-    )
+st.header("Structures by current status")
+counts = app_state.read(queries.structure_status_counts, filters)
+statuses = [*_ui.vocab()["status"].labels.values(), queries.NOT_RECORDED]
+_ui.chart_with_table(
+    charts.legacy_status_bar(counts, statuses=statuses),
+    counts,
+    key="legacy_bar",
+    description="structures per partnership and status",
+    columns={"partnership": "Partnership", "status": "Current status", "structures": "Structures"},
+)
 
-st.subheader("Register")
+st.header("Still running after funding ended")
 st.dataframe(
-    register, hide_index=True, width="stretch",
+    survival,
+    hide_index=True,
+    width="stretch",
+    column_order=[
+        "partnership",
+        "partnership_end",
+        "structures",
+        "surviving",
+        "share_surviving",
+        "confirmed_after_end",
+    ],
+    column_config={
+        "partnership": st.column_config.TextColumn("Partnership", width="large"),
+        "partnership_end": st.column_config.DateColumn("Funding ended"),
+        "structures": "Structures",
+        "surviving": "Still running",
+        "share_surviving": st.column_config.ProgressColumn(
+            "Share still running", format="percent", min_value=0, max_value=1
+        ),
+        "confirmed_after_end": st.column_config.NumberColumn(
+            "Confirmed after funding ended", help="Still running, with a status recorded after the end date"
+        ),
+    },
+)
+
+st.header("Register")
+st.dataframe(
+    register,
+    hide_index=True,
+    width="stretch",
     column_order=["partnership", "structure", "typology", "status", "host", "since", "last_entry", "entries"],
     column_config={
-        "partnership": "Partnership", "structure": st.column_config.TextColumn("Structure", width="medium"),
-        "typology": "Typology", "status": "Current status", "host": "Host organisation",
+        "partnership": "Partnership",
+        "structure": st.column_config.TextColumn("Structure", width="medium"),
+        "typology": "Typology",
+        "status": "Current status",
+        "host": "Host organisation",
         "since": st.column_config.TextColumn("Since", help="Date of the entry that began the current status"),
-        "last_entry": "Last entry", "entries": "Entries",
+        "last_entry": "Last entry",
+        "entries": "Entries",
     },
 )
 st.download_button(
     "Download the register (CSV)",
     data=lambda: interchange.frame_csv(register, queries.REGISTER_COLUMNS),
-    file_name="legacy-register.csv", mime="text/csv", icon=":material/download:",
+    file_name="legacy-register.csv",
+    mime="text/csv",
+    icon=":material/download:",
 )

@@ -1,5 +1,6 @@
 """Log an entry (or edit one): the same model as the importer checks it; errors sit by their fields."""
 
+import contextlib
 from typing import Any
 
 import streamlit as st
@@ -10,8 +11,20 @@ from tracker.errors import InvalidInput
 
 _ui.frame_guard()
 
-FIELDS = ("partnership", "date", "kind", "title", "description", "typology", "status", "host",
-          "mechanisms", "structure", "sectors", "source")
+FIELDS = (
+    "partnership",
+    "date",
+    "kind",
+    "title",
+    "description",
+    "typology",
+    "status",
+    "host",
+    "mechanisms",
+    "structure",
+    "sectors",
+    "source",
+)
 LISTS = ("mechanisms", "sectors")
 KEY = "e_{}".format
 
@@ -53,8 +66,9 @@ def _save() -> None:
         st.session_state["e_saved"] = None
         return
     except entries.NotFound:
-        st.session_state["e_errors"] = {"": "This entry no longer exists (deleted elsewhere). Copy your text "
-                                            "and start a new entry."}
+        st.session_state["e_errors"] = {
+            "": "This entry no longer exists (deleted elsewhere). Copy your text and start a new entry."
+        }
         return
     st.session_state["e_saved"] = {"id": saved.id, "title": saved.title, "edited": bool(editing)}
     if editing:
@@ -65,11 +79,13 @@ def _save() -> None:
 
 def _delete() -> None:
     entry_id = st.session_state.get("e_id")
-    try:
+    with contextlib.suppress(entries.NotFound):  # already gone: the outcome the user wanted
         entries.delete_entry(app_state.store(), entry_id)
-    except entries.NotFound:
-        pass
-    st.session_state["e_saved"] = {"id": entry_id, "title": st.session_state.get(KEY("title")), "deleted": True}
+    st.session_state["e_saved"] = {
+        "id": entry_id,
+        "title": st.session_state.get(KEY("title")),
+        "deleted": True,
+    }
     _blank()
     st.query_params.pop("edit", None)
 
@@ -84,8 +100,7 @@ def error(field: str) -> None:
     """The problem with one field, right under it."""
     message = st.session_state.get("e_errors", {}).get(field)
     if message:
-        st.error(f"{field.capitalize()} {message}" if message[0].islower() else message,
-                 icon=":material/error:")
+        st.error(f"{field.capitalize()} {message}" if message[0].islower() else message, icon=":material/error:")
 
 
 if "e_errors" not in st.session_state:
@@ -99,78 +114,132 @@ if wanted and st.session_state.get("e_loaded") != wanted:
 vocab = _ui.vocab()
 editing = st.session_state.get("e_id")
 st.title("Edit an entry" if editing else "Log an entry")
-st.caption("A milestone or setback for one partnership. Fields marked * are required; a year alone is a "
-           "fine date when that is all anyone remembers.")
+st.caption(
+    "A milestone or setback for one partnership. Fields marked * are required; a year alone is a "
+    "fine date when that is all anyone remembers."
+)
 
 saved = st.session_state.get("e_saved")
 if saved:
     if saved.get("deleted"):
         st.success(f"Deleted “{saved['title']}”.", icon=":material/delete:")
     else:
-        st.success(f"{'Updated' if saved['edited'] else 'Saved'} “{saved['title']}” (id {saved['id']}). "
-                   "It shows on every page now.", icon=":material/check_circle:")
+        st.success(
+            f"{'Updated' if saved['edited'] else 'Saved'} “{saved['title']}” (id {saved['id']}). "
+            "It shows on every page now.",
+            icon=":material/check_circle:",
+        )
         st.page_link("pages/timeline.py", label="See it on the timeline", icon=":material/timeline:")
 if st.session_state.get("e_errors"):
-    st.error("Nothing was saved: please fix the fields marked below. Your text is kept.",
-             icon=":material/error:")
+    st.error("Nothing was saved: please fix the fields marked below. Your text is kept.", icon=":material/error:")
     error("")
     error("id")
 
 partnerships = {p.slug: p.name for p in vocab.partnerships}
 left, right = st.columns(2, gap="large")
 with left:
-    st.selectbox("Partnership *", list(partnerships), format_func=partnerships.get, index=None,
-                 placeholder="Choose a partnership", key=KEY("partnership"))
+    st.selectbox(
+        "Partnership *",
+        list(partnerships),
+        format_func=partnerships.get,
+        index=None,
+        placeholder="Choose a partnership",
+        key=KEY("partnership"),
+    )
     error("partnership")
-    st.text_input("Date *", key=KEY("date"), placeholder="2019, 2019-06 or 2019-06-30",
-                  help="Give as much as you know: a year (2019), a month (2019-06) or a day (2019-06-30).")
+    st.text_input(
+        "Date *",
+        key=KEY("date"),
+        placeholder="2019, 2019-06 or 2019-06-30",
+        help="Give as much as you know: a year (2019), a month (2019-06) or a day (2019-06-30).",
+    )
     error("date")
     st.radio("Kind *", ["milestone", "setback"], format_func=str.capitalize, horizontal=True, key=KEY("kind"))
     error("kind")
     st.text_input("Title *", key=KEY("title"), max_chars=200, placeholder="e.g. MaRG moves to the city council")
     error("title")
-    st.text_area("Description", key=KEY("description"), height=140,
-                 placeholder="What changed, and how do you know?")
+    st.text_area("Description", key=KEY("description"), height=140, placeholder="What changed, and how do you know?")
     error("description")
-    st.text_input("Source", key=KEY("source"), placeholder="Report, page, or a link",
-                  help="Where this is evidenced: a report and page, or an https:// link.")
+    st.text_input(
+        "Source",
+        key=KEY("source"),
+        placeholder="Report, page, or a link",
+        help="Where this is evidenced: a report and page, or an https:// link.",
+    )
     error("source")
 with right:
     typology = vocab["typology"]
-    st.selectbox("Typology *", list(typology.labels), format_func=typology.label, index=None,
-                 placeholder="Choose a type of change", key=KEY("typology"))
+    st.selectbox(
+        "Typology *",
+        list(typology.labels),
+        format_func=typology.label,
+        index=None,
+        placeholder="Choose a type of change",
+        key=KEY("typology"),
+    )
     error("typology")
     status = vocab["status"]
     milestone = st.session_state.get(KEY("kind")) == "milestone"
-    st.selectbox("Status *" if milestone else "Status (optional for a setback)", list(status.labels),
-                 format_func=status.label, index=None, placeholder="Is it still running?", key=KEY("status"))
+    st.selectbox(
+        "Status *" if milestone else "Status (optional for a setback)",
+        list(status.labels),
+        format_func=status.label,
+        index=None,
+        placeholder="Is it still running?",
+        key=KEY("status"),
+    )
     error("status")
     if st.session_state.get(KEY("status")) == "hosted-elsewhere":
-        st.text_input("Host organisation *", key=KEY("host"), placeholder="e.g. Stoke-on-Trent City Council",
-                      help="Who runs it now.")
+        st.text_input(
+            "Host organisation *",
+            key=KEY("host"),
+            placeholder="e.g. Stoke-on-Trent City Council",
+            help="Who runs it now.",
+        )
         error("host")
     mechanisms = vocab["mechanism"]
-    st.multiselect("Contributing mechanisms" + (" *" if milestone else ""), list(mechanisms.labels),
-                   format_func=mechanisms.label, key=KEY("mechanisms"), placeholder="What made it happen?")
+    st.multiselect(
+        "Contributing mechanisms" + (" *" if milestone else ""),
+        list(mechanisms.labels),
+        format_func=mechanisms.label,
+        key=KEY("mechanisms"),
+        placeholder="What made it happen?",
+    )
     error("mechanisms")
     chosen = st.session_state.get(KEY("partnership"))
     existing = app_state.read(queries.structure_names, chosen) if chosen else []
     current = st.session_state.get(KEY("structure"))
     if current and current not in existing:
         existing = [*existing, current]
-    st.selectbox("Structure", existing, index=None, accept_new_options=True, key=KEY("structure"),
-                 placeholder="Choose one of this partnership's structures, or type a new name",
-                 help="The board, network, service or policy this is about. Entries naming the same "
-                      "structure make up its history on the legacy register.")
+    st.selectbox(
+        "Structure",
+        existing,
+        index=None,
+        accept_new_options=True,
+        key=KEY("structure"),
+        placeholder="Choose one of this partnership's structures, or type a new name",
+        help="The board, network, service or policy this is about. Entries naming the same "
+        "structure make up its history on the legacy register.",
+    )
     error("structure")
     sectors = vocab["sector"]
-    st.multiselect("Sectors", list(sectors.labels), format_func=sectors.label, key=KEY("sectors"),
-                   placeholder="Which parts of the system?")
+    st.multiselect(
+        "Sectors",
+        list(sectors.labels),
+        format_func=sectors.label,
+        key=KEY("sectors"),
+        placeholder="Which parts of the system?",
+    )
     error("sectors")
 
 buttons = st.columns([2, 2, 2, 6])
-buttons[0].button("Save changes" if editing else "Save entry", type="primary", on_click=_save,
-                  icon=":material/save:", key="e_save")
+buttons[0].button(
+    "Save changes" if editing else "Save entry",
+    type="primary",
+    on_click=_save,
+    icon=":material/save:",
+    key="e_save",
+)
 if editing:
     buttons[1].button("New entry", on_click=_new, key="e_new", icon=":material/add:")
     with buttons[2].popover("Delete", icon=":material/delete:"):

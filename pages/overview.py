@@ -16,14 +16,14 @@ if figures["entries"] == 0:
     _ui.no_entries()
     st.stop()
 
-st.subheader("Entries")
+st.header("Entries")
 cols = st.columns(4)
 cols[0].metric("Entries", f"{figures['entries']:,}")
 cols[1].metric("Milestones", f"{figures['milestones']:,}")
 cols[2].metric("Setbacks", f"{figures['setbacks']:,}")
 cols[3].metric("Partnerships", f"{figures['partnerships']:,}")
 
-st.subheader("Structures and their current status")
+st.header("Structures and their current status")
 cols = st.columns(4)
 cols[0].metric("Structures recorded", f"{figures['structures']:,}")
 cols[1].metric("Continuing", f"{figures['continuing']:,}")
@@ -32,20 +32,22 @@ cols[3].metric("Decommissioned", f"{figures['decommissioned']:,}")
 if figures["not-recorded"]:
     st.caption(f"{figures['not-recorded']} structure(s) have no status recorded yet.")
 
-left, right = st.columns([5, 4], gap="large")
-with left:
-    st.subheader("Latest entries")
-    latest = app_state.read(queries.entry_list, filters, limit=8)
-    _ui.entry_table(latest, key="overview_latest", columns=["date", "partnership", "kind", "title", "status"])
-with right:
-    st.subheader("Area × typology")
-    cells = app_state.read(queries.heatmap, filters, "partnership", "typology")
-    _ui.chart_with_table(
-        charts.heatmap(cells, "count", "Partnership", "Typology", compact=True),
-        cells,
-        key="overview_heat",
-        description="entries per partnership and typology",
-        columns={"row": "Partnership", "col": "Typology", "count": "Entries"},
-    )
-    st.page_link("pages/heatmaps.py", label="Open the full heatmaps", icon=":material/grid_on:",
-                 query_params=_ui.filter_params(filters))
+st.header("Area × typology")
+cells = app_state.read(queries.heatmap, filters, "partnership", "typology")
+_ui.chart_with_table(
+    charts.heatmap(cells, "count", "Partnership", "Typology", compact=True),
+    cells,
+    key="overview_heat",
+    description="entries per partnership and typology",
+    columns={"row": "Partnership", "col": "Typology", "count": "Entries"},
+)
+st.page_link(
+    "pages/heatmaps.py",
+    label="Open the full heatmaps",
+    icon=":material/grid_on:",
+    query_params=_ui.filter_params(filters),
+)
+
+st.header("Latest entries")
+latest = app_state.read(queries.entry_list, filters, limit=10)
+_ui.entry_table(latest, key="overview_latest", columns=["date", "partnership", "kind", "title", "typology", "status"])

@@ -42,14 +42,37 @@ _ui.chart_with_table(
     key=f"timeline_{lane}",
     description="the entries on this timeline" if not binned else "counts per lane and period",
     columns=(
-        {"lane": LANES[lane], "date_text": "Date", "kind": "Kind", "title": "Title", "typology": "Typology",
-         "status": "Status", "mechanisms": "Mechanisms", "source": "Source"}
-        if not binned else
-        {"lane": LANES[lane], "start": "From", "kind": "Kind", "typology": "Typology", "count": "Entries"}
+        {
+            "lane": LANES[lane],
+            "date_text": "Date",
+            "kind": "Kind",
+            "title": "Title",
+            "typology": "Typology",
+            "status": "Status",
+            "mechanisms": "Mechanisms",
+            "source": "Source",
+        }
+        if not binned
+        else {
+            "lane": LANES[lane],
+            "start": "From",
+            "kind": "Kind",
+            "typology": "Typology",
+            "count": "Entries",
+        }
     ),
 )
 if segments is not None and not segments.empty:
     with st.expander("Status of each structure over time"):
-        st.dataframe(segments, hide_index=True, width="stretch", column_order=["lane", "start", "end", "label"],
-                     column_config={"lane": "Structure", "start": st.column_config.DateColumn("From"),
-                                    "end": st.column_config.DateColumn("Until"), "label": "Status"})
+        st.dataframe(
+            segments,
+            hide_index=True,
+            width="stretch",
+            column_order=["lane", "start", "end", "label"],
+            column_config={
+                "lane": "Structure",
+                "start": st.column_config.DateColumn("From"),
+                "end": st.column_config.DateColumn("Until"),
+                "label": "Status",
+            },
+        )

@@ -38,9 +38,7 @@ def valid_row(**changes: Any) -> dict[str, Any]:
     return row
 
 
-def csv_bytes(
-    rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS, encoding: str = "utf-8"
-) -> bytes:
+def csv_bytes(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS, encoding: str = "utf-8") -> bytes:
     """Rows as CSV bytes in ``encoding``."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")

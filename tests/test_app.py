@@ -34,6 +34,7 @@ def navigation_mode(monkeypatch):
     would start in legacy mode and bounce through the pages' frame guard (losing button
     clicks). A real server leaves that mode after its first run.
     """
+
     def init(self, *args, **kwargs):
         LEGACY_INIT(self, *args, **kwargs)
         PagesManager.uses_pages_directory = False

@@ -7,7 +7,6 @@ a shared link opens the same view. Screenshots land in test-artifacts/ for peopl
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,8 +24,15 @@ from tracker.importer import import_file
 from tracker.store import Store
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
@@ -61,9 +67,25 @@ def server(tmp_path_factory):
     port = _free_port()
     env = {**os.environ, "TRACKER_DB": str(db)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.time() + 90
     while True:
@@ -116,12 +138,15 @@ def no_exception(page) -> None:
 
 @pytest.mark.parametrize(("path", "title", "texts"), PAGES, ids=[p[1] for p in PAGES])
 def test_every_page_renders(server, page, path, title, texts):
+    from playwright.sync_api import expect
+
     page.goto(f"{server}/{path}")
     settle(page)
+    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible(timeout=30_000)
+    settle(page)
     no_exception(page)
-    assert page.get_by_role("heading", name=title, exact=True).first.is_visible()
     for text in texts:
-        assert page.get_by_text(text, exact=False).first.is_visible(), text
+        expect(page.get_by_text(text, exact=False).first).to_be_visible(timeout=30_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{title.lower().replace(' / ', '-').replace(' ', '-')}.png"), full_page=True)
 

@@ -199,9 +199,7 @@ def all_charts() -> dict[str, alt.TopLevelMixin]:
     return {
         "heatmap": charts.heatmap(cells(), "count", "Partnership", "Typology"),
         "timeline": charts.timeline(points(), segments(), lane_title="Partnership", typologies=TYPOLOGIES),
-        "binned": charts.timeline(
-            binned_points(), None, lane_title="Partnership", typologies=TYPOLOGIES, binned=True
-        ),
+        "binned": charts.timeline(binned_points(), None, lane_title="Partnership", typologies=TYPOLOGIES, binned=True),
         "legacy": charts.legacy_status_bar(status_counts(), statuses=STATUSES),
         "years": charts.year_bars(year_counts()),
     }
@@ -272,9 +270,7 @@ def test_heatmap_sorts_rows_and_columns_by_their_order_not_alphabetically():
 
 
 def test_heatmap_axes_titles_and_readable_column_labels():
-    encoding = layer_where(spec_of(charts.heatmap(cells(), "count", "Partnership", "Typology")), "rect")[
-        "encoding"
-    ]
+    encoding = layer_where(spec_of(charts.heatmap(cells(), "count", "Partnership", "Typology")), "rect")["encoding"]
     assert encoding["y"]["axis"]["title"] == "Partnership"
     assert encoding["x"]["title"] == "Typology"
     assert encoding["x"]["axis"]["labelAngle"] == -35
@@ -455,9 +451,7 @@ def test_status_segments_are_faint_bands_labelled_in_text():
 
 
 def test_binned_timeline_sizes_marks_by_count():
-    spec = spec_of(
-        charts.timeline(binned_points(), None, lane_title="Partnership", typologies=TYPOLOGIES, binned=True)
-    )
+    spec = spec_of(charts.timeline(binned_points(), None, lane_title="Partnership", typologies=TYPOLOGIES, binned=True))
     (layer,) = spec["layer"]
     encoding = layer["encoding"]
     assert layer["mark"]["type"] == "point"
@@ -554,9 +548,7 @@ def _too_many(frame: pd.DataFrame) -> pd.DataFrame:
     [
         lambda: charts.heatmap(_too_many(cells()), "count", "P", "T"),
         lambda: charts.timeline(_too_many(points()), None, lane_title="P", typologies=TYPOLOGIES),
-        lambda: charts.timeline(
-            _too_many(binned_points()), None, lane_title="P", typologies=TYPOLOGIES, binned=True
-        ),
+        lambda: charts.timeline(_too_many(binned_points()), None, lane_title="P", typologies=TYPOLOGIES, binned=True),
         lambda: charts.legacy_status_bar(_too_many(status_counts()), statuses=STATUSES),
         lambda: charts.year_bars(_too_many(year_counts())),
     ],

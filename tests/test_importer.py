@@ -72,17 +72,13 @@ def test_empty_ids_get_new_ids(store, write_file):
 
 def test_duplicate_ids_in_one_file_are_refused(store, write_file):
     report = import_file(store, write_file([valid_row(id="a"), valid_row(id="b"), valid_row(id="a")]))
-    assert [str(p) for p in report.problems] == [
-        "row 4, column id: id 'a' is used on rows 2, 4; ids must be unique"
-    ]
+    assert [str(p) for p in report.problems] == ["row 4, column id: id 'a' is used on rows 2, 4; ids must be unique"]
     assert count(store) == 0
 
 
 def test_dry_run_reports_without_storing(store, write_file):
     import_file(store, write_file([valid_row(id="a")]))
-    report = import_file(
-        store, write_file([valid_row(id="a", title="New title"), valid_row(id="b")]), dry_run=True
-    )
+    report = import_file(store, write_file([valid_row(id="a", title="New title"), valid_row(id="b")]), dry_run=True)
     assert report.ok and (report.created, report.updated, report.unchanged) == (1, 1, 0)
     assert [p["action"] for p in report.preview] == ["update", "create"]
     assert count(store) == 1 and get_entry(store, "a").title == "MaRG set up"

@@ -76,10 +76,7 @@ def test_header_is_case_and_space_insensitive_and_any_order():
 
 def test_ragged_rows_are_reported_with_their_row_number():
     data = (
-        csv_bytes([valid_row()])
-        + b"a,b,c\r\n"
-        + csv_bytes([valid_row()]).split(b"\r\n", 1)[1].rstrip()
-        + b",extra\r\n"
+        csv_bytes([valid_row()]) + b"a,b,c\r\n" + csv_bytes([valid_row()]).split(b"\r\n", 1)[1].rstrip() + b",extra\r\n"
     )
     rows, problems = rows_of(data)
     assert [str(p) for p in problems] == [
@@ -90,11 +87,7 @@ def test_ragged_rows_are_reported_with_their_row_number():
 
 
 def test_blank_rows_are_skipped_but_still_counted_for_numbering():
-    data = (
-        csv_bytes([valid_row()])
-        + b",,,,,,,,,,,,\r\n\r\n"
-        + csv_bytes([valid_row(id="t-2")]).split(b"\r\n", 1)[1]
-    )
+    data = csv_bytes([valid_row()]) + b",,,,,,,,,,,,\r\n\r\n" + csv_bytes([valid_row(id="t-2")]).split(b"\r\n", 1)[1]
     rows, _ = rows_of(data)
     assert [n for n, _ in rows] == [2, 5]
 
@@ -110,9 +103,7 @@ def test_unclosed_quote_giant_cell_is_reported_not_raised():
     assert "is a quote left open?" in str(problems[0])
 
 
-@pytest.mark.parametrize(
-    "text", ["=SUM(A1)", "+44 1234", "-5 services", "@handle", "'=already", "\tindented"]
-)
+@pytest.mark.parametrize("text", ["=SUM(A1)", "+44 1234", "-5 services", "@handle", "'=already", "\tindented"])
 def test_formula_neutralisation_round_trips(text):
     assert neutralise(text).startswith("'")
     assert restore(neutralise(text)) == text

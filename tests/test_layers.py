@@ -9,9 +9,7 @@ EDGE = "tracker.app_state"  # the one cached-connection edge allowed to import S
 
 
 def test_tracker_does_not_import_streamlit_or_altair_outside_the_edge():
-    modules = sorted(
-        p.stem for p in (ROOT / "tracker").glob("*.py") if p.stem not in ("__main__", "app_state")
-    )
+    modules = sorted(p.stem for p in (ROOT / "tracker").glob("*.py") if p.stem not in ("__main__", "app_state"))
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module('tracker.' + m)\n"

@@ -95,10 +95,7 @@ def test_status_required_for_milestones_optional_for_setbacks(store):
 
 
 def test_host_required_when_hosted_elsewhere(store):
-    assert (
-        "is required when the status is 'Hosted elsewhere'"
-        in errors(store, status="hosted elsewhere")["host"]
-    )
+    assert "is required when the status is 'Hosted elsewhere'" in errors(store, status="hosted elsewhere")["host"]
     entry = validate(store.vocab(), valid_row(status="hosted elsewhere", host="Stoke-on-Trent City Council"))
     assert (entry.status, entry.host) == ("hosted-elsewhere", "Stoke-on-Trent City Council")
 
@@ -136,9 +133,7 @@ def test_long_fields_name_their_limit(store, field, limit):
     changes = {field: "x" * (limit + 1)}
     if field == "host":
         changes["status"] = "hosted elsewhere"
-    assert errors(store, **changes)[field] == (
-        f"is too long: {limit + 1} characters, the limit is {limit}; shorten it"
-    )
+    assert errors(store, **changes)[field] == (f"is too long: {limit + 1} characters, the limit is {limit}; shorten it")
 
 
 def test_title_required(store):

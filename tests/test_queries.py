@@ -56,9 +56,7 @@ def test_equal_dates_go_to_the_later_entered_entry(marg):
 
 
 def test_structure_with_no_status_yet(store, write_file):
-    import_file(
-        store, write_file([valid_row(id="s", kind="setback", status="", mechanisms="", structure="Board")])
-    )
+    import_file(store, write_file([valid_row(id="s", kind="setback", status="", mechanisms="", structure="Board")]))
     row = structure(store, "board")
     assert row["status"] == "Not recorded"
     assert row["status_slug"] is None

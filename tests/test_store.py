@@ -35,9 +35,7 @@ def test_a_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
     folder.mkdir()
     for _, _, path in migrations():
         (folder / path.name).write_text(path.read_text())
-    (folder / "0999_broken.sql").write_text(
-        "CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table;"
-    )
+    (folder / "0999_broken.sql").write_text("CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table;")
     original = store_module.migrations
     monkeypatch.setattr(store_module, "migrations", lambda directory=folder: original(folder))
     settings = Settings(db=str(tmp_path / "m.duckdb"))

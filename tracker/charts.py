@@ -88,9 +88,7 @@ _HAS_END = "isValid(datum.end) && datum.end !== ''"
 # Fit the width (to the container, or to the given width) and let the height follow the
 # content. Streamlit's default, "fit", squeezes the plot into the height including the axes.
 _FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")
-_KIND_LABEL_EXPR = (
-    "datum.label == 'setback' ? 'Setback' : datum.label == 'milestone' ? 'Milestone' : datum.label"
-)
+_KIND_LABEL_EXPR = "datum.label == 'setback' ? 'Setback' : datum.label == 'milestone' ? 'Milestone' : datum.label"
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -427,11 +425,7 @@ def _entry_layers(points: pd.DataFrame, y: alt.Y, colour: alt.Color, dy: int) ->
         .mark_point(**shape)
         .encode(x=_time("mid"), shape=_kind_shape())
     )
-    days = (
-        base.transform_filter(f"!({is_span})")
-        .mark_point(**shape)
-        .encode(x=_time("start"), shape=_kind_shape())
-    )
+    days = base.transform_filter(f"!({is_span})").mark_point(**shape).encode(x=_time("start"), shape=_kind_shape())
     return [spans, centres, days]
 
 
@@ -498,9 +492,7 @@ def timeline(
         layers.append(_binned_layer(entries, y, colour, lane_title, dy))
     else:
         layers.extend(_entry_layers(entries, y, colour, dy))
-    return alt.layer(*layers).properties(
-        width="container", height=max(200, 34 * max(len(lanes), 1)), autosize=_FIT_X
-    )
+    return alt.layer(*layers).properties(width="container", height=max(200, 34 * max(len(lanes), 1)), autosize=_FIT_X)
 
 
 # --- legacy status bar ------------------------------------------------------------------------

@@ -135,9 +135,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and for the README's usage text)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--db", metavar="PATH", help="database file (default: $TRACKER_DB or data/tracker.duckdb)"
-    )
+    common.add_argument("--db", metavar="PATH", help="database file (default: $TRACKER_DB or data/tracker.duckdb)")
     parser = argparse.ArgumentParser(
         prog="python -m tracker", description="Systems Change Tracker: manage the tracker database."
     )
@@ -146,9 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", parents=[common], help="create or migrate the database")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser(
-        "import", parents=[common], help="import a CSV, XLSX, JSON or Parquet file (all or nothing)"
-    )
+    p = sub.add_parser("import", parents=[common], help="import a CSV, XLSX, JSON or Parquet file (all or nothing)")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--dry-run", action="store_true", help="validate and report without storing")
     p.set_defaults(func=cmd_import)

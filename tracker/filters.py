@@ -73,8 +73,7 @@ class Filters:
         ):
             if values:
                 clauses.append(
-                    f"{alias}.id IN (SELECT entry_id FROM {table} WHERE {column} IN "
-                    f"({', '.join('?' for _ in values)}))"
+                    f"{alias}.id IN (SELECT entry_id FROM {table} WHERE {column} IN ({', '.join('?' for _ in values)}))"
                 )
                 params.extend(values)
         return (" AND ".join(clauses) or "TRUE"), params
@@ -93,7 +92,7 @@ DIMENSIONS: dict[str, str] = {
 
 def narrow(filters: Filters, dimension: str, key: str) -> Filters:
     """The filter further narrowed to entries whose ``dimension`` is ``key`` (a heatmap cell)."""
-    return replace(filters, **{DIMENSIONS[dimension]: (key,)})
+    return replace(filters, **{DIMENSIONS[dimension]: (key,)})  # type: ignore[arg-type]
 
 
 # URL query parameters: one name per filter, repeated for several values, slugs as values.
@@ -106,8 +105,13 @@ PARAMS: dict[str, str] = {
     "status": "statuses",
     "sector": "sectors",
 }
-_VOCABULARY = {"partnership": "partnership", "typology": "typology", "mechanism": "mechanism",
-               "status": "status", "sector": "sector"}
+_VOCABULARY = {
+    "partnership": "partnership",
+    "typology": "typology",
+    "mechanism": "mechanism",
+    "status": "status",
+    "sector": "sector",
+}
 
 
 def from_params(params: Mapping[str, list[str]], vocab: Vocab) -> tuple[Filters, list[str]]:

@@ -166,9 +166,7 @@ def _sniff_encoding(stream: IO[bytes]) -> str:
     while chunk := stream.read(_CHUNK):
         if b"\x00" in chunk:
             line += chunk[: chunk.index(b"\x00")].count(b"\n")
-            raise InvalidInput(
-                [Problem(None, None, f"line {line} contains a NUL byte: this is not a text CSV file")]
-            )
+            raise InvalidInput([Problem(None, None, f"line {line} contains a NUL byte: this is not a text CSV file")])
         if utf8:
             try:
                 decoder.decode(chunk)
@@ -207,9 +205,7 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
     except csv.Error as exc:
         raise InvalidInput([Problem(1, None, f"cannot read the header: {exc}")]) from None
     if header is None or not any(h.strip() for h in header):
-        raise InvalidInput(
-            [Problem(None, None, "the file is empty: it needs a header row and at least one row")]
-        )
+        raise InvalidInput([Problem(None, None, "the file is empty: it needs a header row and at least one row")])
     columns = _check_header(header, "row")
     source = RowSource("row", iter(()))
 
@@ -224,12 +220,8 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
             except csv.Error as exc:
                 message = str(exc)
                 if "field larger" in message:
-                    message = (
-                        f"a cell is longer than {csv.field_size_limit():,} characters (is a quote left open?)"
-                    )
-                source.problems.append(
-                    Problem(number, None, f"the file cannot be read from here on: {message}")
-                )
+                    message = f"a cell is longer than {csv.field_size_limit():,} characters (is a quote left open?)"
+                source.problems.append(Problem(number, None, f"the file cannot be read from here on: {message}"))
                 return
             yield from _row(number, cells, columns, source, strict_width=True)
 
@@ -249,8 +241,7 @@ def _row(
             Problem(
                 number,
                 None,
-                f"has {len(cells)} cells but the header has {width} columns "
-                "(is a comma inside a cell not quoted?)",
+                f"has {len(cells)} cells but the header has {width} columns (is a comma inside a cell not quoted?)",
             )
         )
         return
@@ -315,9 +306,7 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
     except Exception as exc:
         raise InvalidInput([Problem(1, None, f"cannot read the header row ({type(exc).__name__})")]) from None
     if not header_cells or not any(c.value not in (None, "") for c in header_cells):
-        raise InvalidInput(
-            [Problem(None, None, "the worksheet is empty: it needs a header row and at least one row")]
-        )
+        raise InvalidInput([Problem(None, None, "the worksheet is empty: it needs a header row and at least one row")])
     columns = _check_header([c.value for c in header_cells], "row")
     source = RowSource("row", iter(()))
 
@@ -482,9 +471,7 @@ def _normalise_zip(data: bytes, out: IO[bytes]) -> None:
             fixed.external_attr = 0o600 << 16
             content = src.read(info.filename)
             if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
-                content = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>2000-01-01T00:00:00Z\g<2>", content
-                )
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>2000-01-01T00:00:00Z\g<2>", content)
             dst.writestr(fixed, content)
 
 
@@ -506,9 +493,7 @@ def write_parquet(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema(
-        [pa.field(c, pa.list_(pa.string()) if c in LIST_COLUMNS else pa.string()) for c in COLUMNS]
-    )
+    schema = pa.schema([pa.field(c, pa.list_(pa.string()) if c in LIST_COLUMNS else pa.string()) for c in COLUMNS])
     n = 0
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:
         batch: list[dict[str, Any]] = []
@@ -560,8 +545,13 @@ def template(fmt: str, vocab: Vocab | None = None) -> bytes:
     book = openpyxl.load_workbook(out)
     sheet = book.create_sheet("allowed values")
     sheet.append(["column", "label", "slug", "group"])
-    for column, vocabulary in (("partnership", "partnership"), ("typology", "typology"), ("status", "status"),
-                               ("mechanisms", "mechanism"), ("sectors", "sector")):
+    for column, vocabulary in (
+        ("partnership", "partnership"),
+        ("typology", "typology"),
+        ("status", "status"),
+        ("mechanisms", "mechanism"),
+        ("sectors", "sector"),
+    ):
         for slug, label in vocab[vocabulary].labels.items():
             group = next((t.group for t in vocab.terms.get(vocabulary, []) if t.slug == slug), None)
             sheet.append([column, label, slug, group])
@@ -584,8 +574,11 @@ def format_description(vocab: Vocab) -> str:
         "|---|---|---|",
     ]
     required = {"partnership", "date", "kind", "title", "typology"}
-    notes = {"status": "for milestones", "mechanisms": "at least one, for milestones",
-             "host": "when status is Hosted elsewhere"}
+    notes = {
+        "status": "for milestones",
+        "mechanisms": "at least one, for milestones",
+        "host": "when status is Hosted elsewhere",
+    }
     for name in COLUMNS:
         need = "yes" if name in required else notes.get(name, "no")
         lines.append(f"| `{name}` | {need} | {fields[name].description or name.capitalize()} |")
@@ -600,8 +593,13 @@ def format_description(vocab: Vocab) -> str:
         "",
         "## Allowed values",
     ]
-    for title, vocabulary in (("Partnerships", "partnership"), ("Typology", "typology"), ("Status", "status"),
-                              ("Mechanisms", "mechanism"), ("Sectors", "sector")):
+    for title, vocabulary in (
+        ("Partnerships", "partnership"),
+        ("Typology", "typology"),
+        ("Status", "status"),
+        ("Mechanisms", "mechanism"),
+        ("Sectors", "sector"),
+    ):
         lines += ["", f"**{title}**", ""]
         terms = {t.slug: t for t in vocab.terms.get(vocabulary, [])}
         for slug, label in vocab[vocabulary].labels.items():

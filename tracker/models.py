@@ -72,8 +72,7 @@ class FuzzyDate(BaseModel):
         text = text.strip()
         if not re.fullmatch(DATE_PATTERN, text):
             raise ValueError(
-                f"'{text}' is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD "
-                "(e.g. 2019, 2019-06 or 2019-06-30)"
+                f"'{text}' is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2019, 2019-06 or 2019-06-30)"
             )
         parts = [int(p) for p in text.split("-")]
         year = parts[0]
@@ -86,14 +85,10 @@ class FuzzyDate(BaseModel):
             raise ValueError(f"'{text}' has month {month:02d}; months run 01 to 12")
         last = calendar.monthrange(year, month)[1]
         if len(parts) == 2:
-            return cls(
-                text=text, precision=Precision.MONTH, start=date(year, month, 1), end=date(year, month, last)
-            )
+            return cls(text=text, precision=Precision.MONTH, start=date(year, month, 1), end=date(year, month, last))
         day = parts[2]
         if not 1 <= day <= last:
-            raise ValueError(
-                f"'{text}' is not a real date: {calendar.month_name[month]} {year} has {last} days"
-            )
+            raise ValueError(f"'{text}' is not a real date: {calendar.month_name[month]} {year} has {last} days")
         d = date(year, month, day)
         return cls(text=text, precision=Precision.DAY, start=d, end=d)
 
@@ -199,13 +194,10 @@ class EntryIn(BaseModel):
         default=None,
         max_length=MAX_ID,
         pattern=ID_PATTERN,
-        description="Stable key. Re-importing a row with an existing id updates that entry; "
-        "empty = new entry.",
+        description="Stable key. Re-importing a row with an existing id updates that entry; empty = new entry.",
     )
     partnership: str = Field(max_length=MAX_NAME, description="Partnership name or slug.")
-    date: str = Field(
-        pattern=DATE_PATTERN, description="YYYY, YYYY-MM or YYYY-MM-DD; kept at the precision given."
-    )
+    date: str = Field(pattern=DATE_PATTERN, description="YYYY, YYYY-MM or YYYY-MM-DD; kept at the precision given.")
     kind: Literal["milestone", "setback"] = Field(description="milestone or setback.")
     title: str = Field(min_length=1, max_length=MAX_TITLE)
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
@@ -290,9 +282,7 @@ class EntryIn(BaseModel):
                 "unknown kind '{value}' — did you mean '{hint}'?",
                 {"value": value, "hint": close[0]},
             )
-        raise PydanticCustomError(
-            "unknown_kind", "unknown kind '{value}'; use milestone or setback", {"value": value}
-        )
+        raise PydanticCustomError("unknown_kind", "unknown kind '{value}'; use milestone or setback", {"value": value})
 
     @field_validator("title", "host", "structure", "partnership", "typology", "status", "source")
     @classmethod

@@ -70,10 +70,7 @@ def summary(store: Store, by: list[str], filters: Filters = Filters()) -> list[d
     groups = ", ".join(f"{SUMMARY_FIELDS[f][1]}, {SUMMARY_FIELDS[f][2]}" for f in by)
     order = ", ".join(f"{SUMMARY_FIELDS[f][2]} NULLS LAST, {SUMMARY_FIELDS[f][1]} NULLS LAST" for f in by)
     where, params = filters.where()
-    sql = (
-        f"SELECT {labels}, count(*) AS n FROM entries e {joins} WHERE {where}"
-        f" GROUP BY {groups} ORDER BY {order}"
-    )
+    sql = f"SELECT {labels}, count(*) AS n FROM entries e {joins} WHERE {where} GROUP BY {groups} ORDER BY {order}"
     rows = store.cursor().execute(sql, params).fetchall()
     out = []
     for row in rows:
@@ -176,7 +173,8 @@ def structure_names(store: Store, partnership: str) -> list[str]:
         store.cursor()
         .execute(
             "SELECT arg_max(structure, (date_start, seq)) FROM entries WHERE partnership = ?"
-            " AND structure_key IS NOT NULL GROUP BY structure_key ORDER BY lower(arg_max(structure, (date_start, seq)))",
+            " AND structure_key IS NOT NULL GROUP BY structure_key"
+            " ORDER BY lower(arg_max(structure, (date_start, seq)))",
             [partnership],
         )
         .fetchall()
@@ -325,8 +323,9 @@ def _domain(dimension: str, filters: Filters) -> tuple[str, list[Any]]:
     if selected:
         cond = f"slug IN ({', '.join('?' for _ in selected)})"
         return _DOMAINS[dimension].format(cond=cond), list(selected)
-    return _DOMAINS[dimension].format(cond="NOT retired OR slug IN (SELECT DISTINCT typology FROM entries)"
-                                      if dimension == "typology" else "TRUE"), []
+    return _DOMAINS[dimension].format(
+        cond="NOT retired OR slug IN (SELECT DISTINCT typology FROM entries)" if dimension == "typology" else "TRUE"
+    ), []
 
 
 def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFrame:
@@ -383,14 +382,17 @@ def year_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 _LANE = {
     "partnership": ("p.name", "p.name", "TRUE"),
     "structure": (
-        "p.name || ' · ' || arg_max(e.structure, (e.date_start, e.seq)) OVER (PARTITION BY e.partnership, e.structure_key)",
+        "p.name || ' · ' || arg_max(e.structure, (e.date_start, e.seq))"
+        " OVER (PARTITION BY e.partnership, e.structure_key)",
         "p.name, e.structure_key",
         "e.structure_key IS NOT NULL",
     ),
 }
 
 
-def timeline(store: Store, filters: Filters, lane: str = "partnership", max_rows: int = 5000) -> tuple[pd.DataFrame, bool]:
+def timeline(
+    store: Store, filters: Filters, lane: str = "partnership", max_rows: int = 5000
+) -> tuple[pd.DataFrame, bool]:
     """Entries to draw on the timeline, or (when more than ``max_rows``) counts binned in SQL.
 
     Returns ``(frame, binned)``. Individual rows carry the date as entered, its precision

@@ -131,8 +131,7 @@ class Store:
         with self.transaction() as tx:
             if not has_terms:
                 tx.executemany(
-                    "INSERT INTO terms (vocabulary, slug, label, grp, description, position)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO terms (vocabulary, slug, label, grp, description, position) VALUES (?, ?, ?, ?, ?, ?)",
                     [
                         [t.vocabulary, t.slug, t.label, t.group, t.description, t.position]
                         for t in load_terms(self.settings.taxonomy)

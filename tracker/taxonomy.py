@@ -128,13 +128,9 @@ def load_terms(path: Path) -> list[Term]:
         for position, item in enumerate(raw.get(vocabulary, [])):
             slug, label = item.get("slug", ""), item.get("label", "")
             if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) or not label:
-                raise ValueError(
-                    f"{path}: {vocabulary} #{position + 1} needs a slug (a-z, 0-9, -) and a label"
-                )
+                raise ValueError(f"{path}: {vocabulary} #{position + 1} needs a slug (a-z, 0-9, -) and a label")
             if ";" in label:
-                raise ValueError(
-                    f"{path}: {vocabulary} '{label}': labels may not contain ';' (it separates lists)"
-                )
+                raise ValueError(f"{path}: {vocabulary} '{label}': labels may not contain ';' (it separates lists)")
             if slug in seen:
                 raise ValueError(f"{path}: {vocabulary} slug '{slug}' appears twice")
             seen.add(slug)
