@@ -35,7 +35,7 @@ if figures["not-recorded"]:
 st.header("Area × typology")
 cells = app_state.read(queries.heatmap, filters, "partnership", "typology")
 _ui.chart_with_table(
-    charts.heatmap(cells, "count", "Partnership", "Typology", compact=True),
+    charts.heatmap(cells, "count", "Partnership", "Typology"),
     cells,
     key="overview_heat",
     description="entries per partnership and typology",

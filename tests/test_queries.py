@@ -113,3 +113,83 @@ def test_sql_metacharacters_in_filters_are_just_values(marg):
     evil = ("voices' OR '1'='1", "x); DROP TABLE entries; --")
     assert queries.count_entries(marg, Filters(partnerships=evil, typologies=evil, sectors=evil)) == 0
     assert queries.count_entries(marg) == 6
+
+
+def test_heatmap_grid_is_complete_and_counts_match_the_summary(marg):
+    cells = queries.heatmap(marg, Filters(), "partnership", "typology")
+    assert len(cells) == 12 * 6  # every partnership × every typology, zeros included
+    voices = cells[(cells["row_key"] == "voices") & (cells["col_key"] == "coordinating-support")].iloc[0]
+    assert (voices["count"], voices["total"], voices["net"]) == (4, 4, 2)  # 3 milestones − 1 setback
+    assert voices["share"] == 1.0
+    assert cells["count"].sum() == queries.count_entries(marg)
+
+
+def test_heatmap_by_mechanism_counts_each_mechanism_and_shares_use_distinct_entries(marg):
+    cells = queries.heatmap(marg, Filters(), "partnership", "mechanism")
+    voices = cells[cells["row_key"] == "voices"].set_index("col_key")
+    assert voices.loc["personal-relationships", "count"] == 3
+    assert voices.loc["personal-relationships", "share"] == 0.75  # 3 of VOICES' 4 entries
+
+
+def test_heatmap_respects_the_filter_domain(marg):
+    cells = queries.heatmap(marg, Filters(partnerships=("voices",), typologies=("culture", "leadership")),
+                            "partnership", "typology")
+    assert set(cells["row_key"]) == {"voices"} and set(cells["col_key"]) == {"culture", "leadership"}
+
+
+def test_clicking_a_cell_lists_exactly_the_entries_behind_it(marg):
+    entries = queries.cell_entries(marg, Filters(), "partnership", "voices", "mechanism", "personal-relationships")
+    assert sorted(entries["id"]) == ["m1", "m2", "m3"]
+    entries = queries.cell_entries(marg, Filters(kinds=("setback",)), "partnership", "voices", "typology",
+                                   "coordinating-support")
+    assert list(entries["id"]) == ["m4"]
+
+
+def test_timeline_rows_keep_the_date_as_entered_and_span_the_period(marg):
+    frame, binned = queries.timeline(marg, Filters(partnerships=("voices",)))
+    assert not binned and len(frame) == 4
+    year = frame[frame["id"] == "m3"].iloc[0]
+    assert (year["date_text"], year["precision"]) == ("2021", "year")
+    assert (str(year["start"].date()), str(year["end"].date())) == ("2021-01-01", "2022-01-01")
+
+
+def test_timeline_bins_in_sql_when_there_are_too_many_entries(marg):
+    frame, binned = queries.timeline(marg, Filters(), max_rows=3)
+    assert binned and len(frame) <= 3
+    assert set(frame.columns) >= {"lane", "start", "end", "kind", "typology", "count"}
+
+
+def test_structure_lanes_and_status_segments(marg):
+    frame, _ = queries.timeline(marg, Filters(), lane="structure")
+    assert set(frame["lane"]) == {"VOICES · marg", "Golden Key · Shared database"}
+    segments = queries.status_segments(marg, Filters(partnerships=("voices",)))
+    assert list(segments["status"]) == ["Continuing", "Hosted elsewhere"]
+    assert list(segments["label"])[1] == "Hosted elsewhere — Stoke-on-Trent City Council"
+    assert str(segments["start"].iloc[1].date()) == "2019-04-01"
+    assert segments["end"].iloc[0] == segments["start"].iloc[1]
+
+
+def test_survival_counts_structures_still_running(marg):
+    frame = queries.survival(marg).set_index("partnership")
+    assert frame.loc["VOICES", "surviving"] == 1 and frame.loc["Golden Key", "surviving"] == 0
+    assert frame.loc["VOICES", "share_surviving"] == 1.0
+
+
+def test_a_filter_chooses_structures_but_their_whole_history_sets_the_status(marg):
+    from datetime import date
+
+    frame = queries.structures(marg, Filters(date_to=date(2016, 12, 31)))
+    assert list(frame["structure"]) == ["marg"]  # only MaRG has an entry before 2017 (latest spelling shown)…
+    assert frame.iloc[0]["status"] == "Hosted elsewhere"  # …but its current status comes from all entries
+
+
+def test_headline_figures(marg):
+    figures = queries.headline(marg)
+    assert figures == {"entries": 6, "milestones": 5, "setbacks": 1, "partnerships": 2, "structures": 2,
+                       "continuing": 0, "hosted-elsewhere": 1, "decommissioned": 1, "not-recorded": 0}
+
+
+def test_data_version_changes_on_every_write(marg, write_file):
+    before = queries.data_version(marg)
+    import_file(marg, write_file([valid_row(id="m1", date="2015-06", status="continuing", title="Renamed")]))
+    assert queries.data_version(marg) != before
