@@ -30,7 +30,15 @@ def _check(data: bytes, name: str, *, dry_run: bool) -> importer.ImportReport:
         if bar:
             bar.progress(min(rows / estimate, 1.0), text=f"{rows:,} rows checked…")
 
-    report = importer.import_stream(app_state.store(), io.BytesIO(data), fmt, dry_run=dry_run, progress=progress)
+    report = importer.import_stream(
+        app_state.store(),
+        io.BytesIO(data),
+        fmt,
+        actor=app_state.member(),
+        dry_run=dry_run,
+        progress=progress,
+        name=name,
+    )
     if bar:
         bar.empty()
     return report

@@ -1,12 +1,12 @@
 """Log an entry (or edit one): the same model as the importer checks it; errors sit by their fields."""
 
-import contextlib
 from typing import Any
 
 import streamlit as st
 
 from pages import _ui
-from tracker import app_state, entries, queries
+from tracker import app_state, entries, history, queries
+from tracker.access import Forbidden
 from tracker.errors import InvalidInput
 
 _ui.frame_guard()
@@ -34,7 +34,9 @@ def _blank() -> None:
         st.session_state[KEY(field)] = [] if field in LISTS else None
     st.session_state[KEY("kind")] = "milestone"
     st.session_state["e_id"] = None
+    st.session_state["e_version"] = None
     st.session_state["e_errors"] = {}
+    st.session_state["e_conflict"] = None
 
 
 def _load(entry_id: str) -> bool:
@@ -45,7 +47,9 @@ def _load(entry_id: str) -> bool:
         value = getattr(entry, field)
         st.session_state[KEY(field)] = value.text if field == "date" else value
     st.session_state["e_id"] = entry.id
+    st.session_state["e_version"] = entry.version
     st.session_state["e_errors"] = {}
+    st.session_state["e_conflict"] = None
     return True
 
 
@@ -59,15 +63,28 @@ def _values() -> dict[str, Any]:
 
 def _save() -> None:
     editing = st.session_state.get("e_id")
+    st.session_state["e_saved"] = None
     try:
-        saved = entries.save_entry(app_state.store(), _values(), expect="existing" if editing else "new")
+        saved = entries.save_entry(
+            app_state.store(),
+            _values(),
+            actor=app_state.member(),
+            expect="existing" if editing else "new",
+            base_version=st.session_state.get("e_version"),
+        )
     except InvalidInput as exc:
         st.session_state["e_errors"] = {p.column or "": p.message for p in exc.problems}
-        st.session_state["e_saved"] = None
+        return
+    except entries.Conflict as exc:
+        st.session_state["e_errors"] = {"": f"Not saved: {exc}"}
+        st.session_state["e_conflict"] = editing
+        return
+    except Forbidden as exc:
+        st.session_state["e_errors"] = {"": f"Not saved: {exc}."}
         return
     except entries.NotFound:
         st.session_state["e_errors"] = {
-            "": "This entry no longer exists (deleted elsewhere). Copy your text and start a new entry."
+            "": "This entry no longer exists. Your text is kept: choose **New entry** to save it as a new one."
         }
         return
     st.session_state["e_saved"] = {"id": saved.id, "title": saved.title, "edited": bool(editing)}
@@ -79,15 +96,35 @@ def _save() -> None:
 
 def _delete() -> None:
     entry_id = st.session_state.get("e_id")
-    with contextlib.suppress(entries.NotFound):  # already gone: the outcome the user wanted
-        entries.delete_entry(app_state.store(), entry_id)
-    st.session_state["e_saved"] = {
-        "id": entry_id,
-        "title": st.session_state.get(KEY("title")),
-        "deleted": True,
-    }
-    _blank()
-    st.query_params.pop("edit", None)
+    try:
+        entries.delete_entry(
+            app_state.store(), entry_id, actor=app_state.member(), base_version=st.session_state.get("e_version")
+        )
+    except (entries.Conflict, Forbidden) as exc:
+        st.session_state["e_errors"] = {"": f"Not deleted: {exc}"}
+        return
+    except entries.NotFound:
+        pass
+    st.session_state["e_saved"] = {"id": entry_id, "title": st.session_state.get(KEY("title")), "deleted": True}
+    _load(entry_id)
+
+
+def _restore() -> None:
+    entry_id = st.session_state.get("e_id")
+    try:
+        entries.restore_entry(app_state.store(), entry_id, actor=app_state.member())
+    except (entries.Conflict, Forbidden, entries.NotFound) as exc:
+        st.session_state["e_errors"] = {"": f"Not restored: {exc}"}
+        return
+    st.session_state["e_saved"] = {"id": entry_id, "title": st.session_state.get(KEY("title")), "restored": True}
+    _load(entry_id)
+
+
+def _take_theirs() -> None:
+    """After a conflict, load the stored version (the user has seen it beside their own text)."""
+    entry_id = st.session_state.get("e_conflict")
+    if entry_id:
+        _load(entry_id)
 
 
 def _new() -> None:
@@ -122,7 +159,9 @@ st.caption(
 saved = st.session_state.get("e_saved")
 if saved:
     if saved.get("deleted"):
-        st.success(f"Deleted “{saved['title']}”.", icon=":material/delete:")
+        st.success(f"Deleted “{saved['title']}”. It can be restored below.", icon=":material/delete:")
+    elif saved.get("restored"):
+        st.success(f"Restored “{saved['title']}”.", icon=":material/restore_from_trash:")
     else:
         st.success(
             f"{'Updated' if saved['edited'] else 'Saved'} “{saved['title']}” (id {saved['id']}). "
@@ -130,12 +169,52 @@ if saved:
             icon=":material/check_circle:",
         )
         st.page_link("pages/timeline.py", label="See it on the timeline", icon=":material/timeline:")
+member = app_state.member()
+if _ui.current_filters().as_at is not None:
+    st.info(
+        "You are looking at the tracker as it stood in the past (see **As at** in the sidebar), so "
+        "entries cannot be logged or edited here. Clear the as-at date to make changes.",
+        icon=":material/history:",
+    )
+    st.stop()
+if not member.can_write:
+    st.info(
+        f"You are signed in as {member.email}, a **viewer**: you can read every page but not log or "
+        "change entries. Ask an admin if you need editor access for your partnership.",
+        icon=":material/visibility:",
+    )
+    st.stop()
+
+current = entries.get_entry(app_state.store(), editing) if editing else None
+if current is not None and current.deleted_at is not None:
+    st.warning(
+        f"This entry was deleted by {current.deleted_by} on {current.deleted_at:%Y-%m-%d %H:%M} UTC. "
+        "Restore it to bring it back to every page, exactly as it was.",
+        icon=":material/delete:",
+    )
+    st.button(
+        "Restore this entry", on_click=_restore, key="e_restore", type="primary", icon=":material/restore_from_trash:"
+    )
 if st.session_state.get("e_errors"):
-    st.error("Nothing was saved: please fix the fields marked below. Your text is kept.", icon=":material/error:")
+    has_fields = any(k for k in st.session_state["e_errors"])
+    st.error(
+        "Nothing was saved" + (": please fix the fields marked below." if has_fields else ".") + " Your text is kept.",
+        icon=":material/error:",
+    )
     error("")
     error("id")
+if st.session_state.get("e_conflict") and current is not None:
+    with st.expander(f"The version now stored (version {current.version}, by {current.updated_by})", expanded=True):
+        st.markdown(
+            f"**Title:** {current.title}  \n**Date:** {current.date.text}  \n"
+            f"**Status:** {vocab['status'].label(current.status) if current.status else '—'}"
+            + (f" — {current.host}" if current.host else "")
+        )
+        st.text(current.description or "")
+        st.caption("Copy what you need from your text below, then load the stored version and re-apply it.")
+        st.button("Load the stored version (discards my text)", on_click=_take_theirs, key="e_take_theirs")
 
-partnerships = {p.slug: p.name for p in vocab.partnerships}
+partnerships = {p.slug: p.name for p in vocab.partnerships if member.can_edit(p.slug)}
 left, right = st.columns(2, gap="large")
 with left:
     st.selectbox(
@@ -208,9 +287,9 @@ with right:
     error("mechanisms")
     chosen = st.session_state.get(KEY("partnership"))
     existing = app_state.read(queries.structure_names, chosen) if chosen else []
-    current = st.session_state.get(KEY("structure"))
-    if current and current not in existing:
-        existing = [*existing, current]
+    typed_structure = st.session_state.get(KEY("structure"))
+    if typed_structure and typed_structure not in existing:
+        existing = [*existing, typed_structure]
     st.selectbox(
         "Structure",
         existing,
@@ -232,6 +311,7 @@ with right:
     )
     error("sectors")
 
+deleted = current is not None and current.deleted_at is not None
 buttons = st.columns([2, 2, 2, 6])
 buttons[0].button(
     "Save changes" if editing else "Save entry",
@@ -239,9 +319,25 @@ buttons[0].button(
     on_click=_save,
     icon=":material/save:",
     key="e_save",
+    disabled=deleted,
 )
 if editing:
     buttons[1].button("New entry", on_click=_new, key="e_new", icon=":material/add:")
-    with buttons[2].popover("Delete", icon=":material/delete:"):
-        st.write("Delete this entry? This cannot be undone.")
-        st.button("Yes, delete it", on_click=_delete, key="e_delete", type="primary")
+    if not deleted:
+        with buttons[2].popover("Delete", icon=":material/delete:"):
+            st.write("Delete this entry? It leaves every page but stays in its history and can be restored.")
+            st.button("Yes, delete it", on_click=_delete, key="e_delete", type="primary")
+    with st.expander("History of this entry"):
+        st.dataframe(
+            history.entry_history(app_state.store(), editing),
+            hide_index=True,
+            width="stretch",
+            column_order=["version", "when", "who", "action", "changes"],
+            column_config={
+                "version": "Version",
+                "when": st.column_config.DatetimeColumn("When (UTC)"),
+                "who": "Who",
+                "action": "What",
+                "changes": st.column_config.TextColumn("Changes", width="large"),
+            },
+        )

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
+from tracker.access import Member
 from tracker.config import Settings
 from tracker.interchange import COLUMNS
 from tracker.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
+ADMIN = Member("admin@example.org", "admin")
 
 
 def valid_row(**changes: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, csv_bytes, valid_row
+from tests.conftest import ADMIN, ROOT, csv_bytes, valid_row
 from tracker import queries
 from tracker.config import Settings
 from tracker.filters import Filters
@@ -50,7 +50,7 @@ def registered_pages() -> list[str]:
 def demo_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     with Store(str(path), Settings(db=str(path))) as store:
-        assert import_file(store, store.settings.sample).ok
+        assert import_file(store, store.settings.sample, actor=ADMIN).ok
     return path
 
 

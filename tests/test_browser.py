@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ADMIN, ROOT
 from tracker import queries
 from tracker.config import Settings
 from tracker.filters import Filters
@@ -63,7 +63,7 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("browser") / "browser.duckdb"
     with Store(str(db), Settings(db=str(db))) as store:
-        assert import_file(store, store.settings.sample).ok
+        assert import_file(store, store.settings.sample, actor=ADMIN).ok
     port = _free_port()
     env = {**os.environ, "TRACKER_DB": str(db)}
     proc = subprocess.Popen(
@@ -165,7 +165,7 @@ def test_a_shared_link_opens_the_same_view(server, page):
     settle(page)
     no_exception(page)
     with Store(":memory:", Settings(db=":memory:")) as reference:
-        import_file(reference, reference.settings.sample)
+        import_file(reference, reference.settings.sample, actor=ADMIN)
         expected = queries.count_entries(reference, Filters(partnerships=("voices",), kinds=("milestone",)))
     entries = page.locator("[data-testid='stMetric']").filter(has_text="Entries").first
     assert "VOICES" in page.locator("[data-testid='stSidebar']").inner_text()

@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from tests.conftest import csv_bytes, valid_row
+from tests.conftest import ADMIN, csv_bytes, valid_row
 from tracker import queries
 from tracker.config import Settings
 from tracker.entries import get_entry
@@ -20,7 +20,9 @@ def snapshot(store):
 
 
 def test_valid_file_is_stored_and_counted(store, write_file):
-    report = import_file(store, write_file([valid_row(id="a"), valid_row(id="b", kind="setback", status="")]))
+    report = import_file(
+        store, write_file([valid_row(id="a"), valid_row(id="b", kind="setback", status="")]), actor=ADMIN
+    )
     assert report.ok, report.problems
     assert (report.rows_read, report.created, report.updated, report.unchanged) == (2, 2, 0, 0)
     assert count(store) == 2
@@ -32,7 +34,7 @@ def test_one_bad_row_stores_nothing_and_reports_every_problem(store, write_file)
     rows[1]["typology"] = "Leadrship"
     rows[3]["status"] = "hosted elsewhere"
     rows[3]["date"] = "2019-13"
-    report = import_file(store, write_file(rows))
+    report = import_file(store, write_file(rows), actor=ADMIN)
     assert not report.ok
     assert [str(p) for p in report.problems] == [
         "row 3, column typology: unknown typology 'Leadrship' — did you mean 'Leadership'?",
@@ -45,17 +47,17 @@ def test_one_bad_row_stores_nothing_and_reports_every_problem(store, write_file)
 
 def test_reimporting_the_same_file_changes_nothing(store, write_file):
     path = write_file([valid_row(id="a"), valid_row(id="b")])
-    import_file(store, path)
+    import_file(store, path, actor=ADMIN)
     before = store.cursor().execute("SELECT id, updated_at FROM entries ORDER BY id").fetchall()
-    report = import_file(store, path)
+    report = import_file(store, path, actor=ADMIN)
     assert (report.created, report.updated, report.unchanged) == (0, 0, 2)
     assert store.cursor().execute("SELECT id, updated_at FROM entries ORDER BY id").fetchall() == before
 
 
 def test_existing_id_updates_that_entry_and_keeps_created_at(store, write_file):
-    import_file(store, write_file([valid_row(id="a")]))
+    import_file(store, write_file([valid_row(id="a")]), actor=ADMIN)
     created = get_entry(store, "a").created_at
-    report = import_file(store, write_file([valid_row(id="a", title="Renamed", mechanisms="Flexibility")]))
+    report = import_file(store, write_file([valid_row(id="a", title="Renamed", mechanisms="Flexibility")]), actor=ADMIN)
     assert (report.created, report.updated) == (0, 1)
     entry = get_entry(store, "a")
     assert entry.title == "Renamed" and entry.mechanisms == ["flexibility"]
@@ -64,21 +66,23 @@ def test_existing_id_updates_that_entry_and_keeps_created_at(store, write_file):
 
 
 def test_empty_ids_get_new_ids(store, write_file):
-    report = import_file(store, write_file([valid_row(id=""), valid_row(id="")]))
+    report = import_file(store, write_file([valid_row(id=""), valid_row(id="")]), actor=ADMIN)
     assert report.created == 2
     ids = [r[0] for r in store.cursor().execute("SELECT id FROM entries").fetchall()]
     assert len(set(ids)) == 2 and all(len(i) == 16 for i in ids)
 
 
 def test_duplicate_ids_in_one_file_are_refused(store, write_file):
-    report = import_file(store, write_file([valid_row(id="a"), valid_row(id="b"), valid_row(id="a")]))
+    report = import_file(store, write_file([valid_row(id="a"), valid_row(id="b"), valid_row(id="a")]), actor=ADMIN)
     assert [str(p) for p in report.problems] == ["row 4, column id: id 'a' is used on rows 2, 4; ids must be unique"]
     assert count(store) == 0
 
 
 def test_dry_run_reports_without_storing(store, write_file):
-    import_file(store, write_file([valid_row(id="a")]))
-    report = import_file(store, write_file([valid_row(id="a", title="New title"), valid_row(id="b")]), dry_run=True)
+    import_file(store, write_file([valid_row(id="a")]), actor=ADMIN)
+    report = import_file(
+        store, write_file([valid_row(id="a", title="New title"), valid_row(id="b")]), dry_run=True, actor=ADMIN
+    )
     assert report.ok and (report.created, report.updated, report.unchanged) == (1, 1, 0)
     assert [p["action"] for p in report.preview] == ["update", "create"]
     assert count(store) == 1 and get_entry(store, "a").title == "MaRG set up"
@@ -93,13 +97,13 @@ def test_dry_run_reports_without_storing(store, write_file):
     ],
 )
 def test_empty_header_only_and_wrong_delimiter(store, write_file, content, message):
-    report = import_file(store, write_file(content))
+    report = import_file(store, write_file(content), actor=ADMIN)
     assert not report.ok and message in str(report.problems[0])
     assert count(store) == 0
 
 
 def test_unsupported_extension(store, write_file):
-    report = import_file(store, write_file(b"x", name="in.txt"))
+    report = import_file(store, write_file(b"x", name="in.txt"), actor=ADMIN)
     assert "unsupported file type '.txt'" in str(report.problems[0])
 
 
@@ -107,10 +111,10 @@ def test_batches_are_flushed_and_still_all_or_nothing(tmp_path, write_file):
     settings = Settings(db=str(tmp_path / "b.duckdb"), import_batch_rows=100)
     with Store(settings.db, settings) as small:
         rows = [valid_row(id=f"r{i}") for i in range(450)]
-        assert import_file(small, write_file(rows)).created == 450
+        assert import_file(small, write_file(rows), actor=ADMIN).created == 450
         rows.append(valid_row(id="bad", kind="nonsense"))
         rows[0]["title"] = "changed"
-        report = import_file(small, write_file(rows))
+        report = import_file(small, write_file(rows), actor=ADMIN)
         assert not report.ok and report.problems[0].row == 452
         assert get_entry(small, "r0").title == "MaRG set up"
         assert count(small) == 450
@@ -119,21 +123,21 @@ def test_batches_are_flushed_and_still_all_or_nothing(tmp_path, write_file):
 def test_problem_list_is_capped_but_counted(tmp_path, write_file):
     settings = Settings(db=str(tmp_path / "c.duckdb"), max_errors=10)
     with Store(settings.db, settings) as capped:
-        report = import_file(capped, write_file([valid_row(id=f"r{i}", kind="x") for i in range(25)]))
+        report = import_file(capped, write_file([valid_row(id=f"r{i}", kind="x") for i in range(25)]), actor=ADMIN)
         assert len(report.problems) == 10 and report.more_problems == 15
         assert report.summary().startswith("25 problem(s) found in 25 row(s)")
 
 
 def test_import_applies_in_one_transaction(store, write_file, monkeypatch):
     """A failure half-way through writing leaves the store exactly as it was."""
-    import_file(store, write_file([valid_row(id="keep")]))
+    import_file(store, write_file([valid_row(id="keep")]), actor=ADMIN)
     before = snapshot(store)
     from tracker import entries
 
     original = entries._UPDATE_CHANGED
     monkeypatch.setattr(entries, "_UPDATE_CHANGED", original + " AND no_such_column = 1")
     with pytest.raises(duckdb.Error):
-        import_file(store, write_file([valid_row(id="keep", title="x"), valid_row(id="new")]))
+        import_file(store, write_file([valid_row(id="keep", title="x"), valid_row(id="new")]), actor=ADMIN)
     assert snapshot(store) == before
 
 
@@ -141,12 +145,12 @@ def test_progress_is_reported(tmp_path, write_file):
     settings = Settings(db=str(tmp_path / "p.duckdb"), import_batch_rows=100)
     seen = []
     with Store(settings.db, settings) as s:
-        import_file(s, write_file([valid_row(id=f"r{i}") for i in range(250)]), progress=seen.append)
+        import_file(s, write_file([valid_row(id=f"r{i}") for i in range(250)]), progress=seen.append, actor=ADMIN)
     assert seen == [100, 200, 250]
 
 
 def test_demo_data_imports_cleanly(store):
-    report = import_file(store, store.settings.sample)
+    report = import_file(store, store.settings.sample, actor=ADMIN)
     assert report.ok, report.problems
     assert report.created >= 40
     covered = {r["partnership"] for r in queries.summary(store, ["partnership"])}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import valid_row
+from tests.conftest import ADMIN, valid_row
 from tracker import queries
 from tracker.filters import Filters
 from tracker.importer import import_file
@@ -33,7 +33,7 @@ def marg(store, write_file):
             typology="Infrastructure, pathways and processes",
         ),
     ]
-    assert import_file(store, write_file(rows)).ok
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
     return store
 
 
@@ -56,7 +56,9 @@ def test_equal_dates_go_to_the_later_entered_entry(marg):
 
 
 def test_structure_with_no_status_yet(store, write_file):
-    import_file(store, write_file([valid_row(id="s", kind="setback", status="", mechanisms="", structure="Board")]))
+    import_file(
+        store, write_file([valid_row(id="s", kind="setback", status="", mechanisms="", structure="Board")]), actor=ADMIN
+    )
     row = structure(store, "board")
     assert row["status"] == "Not recorded"
     assert row["status_slug"] is None
@@ -132,16 +134,18 @@ def test_heatmap_by_mechanism_counts_each_mechanism_and_shares_use_distinct_entr
 
 
 def test_heatmap_respects_the_filter_domain(marg):
-    cells = queries.heatmap(marg, Filters(partnerships=("voices",), typologies=("culture", "leadership")),
-                            "partnership", "typology")
+    cells = queries.heatmap(
+        marg, Filters(partnerships=("voices",), typologies=("culture", "leadership")), "partnership", "typology"
+    )
     assert set(cells["row_key"]) == {"voices"} and set(cells["col_key"]) == {"culture", "leadership"}
 
 
 def test_clicking_a_cell_lists_exactly_the_entries_behind_it(marg):
     entries = queries.cell_entries(marg, Filters(), "partnership", "voices", "mechanism", "personal-relationships")
     assert sorted(entries["id"]) == ["m1", "m2", "m3"]
-    entries = queries.cell_entries(marg, Filters(kinds=("setback",)), "partnership", "voices", "typology",
-                                   "coordinating-support")
+    entries = queries.cell_entries(
+        marg, Filters(kinds=("setback",)), "partnership", "voices", "typology", "coordinating-support"
+    )
     assert list(entries["id"]) == ["m4"]
 
 
@@ -185,11 +189,22 @@ def test_a_filter_chooses_structures_but_their_whole_history_sets_the_status(mar
 
 def test_headline_figures(marg):
     figures = queries.headline(marg)
-    assert figures == {"entries": 6, "milestones": 5, "setbacks": 1, "partnerships": 2, "structures": 2,
-                       "continuing": 0, "hosted-elsewhere": 1, "decommissioned": 1, "not-recorded": 0}
+    assert figures == {
+        "entries": 6,
+        "milestones": 5,
+        "setbacks": 1,
+        "partnerships": 2,
+        "structures": 2,
+        "continuing": 0,
+        "hosted-elsewhere": 1,
+        "decommissioned": 1,
+        "not-recorded": 0,
+    }
 
 
 def test_data_version_changes_on_every_write(marg, write_file):
     before = queries.data_version(marg)
-    import_file(marg, write_file([valid_row(id="m1", date="2015-06", status="continuing", title="Renamed")]))
+    import_file(
+        marg, write_file([valid_row(id="m1", date="2015-06", status="continuing", title="Renamed")]), actor=ADMIN
+    )
     assert queries.data_version(marg) != before

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from tracker import queries
+from tracker.access import LOCAL_ADMIN, Member
 from tracker.config import Settings
 from tracker.store import Store
 
@@ -22,6 +23,12 @@ _READS: dict[str, Callable[..., Any]] = {}
 @st.cache_resource(show_spinner=False)
 def _open(target: str) -> Store:
     return Store(target, Settings(db=target))
+
+
+def member() -> Member:
+    """The member acting in this session (set by the frame; local mode: the local admin)."""
+    found = st.session_state.get("member")
+    return found if isinstance(found, Member) else LOCAL_ADMIN
 
 
 def store() -> Store:

@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 invalid input (nothing stored); 2 usage error.
 from __future__ import annotations
 
 import argparse
+import importlib
 import csv
 import io
 import json
@@ -15,12 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from tracker import interchange, queries
+from tracker.access import system_member
 from tracker.config import Settings
 from tracker.errors import InvalidInput
 from tracker.importer import ImportReport, import_file
 from tracker.store import Store, StoreError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+# Modules that add commands: each has ``register(subparsers, common_parser)`` adding its own
+# subcommand(s) whose ``func(args) -> int`` follows the exit codes above.
+EXTENSIONS: tuple[str, ...] = ()
 
 STRUCTURE_KEYS = ("partnership", "structure", "status", "host", "since", "entries")
 
@@ -75,7 +81,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"error: no such file: {path}", file=sys.stderr)
         return EXIT_USAGE
     with _open(args) as store:
-        report = import_file(store, path, dry_run=args.dry_run)
+        report = import_file(store, path, actor=system_member(), dry_run=args.dry_run)
     _print_report(report)
     return EXIT_OK if report.ok else EXIT_INVALID
 
@@ -127,7 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.if_empty and queries.count_entries(store) > 0:
             print("database already has entries; demo data not loaded")
             return EXIT_OK
-        report = import_file(store, store.settings.sample)
+        report = import_file(store, store.settings.sample, actor=system_member())
     _print_report(report)
     return EXIT_OK if report.ok else EXIT_INVALID
 
@@ -171,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[common], help="load the demo data set (idempotent)")
     p.add_argument("--if-empty", action="store_true", help="only when the database has no entries yet")
     p.set_defaults(func=cmd_demo)
+
+    for module in EXTENSIONS:
+        importlib.import_module(module).register(sub, common)
     return parser
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 from pydantic import ValidationError
 
+from tracker.access import Member, audit, require_edit
 from tracker.errors import InvalidInput, Problem, problems
 from tracker.models import Entry, EntryIn, FuzzyDate
 from tracker.store import Store, utcnow
@@ -64,6 +66,10 @@ WITH mech AS (
 )
 SELECT s.*,
        e.id IS NULL AS is_new,
+       e.version AS base_version,
+       e.partnership AS old_partnership,
+       e.deleted_at IS NOT NULL AS is_deleted,
+       e.deleted_at, e.deleted_by,
        e.id IS NOT NULL AND (
             e.partnership IS DISTINCT FROM s.partnership
          OR e.date_text IS DISTINCT FROM s.date_text
@@ -87,10 +93,10 @@ LEFT JOIN sect ON sect.entry_id = s.id
 _INSERT_NEW = """
 INSERT INTO entries (id, seq, partnership, date_text, date_precision, date_start, date_end, kind,
                      title, description, typology, status, host, structure, structure_key, source,
-                     created_at, updated_at)
+                     created_at, updated_at, version, created_by, updated_by)
 SELECT id, (SELECT coalesce(max(seq), 0) FROM entries) + row_number() OVER (ORDER BY row_no),
        partnership, date_text, date_precision, date_start, date_end, kind, title, description,
-       typology, status, host, structure, structure_key, source, ?, ?
+       typology, status, host, structure, structure_key, source, $now, $now, 1, $actor, $actor
 FROM plan WHERE is_new
 """
 
@@ -99,9 +105,33 @@ UPDATE entries SET
     partnership = p.partnership, date_text = p.date_text, date_precision = p.date_precision,
     date_start = p.date_start, date_end = p.date_end, kind = p.kind, title = p.title,
     description = p.description, typology = p.typology, status = p.status, host = p.host,
-    structure = p.structure, structure_key = p.structure_key, source = p.source, updated_at = ?
+    structure = p.structure, structure_key = p.structure_key, source = p.source, updated_at = $now,
+    updated_by = $actor, version = entries.version + 1
 FROM plan p
-WHERE entries.id = p.id AND p.is_changed
+WHERE entries.id = p.id AND p.is_changed AND entries.version = p.base_version AND entries.deleted_at IS NULL
+"""
+
+# One history row per entry this write created or changed, as it now stands.
+_HISTORY_FROM_PLAN = """
+INSERT INTO entry_history
+SELECT e.id, e.version, $now, $actor, CASE WHEN p.is_new THEN 'create' ELSE 'update' END, $audit, false,
+       e.seq, e.partnership, e.date_text, e.date_precision, e.date_start, e.date_end, e.kind, e.title,
+       e.description, e.typology, e.status, e.host, e.structure, e.structure_key, e.source,
+       list_sort(p.mechanisms), list_sort(p.sectors), e.created_at
+FROM entries e JOIN plan p ON p.id = e.id
+WHERE p.is_new OR p.is_changed
+"""
+
+# A history row for one entry as it now stands (after a delete or restore).
+_HISTORY_FROM_ENTRY = """
+INSERT INTO entry_history
+SELECT e.id, e.version, $now, $actor, $action, $audit, e.deleted_at IS NOT NULL,
+       e.seq, e.partnership, e.date_text, e.date_precision, e.date_start, e.date_end, e.kind, e.title,
+       e.description, e.typology, e.status, e.host, e.structure, e.structure_key, e.source,
+       coalesce((SELECT list(mechanism ORDER BY mechanism) FROM entry_mechanisms WHERE entry_id = e.id), []),
+       coalesce((SELECT list(sector ORDER BY sector) FROM entry_sectors WHERE entry_id = e.id), []),
+       e.created_at
+FROM entries e WHERE e.id = $id
 """
 
 
@@ -208,14 +238,57 @@ class Staging:
         keys = ("row", "action", "id", "partnership", "date", "kind", "title")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
-    def apply(self) -> None:
-        """Write the plan in one transaction: insert new, update changed, replace their lists."""
+    def refused(self, actor: Member, unit: str = "row") -> list[Problem]:
+        """Rows the acting member may not write (their partnership, or the entry's current one)."""
+        if actor.is_admin:
+            return []
+        editable = sorted(actor.partnerships) if actor.role == "editor" else []
+        marks = ", ".join("?" for _ in editable) or "NULL"
+        rows = self.cur.execute(
+            f"SELECT row_no, partnership, old_partnership FROM plan WHERE (is_new OR is_changed)"
+            f" AND (partnership NOT IN ({marks}) OR (old_partnership IS NOT NULL AND old_partnership NOT IN ({marks})))"
+            " ORDER BY row_no LIMIT 1000",
+            [*editable, *editable],
+        ).fetchall()
+        out = []
+        for row_no, partnership, old in rows:
+            which = old if old is not None and not actor.can_edit(old) else partnership
+            out.append(Problem(row_no, "partnership", f"{actor.email} may not change entries of '{which}'"))
+        return out
+
+    def deleted_rows(self, unit: str = "row") -> list[Problem]:
+        """Rows whose id belongs to a deleted entry: restore it first, or clear the id for a new entry."""
+        rows = self.cur.execute(
+            "SELECT row_no, id, deleted_at, deleted_by FROM plan WHERE is_deleted ORDER BY row_no LIMIT 1000"
+        ).fetchall()
+        return [
+            Problem(
+                row_no,
+                "id",
+                f"entry '{id_}' was deleted by {by} at {at:%Y-%m-%d %H:%M} UTC; restore it "
+                "first, or clear the id to add it as a new entry",
+            )
+            for row_no, id_, at, by in rows
+        ]
+
+    def apply(self, actor: Member, action: str, detail: dict[str, Any] | None = None) -> str:
+        """Write the plan in one transaction: insert new, update changed (refusing any that another
+        write changed since the plan was made), replace their lists, and record history and audit.
+
+        Returns the audit event id. Raises :class:`Conflict` if another write got there first.
+        """
         now = utcnow()
         cur = self.cur
         cur.execute("BEGIN TRANSACTION")
         try:
-            cur.execute(_INSERT_NEW, [now, now])
-            cur.execute(_UPDATE_CHANGED, [now])
+            expected = cur.execute("SELECT count(*) FILTER (is_changed) FROM plan").fetchone()[0]  # type: ignore[index]
+            first = cur.execute("SELECT min(id) FILTER (is_new OR is_changed) FROM plan").fetchone()[0]  # type: ignore[index]
+            event = audit(cur, actor, action, first if action.startswith("entry.") else None, **(detail or {}))
+            names = {"now": now, "actor": actor.email}
+            cur.execute(_INSERT_NEW, names)
+            updated = cur.execute(_UPDATE_CHANGED, names).fetchone()[0]  # type: ignore[index]
+            if updated != expected:
+                raise _conflict(cur, "plan")
             for table, column in (("entry_mechanisms", "mechanisms"), ("entry_sectors", "sectors")):
                 key = column[:-1]
                 cur.execute(f"DELETE FROM {table} WHERE entry_id IN (SELECT id FROM plan WHERE is_changed)")
@@ -223,10 +296,15 @@ class Staging:
                     f"INSERT INTO {table} (entry_id, {key})"
                     f" SELECT id, unnest({column}) FROM plan WHERE is_new OR is_changed"
                 )
+            cur.execute(_HISTORY_FROM_PLAN, {**names, "audit": event})
             cur.execute("COMMIT")
+        except duckdb.TransactionException as exc:
+            cur.execute("ROLLBACK")
+            raise Conflict(None, None, None, f"another change to the same entries was saved first ({exc})") from exc
         except BaseException:
             cur.execute("ROLLBACK")
             raise
+        return event
 
     def close(self) -> None:
         """Drop the temporary tables and the cursor."""
@@ -239,25 +317,70 @@ class NotFound(Exception):
     """No entry has that id."""
 
 
-def save_entry(store: Store, data: Mapping[str, Any], *, expect: str = "any") -> Entry:
-    """Validate and store one entry; ``expect`` is ``new`` (create), ``existing`` (edit) or ``any``.
+class Conflict(Exception):
+    """Someone else changed the entry since this edit began; nothing was overwritten."""
 
-    Raises :class:`InvalidInput` with per-field problems; nothing is stored then.
+    def __init__(self, entry_id: str | None, by: str | None, at: datetime | None, message: str | None = None):
+        self.entry_id, self.by, self.at = entry_id, by, at
+        when = f"{at:%Y-%m-%d %H:%M} UTC" if at else "just now"
+        super().__init__(
+            message
+            or f"this entry was changed by {by or 'someone else'} at {when} since you "
+            "opened it; nothing was overwritten. Your text is kept: compare and save again"
+        )
+
+
+def _conflict(cur: Any, table: str) -> Conflict:
+    row = cur.execute(
+        "SELECT e.id, e.updated_by, e.updated_at FROM entries e JOIN plan p ON p.id = e.id"
+        " WHERE p.is_changed AND (e.version <> p.base_version OR e.deleted_at IS NOT NULL) LIMIT 1"
+    ).fetchone()
+    return Conflict(*(row or (None, None, None)))
+
+
+def save_entry(
+    store: Store,
+    data: Mapping[str, Any],
+    *,
+    actor: Member,
+    expect: str = "any",
+    base_version: int | None = None,
+) -> Entry:
+    """Validate and store one entry as ``actor``; ``expect`` is ``new``, ``existing`` or ``any``.
+
+    ``base_version`` is the version the user started editing from: if the entry has moved on
+    since, :class:`Conflict` is raised and nothing is stored. Raises :class:`InvalidInput` with
+    per-field problems, :class:`Forbidden` if ``actor`` may not write this partnership.
     """
     entry = validate(store.vocab(), data)
-    if expect == "new" and entry.id and get_entry(store, entry.id) is not None:
+    require_edit(actor, entry.partnership)
+    current = get_entry(store, entry.id) if entry.id else None
+    if expect == "new" and current is not None:
         raise InvalidInput([Problem(None, "id", f"an entry with id '{entry.id}' already exists")])
     if expect == "existing":
         if not entry.id:
             raise InvalidInput([Problem(None, "id", "is required to edit an entry")])
-        if get_entry(store, entry.id) is None:
+        if current is None:
             raise NotFound(entry.id)
+    if current is not None:
+        require_edit(actor, current.partnership)
+        if current.deleted_at is not None:
+            raise Conflict(
+                current.id,
+                current.deleted_by,
+                current.deleted_at,
+                f"this entry was deleted by {current.deleted_by} at {current.deleted_at:%Y-%m-%d %H:%M} "
+                "UTC; restore it before editing. Your text is kept",
+            )
+        if base_version is not None and current.version != base_version:
+            raise Conflict(current.id, current.updated_by, current.updated_at)
     staging = Staging(store)
     try:
         staging.add(entry, 1)
         staging.plan()
-        entry_id = staging.cur.execute("SELECT id FROM plan").fetchone()[0]  # type: ignore[index]
-        staging.apply()
+        entry_id, changed, new = staging.cur.execute("SELECT id, is_changed, is_new FROM plan").fetchone()  # type: ignore[misc]
+        if new or changed:
+            staging.apply(actor, "entry.create" if new else "entry.update")
     finally:
         staging.close()
     saved = get_entry(store, entry_id)
@@ -265,25 +388,59 @@ def save_entry(store: Store, data: Mapping[str, Any], *, expect: str = "any") ->
     return saved
 
 
-def delete_entry(store: Store, entry_id: str) -> None:
-    """Remove an entry and its mechanisms and sectors."""
+def _set_deleted(store: Store, entry_id: str, actor: Member, deleted: bool, base_version: int | None) -> Entry:
+    current = get_entry(store, entry_id)
+    if current is None:
+        raise NotFound(entry_id)
+    verb = "delete" if deleted else "restore"
+    require_edit(actor, current.partnership, f"{verb} entries of")
+    if (current.deleted_at is not None) == deleted:
+        raise Conflict(
+            entry_id,
+            current.updated_by,
+            current.updated_at,
+            f"this entry is already {'deleted' if deleted else 'restored'} "
+            f"(by {current.updated_by} at {current.updated_at:%Y-%m-%d %H:%M} UTC)",
+        )
+    if base_version is not None and current.version != base_version:
+        raise Conflict(entry_id, current.updated_by, current.updated_at)
+    now = utcnow()
     with store.transaction() as cur:
-        found = cur.execute("SELECT count(*) FROM entries WHERE id = ?", [entry_id]).fetchone()[0]  # type: ignore[index]
-        if not found:
-            raise NotFound(entry_id)
-        cur.execute("DELETE FROM entry_mechanisms WHERE entry_id = ?", [entry_id])
-        cur.execute("DELETE FROM entry_sectors WHERE entry_id = ?", [entry_id])
-        cur.execute("DELETE FROM entries WHERE id = ?", [entry_id])
+        changed = cur.execute(
+            "UPDATE entries SET deleted_at = ?, deleted_by = ?, updated_at = ?, updated_by = ?, version = version + 1"
+            " WHERE id = ? AND version = ?",
+            [now if deleted else None, actor.email if deleted else None, now, actor.email, entry_id, current.version],
+        ).fetchone()[0]  # type: ignore[index]
+        if changed != 1:
+            raise Conflict(entry_id, None, None, "another change to this entry was saved first; try again")
+        event = audit(cur, actor, f"entry.{verb}", entry_id, title=current.title)
+        cur.execute(
+            _HISTORY_FROM_ENTRY, {"now": now, "actor": actor.email, "action": verb, "audit": event, "id": entry_id}
+        )
+    saved = get_entry(store, entry_id)
+    assert saved is not None
+    return saved
+
+
+def delete_entry(store: Store, entry_id: str, *, actor: Member, base_version: int | None = None) -> Entry:
+    """Soft-delete an entry: it leaves every view but stays in history and can be restored."""
+    return _set_deleted(store, entry_id, actor, True, base_version)
+
+
+def restore_entry(store: Store, entry_id: str, *, actor: Member) -> Entry:
+    """Bring a deleted entry back exactly as it was."""
+    return _set_deleted(store, entry_id, actor, False, None)
 
 
 def get_entry(store: Store, entry_id: str) -> Entry | None:
-    """One stored entry by id, or ``None``."""
+    """One stored entry by id (deleted ones too, marked), or ``None``."""
     cur = store.cursor()
     row = cur.execute(
         "SELECT id, partnership, date_text, kind, title, description, typology, status, host,"
         " structure, source, created_at, updated_at,"
         " (SELECT list(mechanism ORDER BY mechanism) FROM entry_mechanisms WHERE entry_id = e.id),"
-        " (SELECT list(sector ORDER BY sector) FROM entry_sectors WHERE entry_id = e.id)"
+        " (SELECT list(sector ORDER BY sector) FROM entry_sectors WHERE entry_id = e.id),"
+        " version, created_by, updated_by, deleted_at, deleted_by"
         " FROM entries e WHERE id = ?",
         [entry_id],
     ).fetchone()
@@ -305,6 +462,11 @@ def get_entry(store: Store, entry_id: str) -> Entry | None:
         "updated_at",
         "mechanisms",
         "sectors",
+        "version",
+        "created_by",
+        "updated_by",
+        "deleted_at",
+        "deleted_by",
     )
     data = dict(zip(keys, row, strict=True))
     data["date"] = FuzzyDate.parse(data["date"])

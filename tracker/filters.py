@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from tracker.models import FuzzyDate
@@ -30,10 +30,21 @@ class Filters:
     kinds: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
+    as_at: datetime | None = None  # show the tracker as it stood at this moment (UTC)
 
     def is_empty(self) -> bool:
-        """True when nothing is filtered."""
+        """True when nothing is filtered (and the view is of now)."""
         return all(not getattr(self, f.name) for f in fields(self))
+
+    def scope(self) -> tuple[str, list[Any]]:
+        """CTEs every read query starts from: ``cur_entries``, ``cur_mechanisms``, ``cur_sectors``.
+
+        Now: the live, not-deleted entries. With ``as_at``: each entry's latest version recorded
+        at or before that moment, rebuilt from the append-only history (deleted ones left out).
+        """
+        if self.as_at is None:
+            return _CURRENT, []
+        return _AS_AT, [self.as_at]
 
     def where(self, alias: str = "e") -> tuple[str, list[Any]]:
         """A SQL condition on ``entries AS alias`` and its parameters (``TRUE`` when empty).
@@ -68,8 +79,8 @@ class Filters:
         if self.statuses:
             within(f"{alias}.status", self.statuses)
         for table, column, values in (
-            ("entry_mechanisms", "mechanism", self.mechanisms),
-            ("entry_sectors", "sector", self.sectors),
+            ("cur_mechanisms", "mechanism", self.mechanisms),
+            ("cur_sectors", "sector", self.sectors),
         ):
             if values:
                 clauses.append(
@@ -77,6 +88,24 @@ class Filters:
                 )
                 params.extend(values)
         return (" AND ".join(clauses) or "TRUE"), params
+
+
+_CURRENT = """
+cur_entries AS (SELECT * FROM entries WHERE deleted_at IS NULL),
+cur_mechanisms AS (SELECT entry_id, mechanism FROM entry_mechanisms),
+cur_sectors AS (SELECT entry_id, sector FROM entry_sectors)
+"""
+_AS_AT = """
+cur_versions AS (
+    SELECT h.*, h.recorded_at AS updated_at, h.recorded_by AS updated_by
+    FROM entry_history h
+    WHERE h.recorded_at <= ?
+    QUALIFY row_number() OVER (PARTITION BY h.id ORDER BY h.version DESC) = 1
+),
+cur_entries AS (SELECT * FROM cur_versions WHERE NOT deleted),
+cur_mechanisms AS (SELECT id AS entry_id, unnest(mechanisms) AS mechanism FROM cur_entries),
+cur_sectors AS (SELECT id AS entry_id, unnest(sectors) AS sector FROM cur_entries)
+"""
 
 
 # Heatmap and drill-down dimensions -> the Filters field that narrows to one value of them.

@@ -16,6 +16,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from tracker import interchange
+from tracker.access import Member
 from tracker.entries import Staging
 from tracker.errors import InvalidInput, Problem, problems
 from tracker.models import EntryIn
@@ -75,10 +76,17 @@ def import_stream(
     stream: IO[bytes],
     fmt: str,
     *,
+    actor: Member,
     dry_run: bool = False,
     progress: Progress | None = None,
+    name: str | None = None,
 ) -> ImportReport:
-    """Validate and (unless ``dry_run`` or invalid) store every row of ``stream``, all or nothing."""
+    """Validate and (unless ``dry_run`` or invalid) store every row of ``stream`` as ``actor``, all or nothing.
+
+    Rows of partnerships ``actor`` may not edit are refused (listed), as are rows whose id
+    belongs to a deleted entry. A concurrent write to the same entries raises
+    :class:`~tracker.entries.Conflict`; nothing is stored then.
+    """
     settings = store.settings
     report = ImportReport(dry_run=dry_run)
     try:
@@ -114,6 +122,10 @@ def import_stream(
             report.more_problems = found.more
             return report
         counts = staging.plan()
+        refused = staging.deleted_rows(source.unit) + staging.refused(actor, source.unit)
+        if refused:
+            report.problems = sorted(refused, key=lambda p: (p.row or 0, p.column or ""))
+            return report
         report.created, report.updated, report.unchanged = (
             counts["created"],
             counts["updated"],
@@ -121,8 +133,19 @@ def import_stream(
         )
         if dry_run:
             report.preview = staging.preview()
-        else:
-            staging.apply()
+        elif report.created or report.updated:
+            staging.apply(
+                actor,
+                "import",
+                {
+                    "file": name,
+                    "format": fmt,
+                    "rows": report.rows_read,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                },
+            )
         if progress:
             progress(report.rows_read)
         return report
@@ -134,14 +157,15 @@ def import_file(
     store: Store,
     path: str | Path,
     *,
+    actor: Member,
     fmt: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a CSV, XLSX, JSON or Parquet file (format from its extension unless given)."""
+    """Import a CSV, XLSX, JSON or Parquet file as ``actor`` (format from its extension unless given)."""
     try:
         kind = interchange.format_for(path, fmt)
     except InvalidInput as exc:
         return ImportReport(problems=exc.problems, dry_run=dry_run)
     with open(path, "rb") as stream:
-        return import_stream(store, stream, kind, dry_run=dry_run, progress=progress)
+        return import_stream(store, stream, kind, actor=actor, dry_run=dry_run, progress=progress, name=Path(path).name)

@@ -384,3 +384,8 @@ class Entry(BaseModel):
     source: str | None = None
     created_at: datetime
     updated_at: datetime
+    version: int = 1
+    created_by: str | None = None
+    updated_by: str | None = None
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None

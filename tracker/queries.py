@@ -34,13 +34,13 @@ SUMMARY_FIELDS: dict[str, tuple[str, str, str]] = {
         "st.position",
     ),
     "mechanism": (
-        "LEFT JOIN entry_mechanisms em ON em.entry_id = e.id "
+        "LEFT JOIN cur_mechanisms em ON em.entry_id = e.id "
         "LEFT JOIN terms me ON me.vocabulary = 'mechanism' AND me.slug = em.mechanism",
         "me.label",
         "me.position",
     ),
     "sector": (
-        "LEFT JOIN entry_sectors es ON es.entry_id = e.id "
+        "LEFT JOIN cur_sectors es ON es.entry_id = e.id "
         "LEFT JOIN terms se ON se.vocabulary = 'sector' AND se.slug = es.sector",
         "se.label",
         "se.position",
@@ -49,10 +49,18 @@ SUMMARY_FIELDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _parts(filters: Filters) -> tuple[str, str, list[Any]]:
+    """The scope CTEs, the filter condition, and their parameters in that order."""
+    scope, scope_params = filters.scope()
+    where, where_params = filters.where()
+    return scope, where, scope_params + where_params
+
+
 def count_entries(store: Store, filters: Filters = Filters()) -> int:
     """How many entries match the filter."""
-    where, params = filters.where()
-    row = store.cursor().execute(f"SELECT count(*) FROM entries e WHERE {where}", params).fetchone()
+    scope, sp = filters.scope()
+    where, wp = filters.where()
+    row = store.cursor().execute(f"WITH {scope} SELECT count(*) FROM cur_entries e WHERE {where}", sp + wp).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -69,9 +77,13 @@ def summary(store: Store, by: list[str], filters: Filters = Filters()) -> list[d
     labels = ", ".join(f"{SUMMARY_FIELDS[f][1]} AS f{i}" for i, f in enumerate(by))
     groups = ", ".join(f"{SUMMARY_FIELDS[f][1]}, {SUMMARY_FIELDS[f][2]}" for f in by)
     order = ", ".join(f"{SUMMARY_FIELDS[f][2]} NULLS LAST, {SUMMARY_FIELDS[f][1]} NULLS LAST" for f in by)
-    where, params = filters.where()
-    sql = f"SELECT {labels}, count(*) AS n FROM entries e {joins} WHERE {where} GROUP BY {groups} ORDER BY {order}"
-    rows = store.cursor().execute(sql, params).fetchall()
+    scope, sp = filters.scope()
+    where, wp = filters.where()
+    sql = (
+        f"WITH {scope} SELECT {labels}, count(*) AS n FROM cur_entries e {joins} WHERE {where}"
+        f" GROUP BY {groups} ORDER BY {order}"
+    )
+    rows = store.cursor().execute(sql, sp + wp).fetchall()
     out = []
     for row in rows:
         record: dict[str, Any] = {f: row[i] for i, f in enumerate(by)}
@@ -86,7 +98,7 @@ def summary(store: Store, by: list[str], filters: Filters = Filters()) -> list[d
 # "since" is the date of the entry that began the current run of that status and host.
 _REGISTER_CTE = """
 matched AS (
-    SELECT DISTINCT e.partnership, e.structure_key FROM entries e
+    SELECT DISTINCT e.partnership, e.structure_key FROM cur_entries e
     WHERE e.structure_key IS NOT NULL AND {where}
 ), ordered AS (
     SELECT e.*,
@@ -94,7 +106,7 @@ matched AS (
                 WHEN lag(e.status) OVER w IS NOT DISTINCT FROM e.status
                  AND lag(lower(trim(e.host))) OVER w IS NOT DISTINCT FROM lower(trim(e.host)) THEN 0
                 ELSE 1 END AS starts_run
-    FROM entries e
+    FROM cur_entries e
     SEMI JOIN matched m ON m.partnership = e.partnership AND m.structure_key = e.structure_key
     WINDOW w AS (PARTITION BY e.partnership, e.structure_key, e.status IS NULL
                  ORDER BY e.date_start, e.date_end, e.seq)
@@ -134,16 +146,17 @@ def structures(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 
     ``status`` is ``Not recorded`` when no entry of the structure has a status yet.
     """
-    where, params = filters.where()
-    sql = f"WITH {_REGISTER_CTE.format(where=where)} SELECT * FROM register ORDER BY partnership, lower(structure)"
+    scope, where, params = _parts(filters)
+    register = _REGISTER_CTE.format(where=where)
+    sql = f"WITH {scope}, {register} SELECT * FROM register ORDER BY partnership, lower(structure)"
     return store.cursor().execute(sql, params).df()
 
 
 def structure_status_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Structures per partnership and current status (for the legacy stacked bar)."""
-    where, params = filters.where()
+    scope, where, params = _parts(filters)
     sql = (
-        f"WITH {_REGISTER_CTE.format(where=where)} "
+        f"WITH {scope}, {_REGISTER_CTE.format(where=where)} "
         "SELECT partnership, status, count(*) AS structures, min(status_order) AS status_order "
         "FROM register GROUP BY partnership, status ORDER BY partnership, status_order"
     )
@@ -153,9 +166,9 @@ def structure_status_counts(store: Store, filters: Filters = Filters()) -> pd.Da
 def survival(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Per partnership: structures, how many still run (continuing or hosted elsewhere), and how
     many of those have a status recorded after the partnership's funding ended."""
-    where, params = filters.where()
+    scope, where, params = _parts(filters)
     sql = (
-        f"WITH {_REGISTER_CTE.format(where=where)} "
+        f"WITH {scope}, {_REGISTER_CTE.format(where=where)} "
         "SELECT partnership, any_value(partnership_end) AS partnership_end, count(*) AS structures, "
         "count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere')) AS surviving, "
         "count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere') "
@@ -172,7 +185,7 @@ def structure_names(store: Store, partnership: str) -> list[str]:
     rows = (
         store.cursor()
         .execute(
-            "SELECT arg_max(structure, (date_start, seq)) FROM entries WHERE partnership = ?"
+            "SELECT arg_max(structure, (date_start, seq)) FROM entries WHERE deleted_at IS NULL AND partnership = ?"
             " AND structure_key IS NOT NULL GROUP BY structure_key"
             " ORDER BY lower(arg_max(structure, (date_start, seq)))",
             [partnership],
@@ -183,20 +196,20 @@ def structure_names(store: Store, partnership: str) -> list[str]:
 
 
 _EXPORT = """
-WITH mech AS (
+WITH {scope}, mech AS (
     SELECT m.entry_id, list(t.label ORDER BY t.position) AS labels
-    FROM entry_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
+    FROM cur_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
     GROUP BY m.entry_id
 ), sect AS (
     SELECT s.entry_id, list(t.label ORDER BY t.position) AS labels
-    FROM entry_sectors s JOIN terms t ON t.vocabulary = 'sector' AND t.slug = s.sector
+    FROM cur_sectors s JOIN terms t ON t.vocabulary = 'sector' AND t.slug = s.sector
     GROUP BY s.entry_id
 )
 SELECT e.id, p.name AS partnership, e.date_text AS date, e.kind, e.title, e.description,
        ty.label AS typology, st.label AS status, e.host,
        coalesce(mech.labels, []::VARCHAR[]) AS mechanisms, e.structure,
        coalesce(sect.labels, []::VARCHAR[]) AS sectors, e.source
-FROM entries e
+FROM cur_entries e
 JOIN partnerships p ON p.slug = e.partnership
 JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
 LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = e.status
@@ -209,9 +222,9 @@ ORDER BY p.name, e.date_start, e.date_end, e.id
 
 def export_rows(store: Store, filters: Filters = Filters(), batch: int = 20_000) -> Iterator[dict[str, Any]]:
     """Entries in the interchange columns (labels), in a stable order, streamed in batches."""
-    where, params = filters.where()
+    scope, where, params = _parts(filters)
     cur = store.cursor()
-    reader = cur.execute(_EXPORT.format(where=where), params).to_arrow_reader(batch)
+    reader = cur.execute(_EXPORT.format(scope=scope, where=where), params).to_arrow_reader(batch)
     for record_batch in reader:
         yield from record_batch.to_pylist()
 
@@ -221,7 +234,7 @@ def data_version(store: Store) -> str:
     row = (
         store.cursor()
         .execute(
-            "SELECT (SELECT count(*) FROM entries), (SELECT max(updated_at) FROM entries),"
+            "SELECT (SELECT count(*) FROM entry_history), (SELECT count(*) FROM audit_log),"
             " (SELECT count(*) FROM terms), (SELECT string_agg(label, '|' ORDER BY vocabulary, slug) FROM terms),"
             " (SELECT string_agg(name || coalesce(CAST(end_date AS VARCHAR), ''), '|' ORDER BY slug) FROM partnerships)"
         )
@@ -238,15 +251,16 @@ def programmes(store: Store) -> list[str]:
 
 def headline(store: Store, filters: Filters = Filters()) -> dict[str, int]:
     """Headline figures: entries, milestones, setbacks, partnerships, and structures by current status."""
-    where, params = filters.where()
+    scope, where, params = _parts(filters)
     cur = store.cursor()
     entries, milestones, setbacks, partnerships = cur.execute(
-        "SELECT count(*), count(*) FILTER (WHERE kind = 'milestone'), count(*) FILTER (WHERE kind = 'setback'),"
-        f" count(DISTINCT partnership) FROM entries e WHERE {where}",
+        f"WITH {scope} SELECT count(*), count(*) FILTER (WHERE kind = 'milestone'),"
+        " count(*) FILTER (WHERE kind = 'setback'),"
+        f" count(DISTINCT partnership) FROM cur_entries e WHERE {where}",
         params,
     ).fetchone()  # type: ignore[misc]
     status_rows = cur.execute(
-        f"WITH {_REGISTER_CTE.format(where=where)} "
+        f"WITH {scope}, {_REGISTER_CTE.format(where=where)} "
         "SELECT coalesce(status_slug, 'not-recorded'), count(*) FROM register GROUP BY ALL",
         params,
     ).fetchall()
@@ -265,30 +279,33 @@ def headline(store: Store, filters: Filters = Filters()) -> dict[str, int]:
 
 
 _ENTRY_LIST = """
-WITH mech AS (
+WITH {scope}, picked AS (
+    SELECT e.* FROM cur_entries e WHERE {where}
+    ORDER BY e.date_start DESC, e.date_end DESC, e.seq DESC
+    LIMIT ? OFFSET ?
+), mech AS (
     SELECT m.entry_id, string_agg(t.label, '; ' ORDER BY t.position) AS labels
-    FROM entry_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
-    WHERE m.entry_id IN (SELECT id FROM entries e WHERE {where})
+    FROM cur_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
+    WHERE m.entry_id IN (SELECT id FROM picked)
     GROUP BY m.entry_id
 )
 SELECT e.id, e.date_text AS date, p.name AS partnership, e.kind, e.title, ty.label AS typology,
-       st.label AS status, e.host, e.structure, mech.labels AS mechanisms, e.source, e.description
-FROM entries e
+       st.label AS status, e.host, e.structure, mech.labels AS mechanisms, e.source, e.description,
+       e.version, e.updated_at, e.updated_by
+FROM picked e
 JOIN partnerships p ON p.slug = e.partnership
 JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
 LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = e.status
 LEFT JOIN mech ON mech.entry_id = e.id
-WHERE {where}
 ORDER BY e.date_start DESC, e.date_end DESC, e.seq DESC
-LIMIT ? OFFSET ?
 """
 
 
 def entry_list(store: Store, filters: Filters = Filters(), limit: int = 200, offset: int = 0) -> pd.DataFrame:
     """Entries matching the filter, latest date first, with labels (for tables and drill-downs)."""
-    where, params = filters.where()
-    sql = _ENTRY_LIST.format(where=where)
-    return store.cursor().execute(sql, [*params, *params, limit, offset]).df()
+    scope, where, params = _parts(filters)
+    sql = _ENTRY_LIST.format(scope=scope, where=where)
+    return store.cursor().execute(sql, [*params, limit, offset]).df()
 
 
 # Heatmap dimensions: the domain of values (rows of the grid) and how an entry maps to them.
@@ -302,8 +319,8 @@ _DOMAINS = {
 _MEMBERS = {
     "partnership": "SELECT f.id, f.kind, f.partnership AS key FROM f",
     "typology": "SELECT f.id, f.kind, f.typology AS key FROM f",
-    "mechanism": "SELECT f.id, f.kind, m.mechanism AS key FROM f JOIN entry_mechanisms m ON m.entry_id = f.id",
-    "sector": "SELECT f.id, f.kind, s.sector AS key FROM f JOIN entry_sectors s ON s.entry_id = f.id",
+    "mechanism": "SELECT f.id, f.kind, m.mechanism AS key FROM f JOIN cur_mechanisms m ON m.entry_id = f.id",
+    "sector": "SELECT f.id, f.kind, s.sector AS key FROM f JOIN cur_sectors s ON s.entry_id = f.id",
 }
 HEATMAP_DIMENSIONS = tuple(_DOMAINS)
 
@@ -332,11 +349,11 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
     """A complete rows × cols grid: count, share of the row's entries, milestones − setbacks."""
     if rows not in _DOMAINS or cols not in _DOMAINS or rows == cols:
         raise ValueError(f"heatmap dimensions are two different ones of: {', '.join(_DOMAINS)}")
-    where, params = filters.where()
+    scope, where, params = _parts(filters)
     row_domain, row_params = _domain(rows, filters)
     col_domain, col_params = _domain(cols, filters)
     sql = f"""
-    WITH f AS (SELECT e.id, e.kind, e.partnership, e.typology FROM entries e WHERE {where}),
+    WITH {scope}, f AS (SELECT e.id, e.kind, e.partnership, e.typology FROM cur_entries e WHERE {where}),
     r AS ({_MEMBERS[rows]}),
     c AS ({_MEMBERS[cols]}),
     cells AS (
@@ -367,11 +384,12 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
 
 def year_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Milestones and setbacks per year (of the date's start)."""
-    where, params = filters.where()
+    scope, where, params = _parts(filters)
     return (
         store.cursor()
         .execute(
-            f"SELECT year(e.date_start) AS year, e.kind, count(*) AS entries FROM entries e WHERE {where}"
+            f"WITH {scope} SELECT year(e.date_start) AS year, e.kind, count(*) AS entries"
+            f" FROM cur_entries e WHERE {where}"
             " GROUP BY ALL ORDER BY year, kind",
             params,
         )
@@ -402,14 +420,16 @@ def timeline(
     if lane not in _LANE:
         raise ValueError("lane is 'partnership' or 'structure'")
     label, order, cond = _LANE[lane]
-    where, params = filters.where()
+    scope, where, params = _parts(filters)
     cur = store.cursor()
-    total = cur.execute(f"SELECT count(*) FROM entries e WHERE {where} AND {cond}", params).fetchone()[0]  # type: ignore[index]
+    total = cur.execute(f"WITH {scope} SELECT count(*) FROM cur_entries e WHERE {where} AND {cond}", params).fetchone()[
+        0
+    ]  # type: ignore[index]
     if total <= max_rows:
         sql = f"""
-        WITH mech AS (
+        WITH {scope}, mech AS (
             SELECT m.entry_id, string_agg(t.label, '; ' ORDER BY t.position) AS labels
-            FROM entry_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
+            FROM cur_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
             GROUP BY m.entry_id
         ), base AS (
             SELECT {label} AS lane, dense_rank() OVER (ORDER BY {order}) AS lane_order,
@@ -417,7 +437,7 @@ def timeline(
                    e.date_start AS start, e.date_end + INTERVAL 1 DAY AS "end", e.kind,
                    ty.label AS typology, st.label AS status, mech.labels AS mechanisms, e.source,
                    p.name AS partnership, e.structure
-            FROM entries e
+            FROM cur_entries e
             JOIN partnerships p ON p.slug = e.partnership
             JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
             LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = e.status
@@ -432,10 +452,10 @@ def timeline(
         return frame, False
     for grain, typology in (("month", "ty.label"), ("year", "ty.label"), ("year", "'(several)'")):
         sql = f"""
-        WITH base AS (
+        WITH {scope}, base AS (
             SELECT {label} AS lane, dense_rank() OVER (ORDER BY {order}) AS lane_order,
                    date_trunc('{grain}', e.date_start) AS start, e.kind, {typology} AS typology
-            FROM entries e
+            FROM cur_entries e
             JOIN partnerships p ON p.slug = e.partnership
             JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
             WHERE {where} AND {cond}
@@ -458,10 +478,10 @@ def status_segments(store: Store, filters: Filters = Filters(), until: date | No
     A segment runs from the entry that began it to the entry that ended it; the last one runs
     to ``until`` (default today), since that is the status as far as anyone has recorded.
     """
-    where, params = filters.where()
+    scope, where, params = _parts(filters)
     until = until or date.today()
     sql = f"""
-    WITH {_REGISTER_CTE.format(where=where)},
+    WITH {scope}, {_REGISTER_CTE.format(where=where)},
     runs AS (
         SELECT o.partnership, o.structure_key, o.status, o.host, o.date_start, o.date_end, o.seq,
                sum(o.starts_run) OVER (PARTITION BY o.partnership, o.structure_key

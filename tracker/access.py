@@ -1,0 +1,202 @@
+"""Who may do what: members, roles per partnership, and the checks every write makes.
+
+Roles: ``admin`` (everything), ``viewer`` (funders: read everything, write nothing),
+``editor`` (partnership leads: create, edit, delete and restore entries of their own
+partnerships). The checks live here and are called by the write functions themselves, so
+hiding a button in the UI is never the only protection.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tracker.errors import InvalidInput, problems
+from tracker.store import Store, utcnow
+
+Role = Literal["admin", "viewer", "editor"]
+ROLES: tuple[str, ...] = ("admin", "viewer", "editor")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Forbidden(Exception):
+    """The acting member may not do this; the message says what and why."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person (or the system) acting on the tracker."""
+
+    email: str
+    role: str
+    partnerships: frozenset[str] = field(default_factory=frozenset)
+    name: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins manage members, partnerships and taxonomy, and edit everything."""
+        return self.role == "admin"
+
+    def can_edit(self, partnership: str) -> bool:
+        """May this member create, edit, delete or restore entries of ``partnership``?"""
+        return self.role == "admin" or (self.role == "editor" and partnership in self.partnerships)
+
+    @property
+    def can_write(self) -> bool:
+        """May this member write anything at all?"""
+        return self.role == "admin" or (self.role == "editor" and bool(self.partnerships))
+
+    def describe(self) -> str:
+        """The member as shown to people: "jo@example.org (editor: VOICES)"."""
+        scope = f": {', '.join(sorted(self.partnerships))}" if self.role == "editor" else ""
+        return f"{self.email} ({self.role}{scope})"
+
+
+def system_member() -> Member:
+    """The command line acts as a system administrator; the OS user is recorded as the actor."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Member(f"system:cli:{user}@{socket.gethostname()}", "admin", name="Command line")
+
+
+LOCAL_ADMIN = Member("local-admin", "admin", name="Local mode (no sign-in)")
+
+
+def require_edit(member: Member, partnership: str, what: str = "change entries of") -> None:
+    """Raise :class:`Forbidden` unless ``member`` may edit ``partnership``."""
+    if not member.can_edit(partnership):
+        if member.role == "viewer":
+            raise Forbidden(f"{member.email} is a viewer and cannot {what} any partnership")
+        raise Forbidden(f"{member.email} cannot {what} partnership '{partnership}' (not one of theirs)")
+
+
+def require_admin(member: Member, what: str) -> None:
+    """Raise :class:`Forbidden` unless ``member`` is an admin."""
+    if not member.is_admin:
+        raise Forbidden(f"only admins can {what}; {member.email} is {member.role}")
+
+
+class MemberIn(BaseModel):
+    """A member as an admin (or the CLI) enters them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: str = Field(max_length=254)
+    role: Role
+    partnerships: list[str] = Field(default_factory=list)
+    name: str | None = Field(default=None, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not EMAIL.match(value):
+            raise ValueError(f"'{value}' is not an email address")
+        return value.lower()
+
+    @field_validator("partnerships")
+    @classmethod
+    def _partnerships(cls, value: list[str], info: Any) -> list[str]:
+        vocab = (info.context or {}).get("vocab")
+        if vocab is None:
+            return value
+        slugs, unknown = [], []
+        for item in value:
+            slug = vocab["partnership"].resolve(item)
+            if slug is None:
+                hint = vocab["partnership"].suggest(item)
+                unknown.append(f"unknown partnership '{item}'" + (f" — did you mean '{hint}'?" if hint else ""))
+            elif slug not in slugs:
+                slugs.append(slug)
+        if unknown:
+            raise ValueError("; ".join(unknown))
+        if info.data.get("role") == "editor" and not slugs:
+            raise ValueError("an editor needs at least one partnership")
+        if info.data.get("role") in ("admin", "viewer") and slugs:
+            raise ValueError("only editors have partnerships (admins and viewers see and do everything they may)")
+        return slugs
+
+
+def audit(cur: Any, actor: Member, action: str, entry_id: str | None = None, **detail: Any) -> str:
+    """Append one event to the audit log (inside the caller's transaction); return its id."""
+    import uuid
+
+    event = uuid.uuid4().hex
+    cur.execute(
+        "INSERT INTO audit_log (id, happened_at, actor, action, entry_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        [event, utcnow(), actor.email, action, entry_id, json.dumps(detail, default=str, ensure_ascii=False)],
+    )
+    return event
+
+
+def get_member(store: Store, email: str) -> Member | None:
+    """The member with this email (case-insensitive), or ``None`` if they are not a member."""
+    cur = store.cursor()
+    row = cur.execute("SELECT email, role, name FROM members WHERE email = ?", [email.strip().lower()]).fetchone()
+    if row is None:
+        return None
+    parts = cur.execute("SELECT partnership FROM member_partnerships WHERE email = ?", [row[0]]).fetchall()
+    return Member(row[0], row[1], frozenset(p[0] for p in parts), row[2])
+
+
+def list_members(store: Store) -> list[Member]:
+    """Every member, by email."""
+    cur = store.cursor()
+    rows = cur.execute("SELECT email, role, name FROM members ORDER BY email").fetchall()
+    links: dict[str, set[str]] = {}
+    for email, partnership in cur.execute("SELECT email, partnership FROM member_partnerships").fetchall():
+        links.setdefault(email, set()).add(partnership)
+    return [Member(e, r, frozenset(links.get(e, ())), n) for e, r, n in rows]
+
+
+def save_member(store: Store, actor: Member, data: dict[str, Any]) -> Member:
+    """Add a member or change their role and partnerships (admins only; audited)."""
+    require_admin(actor, "manage members")
+    try:
+        member = MemberIn.model_validate(data, context={"vocab": store.vocab()})
+    except ValidationError as exc:
+        raise InvalidInput(problems(exc)) from None
+    before = get_member(store, member.email)
+    with store.transaction() as cur:
+        cur.execute("DELETE FROM member_partnerships WHERE email = ?", [member.email])
+        cur.execute("DELETE FROM members WHERE email = ?", [member.email])
+        cur.execute(
+            "INSERT INTO members (email, role, name, added_at, added_by) VALUES (?, ?, ?, ?, ?)",
+            [member.email, member.role, member.name, utcnow(), actor.email],
+        )
+        if member.partnerships:
+            cur.executemany(
+                "INSERT INTO member_partnerships VALUES (?, ?)", [[member.email, p] for p in member.partnerships]
+            )
+        audit(
+            cur,
+            actor,
+            "member.update" if before else "member.add",
+            before=before.describe() if before else None,
+            after=Member(member.email, member.role, frozenset(member.partnerships)).describe(),
+        )
+    saved = get_member(store, member.email)
+    assert saved is not None
+    return saved
+
+
+def remove_member(store: Store, actor: Member, email: str) -> bool:
+    """Remove a member (admins only; audited). Returns False if there was no such member."""
+    require_admin(actor, "manage members")
+    before = get_member(store, email)
+    if before is None:
+        return False
+    if before.email == actor.email:
+        raise Forbidden("you cannot remove yourself; ask another admin")
+    with store.transaction() as cur:
+        cur.execute("DELETE FROM member_partnerships WHERE email = ?", [before.email])
+        cur.execute("DELETE FROM members WHERE email = ?", [before.email])
+        audit(cur, actor, "member.remove", before=before.describe())
+    return True

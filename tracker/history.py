@@ -1,0 +1,86 @@
+"""What happened to an entry, and who did it: versions from the append-only history, with changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker.store import Store
+
+TRACKED = (
+    "partnership",
+    "date_text",
+    "kind",
+    "title",
+    "description",
+    "typology",
+    "status",
+    "host",
+    "structure",
+    "source",
+    "mechanisms",
+    "sectors",
+)
+LABELS = {"date_text": "date"}
+
+
+def entry_history(store: Store, entry_id: str) -> list[dict[str, Any]]:
+    """Every version of an entry, oldest first: when, who, what they did, and which fields changed."""
+    cur = store.cursor()
+    rows = cur.execute(
+        f"SELECT version, recorded_at, recorded_by, action, deleted, {', '.join(TRACKED)}"
+        " FROM entry_history WHERE id = ? ORDER BY version",
+        [entry_id],
+    ).fetchall()
+    out: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    for row in rows:
+        version, at, by, action, deleted, *values = row
+        state = dict(zip(TRACKED, values, strict=True))
+        changes = []
+        if previous is not None and action == "update":
+            for field in TRACKED:
+                if previous[field] != state[field]:
+                    changes.append(f"{LABELS.get(field, field)}: {_show(previous[field])} → {_show(state[field])}")
+        out.append(
+            {
+                "version": version,
+                "when": at,
+                "who": by,
+                "action": action,
+                "deleted": deleted,
+                "changes": "; ".join(changes),
+                "state": state,
+            }
+        )
+        previous = state
+    return out
+
+
+def version_at(store: Store, entry_id: str, version: int) -> dict[str, Any] | None:
+    """One recorded version of an entry (its fields), or ``None``."""
+    for item in entry_history(store, entry_id):
+        if item["version"] == version:
+            return item["state"]  # type: ignore[no-any-return]
+    return None
+
+
+def audit_log(store: Store, limit: int = 200) -> list[dict[str, Any]]:
+    """The latest events of the audit log, newest first."""
+    rows = (
+        store.cursor()
+        .execute(
+            "SELECT happened_at, actor, action, entry_id, detail FROM audit_log ORDER BY happened_at DESC LIMIT ?",
+            [limit],
+        )
+        .fetchall()
+    )
+    return [dict(zip(("when", "who", "action", "entry", "detail"), r, strict=True)) for r in rows]
+
+
+def _show(value: Any) -> str:
+    if value is None or value == []:
+        return "(empty)"
+    if isinstance(value, list):
+        return ", ".join(value)
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
