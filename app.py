@@ -1,8 +1,8 @@
-"""Systems Change Tracker — the router and frame: page config, shared filters, navigation."""
+"""Systems Change Tracker — the router and frame: page config, who is signing in, filters, navigation."""
 
 import streamlit as st
 
-from pages import _ui
+from pages import _auth, _ui
 
 st.set_page_config(
     page_title="Systems Change Tracker",
@@ -10,6 +10,8 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="expanded",
 )
+
+member = _auth.identify()  # stops here with a sign-in or request-access page when needed
 
 PAGES = {
     "Explore": [
@@ -22,11 +24,22 @@ PAGES = {
         st.Page("pages/log_entry.py", title="Log an entry", icon=":material/edit_note:"),
         st.Page("pages/import_export.py", title="Import / export", icon=":material/swap_vert:"),
     ],
+    "Manage": [
+        st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
+    ],
 }
+if not member.can_write:
+    PAGES["Record"] = [p for p in PAGES["Record"] if p.title == "Import / export"]  # viewers may export
+if not member.is_admin:
+    PAGES.pop("Manage")
 
 page = st.navigation(PAGES)
+_auth.sidebar_identity(member, signed_in=_auth.auth_config() is not None)
 filters, notes = _ui.filter_bar()
 st.session_state["filters"] = filters
+if member is _auth.LOCAL_ADMIN:
+    _auth.local_mode_banner()
+_ui.as_at_banner(filters)
 for note in notes:
     st.warning(note, icon=":material/link_off:")
 page.run()

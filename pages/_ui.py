@@ -13,14 +13,17 @@ import pandas as pd
 import streamlit as st
 
 from tracker import app_state, queries
-from tracker.filters import PARAMS, Filters, from_params, to_params
+from tracker.filters import PARAMS, Filters, end_of_day, from_params, to_params
 from tracker.store import Store
 from tracker.taxonomy import Vocab
 
 FILTER_KEYS = {field: f"f_{param}" for param, field in PARAMS.items()} | {
     "date_from": "f_from",
     "date_to": "f_to",
+    "as_at": "f_as_at",
 }
+URL_KEYS = [*PARAMS, "from", "to", "as_at"]
+DATE_FIELDS = ("date_from", "date_to", "as_at")
 EARLIEST = date(2000, 1, 1)
 
 
@@ -33,10 +36,12 @@ def _seed_from_url(v: Vocab) -> list[str]:
     """On a session's first run, set the filter widgets from the URL; return notes on unknown values."""
     if st.session_state.get("_filters_seeded"):
         return []
-    params = {key: st.query_params.get_all(key) for key in [*PARAMS, "from", "to"]}
+    params = {key: st.query_params.get_all(key) for key in URL_KEYS}
     filters, notes = from_params(params, v)
     for field, key in FILTER_KEYS.items():
         value = getattr(filters, field)
+        if field == "as_at" and value is not None:
+            value = value.date()
         st.session_state[key] = list(value) if isinstance(value, tuple) else value
     st.session_state["_filters_seeded"] = True
     return notes
@@ -44,7 +49,11 @@ def _seed_from_url(v: Vocab) -> list[str]:
 
 def _clear() -> None:
     for field, key in FILTER_KEYS.items():
-        st.session_state[key] = None if field.startswith("date_") else []
+        st.session_state[key] = None if field in DATE_FIELDS else []
+
+
+def _back_to_now() -> None:
+    st.session_state[FILTER_KEYS["as_at"]] = None
 
 
 def filter_bar() -> tuple[Filters, list[str]]:
@@ -103,16 +112,42 @@ def filter_bar() -> tuple[Filters, list[str]]:
                 key=FILTER_KEYS[field],
                 placeholder=f"All {label.lower() if label != 'Typology' else 'typologies'}",
             )
+        st.divider()
+        st.date_input(
+            "As at",
+            value=None,
+            min_value=EARLIEST,
+            max_value=date.today(),
+            key=FILTER_KEYS["as_at"],
+            format="YYYY-MM-DD",
+            help="Show the tracker as it stood at the end of this day (UTC), e.g. what was shown at the last "
+            "SCAN meeting. Leave empty for now.",
+        )
     values: dict[str, Any] = {}
     for field, key in FILTER_KEYS.items():
         value = st.session_state.get(key)
-        values[field] = tuple(value or ()) if not field.startswith("date_") else value
+        values[field] = value if field in DATE_FIELDS else tuple(value or ())
+    if values["as_at"] is not None:
+        values["as_at"] = end_of_day(values["as_at"])
     if values["date_from"] and values["date_to"] and values["date_from"] > values["date_to"]:
         notes.append("The 'From' date is after the 'To' date; the dates are ignored until that is fixed.")
         values["date_from"] = values["date_to"] = None
     filters = Filters(**values)
-    _write_url(to_params(filters), [*PARAMS, "from", "to"])
+    _write_url(to_params(filters), URL_KEYS)
     return filters, notes
+
+
+def as_at_banner(filters: Filters) -> None:
+    """Say plainly, on every page, when the view is of the past."""
+    if filters.as_at is None:
+        return
+    cols = st.columns([5, 1], vertical_alignment="center")
+    cols[0].info(
+        f"**As at the end of {filters.as_at.date():%d %B %Y}** (UTC): the tracker as it stood then. Entries "
+        "added, changed or deleted later are shown as they were.",
+        icon=":material/history:",
+    )
+    cols[1].button("Back to now", on_click=_back_to_now, key="as_at_now", icon=":material/update:")
 
 
 def _write_url(params: dict[str, list[str]], keys: list[str]) -> None:

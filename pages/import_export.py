@@ -6,19 +6,30 @@ import streamlit as st
 
 from pages import _ui
 from tracker import app_state, importer, interchange, queries
+from tracker.entries import Conflict
+from tracker.errors import Problem
 
 _ui.frame_guard()
 
 st.title("Import / export")
 filters = _ui.current_filters()
 
+member = app_state.member()
 st.header("Import a spreadsheet")
-st.caption(
-    "CSV (UTF-8 or Excel's Windows encoding) or XLSX in the interchange format. The whole file is "
-    "checked first; nothing is stored unless every row is valid. Rows with an existing id update "
-    "that entry; importing the same file twice changes nothing."
-)
-upload = st.file_uploader("Choose a CSV or XLSX file", type=["csv", "xlsx"], key="upload")
+if not member.can_write:
+    st.info("Viewers can export but not import. Ask an admin if you need to record entries.", icon=":material/lock:")
+    upload = None
+elif filters.as_at is not None:
+    st.info("Imports are off while you look at the tracker as it stood in the past (As at).", icon=":material/history:")
+    upload = None
+else:
+    st.caption(
+        "CSV (UTF-8 or Excel's Windows encoding) or XLSX in the interchange format. The whole file is "
+        "checked first; nothing is stored unless every row is valid. Rows with an existing id update "
+        "that entry; importing the same file twice changes nothing."
+        + ("" if member.is_admin else " You can import rows of your own partnerships only.")
+    )
+    upload = st.file_uploader("Choose a CSV or XLSX file", type=["csv", "xlsx"], key="upload")
 
 
 def _check(data: bytes, name: str, *, dry_run: bool) -> importer.ImportReport:
@@ -89,14 +100,18 @@ else:
         if len(report.preview) < report.rows_read:
             st.caption(f"Showing the first {len(report.preview)} of {report.rows_read:,} rows.")
         if st.button(f"Import {report.rows_read:,} rows", type="primary", icon=":material/upload:", key="do_import"):
-            done = _check(upload.getvalue(), upload.name, dry_run=False)
+            try:
+                done = _check(upload.getvalue(), upload.name, dry_run=False)
+            except Conflict as exc:
+                done = importer.ImportReport(problems=[Problem(None, None, str(exc))])
             if done.ok:
                 st.session_state["import_done"] = done.summary()
                 st.session_state.pop("import_check", None)
                 st.rerun()
             else:
                 st.error(
-                    f"Nothing was stored: {done.summary()}. The data changed since the check; upload the file again."
+                    f"Nothing was stored: {done.summary()}. The data changed since the check: "
+                    + "; ".join(str(p) for p in done.problems[:5])
                 )
 if st.session_state.get("import_done"):
     st.success(f"Imported: {st.session_state.pop('import_done')}.", icon=":material/check_circle:")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from tracker.models import FuzzyDate
@@ -173,6 +173,12 @@ def from_params(params: Mapping[str, list[str]], vocab: Vocab) -> tuple[Filters,
             values[attr] = getattr(FuzzyDate.parse(raw_values[-1]), edge)
         except ValueError:
             notes.append(f"The link's '{param}' date '{raw_values[-1]}' is not a date (use YYYY-MM-DD); ignored.")
+    raw_as_at = [v for v in params.get("as_at", []) if v.strip()]
+    if raw_as_at:
+        try:
+            values["as_at"] = end_of_day(date.fromisoformat(raw_as_at[-1].strip()))
+        except ValueError:
+            notes.append(f"The link's 'as_at' date '{raw_as_at[-1]}' is not a date (use YYYY-MM-DD); ignored.")
     if values.get("date_from") and values.get("date_to") and values["date_from"] > values["date_to"]:
         notes.append("The link's 'from' date is after its 'to' date; both ignored.")
         values.pop("date_from")
@@ -191,7 +197,14 @@ def to_params(filters: Filters) -> dict[str, list[str]]:
         out["from"] = [filters.date_from.isoformat()]
     if filters.date_to:
         out["to"] = [filters.date_to.isoformat()]
+    if filters.as_at:
+        out["as_at"] = [filters.as_at.date().isoformat()]
     return out
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of ``day`` (UTC): "as at 1 March" includes everything recorded on 1 March."""
+    return datetime.combine(day, time.max)
 
 
 def describe(filters: Filters, vocab: Vocab) -> str:
@@ -219,4 +232,6 @@ def describe(filters: Filters, vocab: Vocab) -> str:
     ):
         if selected:
             parts.append(f"{label}: {names(vocabulary, selected)}")
+    if filters.as_at:
+        parts.append(f"as at the end of {filters.as_at.date().isoformat()} (UTC)")
     return "; ".join(parts) if parts else "All entries"

@@ -1,0 +1,107 @@
+"""Who is using the app: sign-in through OpenID Connect when configured, else local mode.
+
+Not a page (files starting with "_" are helpers). The checks that matter are in tracker/:
+this only finds out who the person is and stops the script when they may not go on.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import streamlit as st
+
+from tracker import access, app_state, security
+from tracker.access import LOCAL_ADMIN, Member
+
+ALLOW_REMOTE_LOCAL = "TRACKER_ALLOW_REMOTE_LOCAL_MODE"
+
+
+def auth_config() -> dict[str, Any] | None:
+    """The ``[auth]`` section of .streamlit/secrets.toml, or ``None`` (local mode)."""
+    try:
+        if "auth" not in st.secrets:
+            return None
+        section = st.secrets["auth"]
+    except Exception:  # no secrets file at all: Streamlit raises its own not-found error
+        return None
+    return section.to_dict() if hasattr(section, "to_dict") else dict(section)
+
+
+def identify() -> Member:
+    """The acting member for this session; stops the script with a plain page when there is none."""
+    auth = auth_config()
+    if auth is None:
+        refusal = security.local_mode_refusal(
+            st.get_option("server.address"), os.environ.get(ALLOW_REMOTE_LOCAL) == "1"
+        )
+        if refusal:
+            st.title("Systems Change Tracker")
+            st.error(refusal, icon=":material/gpp_bad:")
+            st.stop()
+        st.session_state["member"] = LOCAL_ADMIN
+        return LOCAL_ADMIN
+    problems = security.auth_problems(auth)
+    if problems:
+        st.title("Sign-in is not set up safely")
+        st.error(
+            "The app will not start until these are fixed in .streamlit/secrets.toml:\n\n"
+            + "\n".join(f"- {p}" for p in problems),
+            icon=":material/gpp_bad:",
+        )
+        st.stop()
+    if not st.user.is_logged_in:
+        _sign_in_page(auth)
+        st.stop()
+    email = str(st.user.get("email") or "")
+    member = app_state.read(access.get_member, email) if email else None
+    if member is None:
+        _request_access_page(email)
+        st.stop()
+    st.session_state["member"] = member
+    return member
+
+
+def _sign_in_page(auth: dict[str, Any]) -> None:
+    st.title("Systems Change Tracker")
+    st.write(
+        "Record what changed in each area, what made it happen, and whether it survived. "
+        "Sign in with your organisation's account to continue."
+    )
+    for name in security.providers_of(auth):
+        label = "Sign in" if name is None else f"Sign in with {name.replace('_', ' ').title()}"
+        if st.button(label, type="primary", icon=":material/login:", key=f"login_{name or 'default'}"):
+            st.login(name) if name else st.login()
+
+
+def _request_access_page(email: str) -> None:
+    st.title("Request access")
+    st.write(
+        f"You are signed in as **{email or 'an account without an email address'}**, but you are not a "
+        "member of this tracker yet, so no data is shown."
+    )
+    st.write(
+        "Ask an administrator of your programme to add you: partnership leads are added as editors of "
+        "their partnership, funders as viewers."
+    )
+    st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="logout_request")
+
+
+def sidebar_identity(member: Member, signed_in: bool) -> None:
+    """Who is signed in (and a sign-out button), or the local-mode warning, at the top of the sidebar."""
+    with st.sidebar:
+        if signed_in:
+            st.caption(
+                f"Signed in as **{member.email}** · {member.role}"
+                + (f" of {len(member.partnerships)} partnership(s)" if member.role == "editor" else "")
+            )
+            st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="logout")
+
+
+def local_mode_banner() -> None:
+    """Every page in local mode says that everyone who can reach it acts as administrator."""
+    st.warning(
+        "**Local mode:** no sign-in is configured, so everyone who can reach this app acts as "
+        "administrator. Fine on your own computer; configure sign-in before sharing it.",
+        icon=":material/lock_open:",
+    )

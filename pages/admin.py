@@ -1,0 +1,166 @@
+"""Admin: members and their roles, partnerships, taxonomy terms, and the audit log."""
+
+import streamlit as st
+
+from pages import _ui
+from tracker import access, admin, app_state, history
+from tracker.access import Forbidden
+from tracker.errors import InvalidInput
+from tracker.taxonomy import VOCABULARIES
+
+_ui.frame_guard()
+
+st.title("Admin")
+member = app_state.member()
+if not member.is_admin:
+    st.info("Only administrators can manage members, partnerships and the taxonomy.", icon=":material/lock:")
+    st.stop()
+store = app_state.store()
+vocab = _ui.vocab()
+
+
+def report(action, *args, done: str) -> None:  # type: ignore[no-untyped-def]
+    """Run an admin action; show what happened, or each problem in plain words (input is kept)."""
+    try:
+        action(store, member, *args)
+    except InvalidInput as exc:
+        st.error("Nothing was changed:\n\n" + "\n".join(f"- {p}" for p in exc.problems), icon=":material/error:")
+    except Forbidden as exc:
+        st.error(f"Nothing was changed: {exc}.", icon=":material/lock:")
+    else:
+        st.success(done, icon=":material/check_circle:")
+
+
+members_tab, partnerships_tab, taxonomy_tab, audit_tab = st.tabs(["Members", "Partnerships", "Taxonomy", "Audit log"])
+
+with members_tab:
+    st.header("Members")
+    st.caption(
+        "Admins manage everything; viewers (funders) read everything; editors (partnership leads) "
+        "change entries of their own partnerships only. People who sign in without being a member see "
+        "only a request-access page."
+    )
+    rows = [
+        {
+            "email": m.email,
+            "role": m.role,
+            "partnerships": ", ".join(vocab["partnership"].label(p) for p in sorted(m.partnerships)),
+        }
+        for m in app_state.read(access.list_members)
+    ]
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
+    else:
+        st.info("No members yet. Add the first administrator below (or with `python -m tracker member add`).")
+    with st.form("member_form"):
+        st.subheader("Add a member, or change one")
+        email = st.text_input("Email address", placeholder="name@organisation.org")
+        role = st.radio(
+            "Role",
+            access.ROLES,
+            horizontal=True,
+            index=2,
+            format_func={"admin": "Admin", "viewer": "Viewer (funder)", "editor": "Editor (partnership lead)"}.get,
+        )
+        chosen = st.multiselect(
+            "Partnerships (editors only)", list(vocab["partnership"].labels), format_func=vocab["partnership"].label
+        )
+        if st.form_submit_button("Save member", type="primary"):
+            report(access.save_member, {"email": email, "role": role, "partnerships": chosen}, done=f"Saved {email}.")
+    with st.form("remove_member"):
+        st.subheader("Remove a member")
+        gone = st.selectbox("Member", [r["email"] for r in rows], index=None, placeholder="Choose a member")
+        if st.form_submit_button("Remove member") and gone:
+            report(access.remove_member, gone, done=f"Removed {gone}.")
+
+with partnerships_tab:
+    st.header("Partnerships")
+    st.dataframe(
+        app_state.read(admin.partnerships),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "start_date": st.column_config.DateColumn("Start"),
+            "end_date": st.column_config.DateColumn("Funding ended"),
+        },
+    )
+    with st.form("partnership_form"):
+        st.subheader("Add a partnership, or change one")
+        st.caption("A partnership is found by its slug, which never changes; renaming it keeps all its entries.")
+        cols = st.columns(2)
+        slug = cols[0].text_input("Slug", placeholder="e.g. changing-futures-lancashire")
+        name = cols[1].text_input("Name")
+        programme = cols[0].text_input("Programme", placeholder="e.g. Changing Futures")
+        area = cols[1].text_input("Area")
+        start = cols[0].date_input("Start", value=None)
+        end = cols[1].date_input("Funding ended", value=None)
+        if st.form_submit_button("Save partnership", type="primary"):
+            report(
+                admin.save_partnership,
+                {
+                    "slug": slug,
+                    "name": name,
+                    "programme": programme,
+                    "area": area,
+                    "start_date": start,
+                    "end_date": end,
+                },
+                done=f"Saved {name}.",
+            )
+
+with taxonomy_tab:
+    st.header("Taxonomy")
+    st.caption(
+        "Renaming a term keeps every entry tagged with it. A term in use can be retired — no longer "
+        "offered for new entries — but not deleted."
+    )
+    vocabulary = (
+        st.segmented_control(
+            "Vocabulary", VOCABULARIES, default="typology", key="admin_vocabulary", format_func=str.capitalize
+        )
+        or "typology"
+    )
+    terms = app_state.read(admin.term_usage, vocabulary)
+    st.dataframe(
+        terms,
+        hide_index=True,
+        width="stretch",
+        column_order=["slug", "label", "group_name", "retired", "entries"],
+        column_config={"group_name": "Group", "entries": "Entries using it"},
+    )
+    slugs = list(terms["slug"])
+    left, right = st.columns(2, gap="large")
+    with left, st.form("rename_term"):
+        st.subheader("Rename or retire a term")
+        which = st.selectbox("Term", slugs, format_func=lambda s: vocab[vocabulary].label(s), index=None)
+        new_label = st.text_input("New label")
+        rename = st.form_submit_button("Rename")
+        retire = st.form_submit_button("Retire")
+        bring_back = st.form_submit_button("Un-retire")
+        delete = st.form_submit_button("Delete (only if never used)")
+        if which and rename:
+            report(admin.rename_term, vocabulary, which, new_label, done=f"Renamed to “{new_label}”.")
+        elif which and (retire or bring_back):
+            report(admin.set_retired, vocabulary, which, retire, done="Retired." if retire else "Back in use.")
+        elif which and delete:
+            report(admin.delete_term, vocabulary, which, done="Deleted.")
+    with right, st.form("add_term"):
+        st.subheader("Add a term")
+        new_slug = st.text_input("Slug", placeholder="lower-case-with-hyphens")
+        label = st.text_input("Label")
+        group = st.text_input("Group (mechanisms)", placeholder="e.g. Mechanisms for change")
+        if st.form_submit_button("Add term", type="primary"):
+            report(admin.add_term, vocabulary, new_slug, label, group or None, done=f"Added “{label}”.")
+
+with audit_tab:
+    st.header("Audit log")
+    st.caption("Every change, append-only: who, when, what. The full history of an entry is on its edit page.")
+    st.dataframe(
+        app_state.read(history.audit_log, 500),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "when": st.column_config.DatetimeColumn("When (UTC)"),
+            "detail": st.column_config.TextColumn("Detail", width="large"),
+        },
+    )

@@ -1,0 +1,194 @@
+"""Managing reference data: partnerships and taxonomy terms (admins only, every change audited).
+
+Terms are referred to by slug, so renaming a term's label keeps every entry tagged with it.
+A term in use can be retired (no longer offered for new entries) but not deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from tracker.access import Member, audit, require_admin
+from tracker.errors import InvalidInput, Problem, problems
+from tracker.models import Partnership
+from tracker.store import Store
+from tracker.taxonomy import VOCABULARIES, normalise
+
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_USAGE = {
+    "typology": (
+        "SELECT count(*) FROM entries WHERE typology = ?",
+        "SELECT count(*) FROM entry_history WHERE typology = ?",
+    ),
+    "status": ("SELECT count(*) FROM entries WHERE status = ?", "SELECT count(*) FROM entry_history WHERE status = ?"),
+    "mechanism": (
+        "SELECT count(*) FROM entry_mechanisms WHERE mechanism = ?",
+        "SELECT count(*) FROM entry_history WHERE list_contains(mechanisms, ?)",
+    ),
+    "sector": (
+        "SELECT count(*) FROM entry_sectors WHERE sector = ?",
+        "SELECT count(*) FROM entry_history WHERE list_contains(sectors, ?)",
+    ),
+}
+
+
+def _vocabulary(vocabulary: str) -> None:
+    if vocabulary not in VOCABULARIES:
+        raise InvalidInput([Problem(None, "vocabulary", f"unknown vocabulary '{vocabulary}'")])
+
+
+def _clash(store: Store, vocabulary: str, label: str, slug: str, own: str | None) -> str | None:
+    """Another term of the vocabulary that ``label`` or ``slug`` would be confused with."""
+    rows = store.cursor().execute("SELECT slug, label FROM terms WHERE vocabulary = ?", [vocabulary]).fetchall()
+    wanted = {normalise(label), normalise(slug)}
+    for other_slug, other_label in rows:
+        if other_slug == own:
+            continue
+        if wanted & {normalise(other_slug), normalise(other_label)}:
+            return str(other_label)
+    return None
+
+
+def term_usage(store: Store, vocabulary: str) -> pd.DataFrame:
+    """Terms of a vocabulary with how many live entries use each, and whether retired."""
+    _vocabulary(vocabulary)
+    frame = (
+        store.cursor()
+        .execute(
+            "SELECT slug, label, grp AS group_name, description, retired, position FROM terms WHERE vocabulary = ?"
+            " ORDER BY position, slug",
+            [vocabulary],
+        )
+        .df()
+    )
+    live, _ = _USAGE[vocabulary]
+    cur = store.cursor()
+    frame["entries"] = [int(cur.execute(live, [slug]).fetchone()[0]) for slug in frame["slug"]]  # type: ignore[index]
+    return frame
+
+
+def add_term(store: Store, actor: Member, vocabulary: str, slug: str, label: str, group: str | None = None) -> None:
+    """Add a term at the end of its vocabulary."""
+    require_admin(actor, "manage the taxonomy")
+    _vocabulary(vocabulary)
+    slug, label = slug.strip(), label.strip()
+    found = []
+    if not SLUG.match(slug):
+        found.append(Problem(None, "slug", "use lower-case letters, digits and hyphens, e.g. 'peer-mentoring'"))
+    if not label or len(label) > 200 or ";" in label:
+        found.append(Problem(None, "label", "is required, up to 200 characters, without ';'"))
+    if not found and (other := _clash(store, vocabulary, label, slug, None)):
+        found.append(Problem(None, "label", f"would be confused with the existing term '{other}'"))
+    if found:
+        raise InvalidInput(found)
+    with store.transaction() as cur:
+        position = cur.execute(
+            "SELECT coalesce(max(position), -1) + 1 FROM terms WHERE vocabulary = ?", [vocabulary]
+        ).fetchone()[0]  # type: ignore[index]
+        cur.execute(
+            "INSERT INTO terms (vocabulary, slug, label, grp, position) VALUES (?, ?, ?, ?, ?)",
+            [vocabulary, slug, label, group or None, position],
+        )
+        audit(cur, actor, "term.add", vocabulary=vocabulary, slug=slug, label=label)
+
+
+def rename_term(store: Store, actor: Member, vocabulary: str, slug: str, label: str) -> None:
+    """Change a term's label; entries keep the term (they refer to its slug)."""
+    require_admin(actor, "manage the taxonomy")
+    _vocabulary(vocabulary)
+    label = label.strip()
+    if not label or len(label) > 200 or ";" in label:
+        raise InvalidInput([Problem(None, "label", "is required, up to 200 characters, without ';'")])
+    if other := _clash(store, vocabulary, label, slug, slug):
+        raise InvalidInput([Problem(None, "label", f"would be confused with the existing term '{other}'")])
+    with store.transaction() as cur:
+        row = cur.execute("SELECT label FROM terms WHERE vocabulary = ? AND slug = ?", [vocabulary, slug]).fetchone()
+        if row is None:
+            raise InvalidInput([Problem(None, "slug", f"no {vocabulary} term '{slug}'")])
+        cur.execute("UPDATE terms SET label = ? WHERE vocabulary = ? AND slug = ?", [label, vocabulary, slug])
+        audit(cur, actor, "term.rename", vocabulary=vocabulary, slug=slug, before=row[0], after=label)
+
+
+def set_retired(store: Store, actor: Member, vocabulary: str, slug: str, retired: bool) -> None:
+    """Retire a term (no longer offered for new entries; existing entries keep it) or bring it back."""
+    require_admin(actor, "manage the taxonomy")
+    _vocabulary(vocabulary)
+    with store.transaction() as cur:
+        changed = cur.execute(
+            "UPDATE terms SET retired = ? WHERE vocabulary = ? AND slug = ?", [retired, vocabulary, slug]
+        ).fetchone()[0]  # type: ignore[index]
+        if not changed:
+            raise InvalidInput([Problem(None, "slug", f"no {vocabulary} term '{slug}'")])
+        audit(cur, actor, "term.retire" if retired else "term.unretire", vocabulary=vocabulary, slug=slug)
+
+
+def delete_term(store: Store, actor: Member, vocabulary: str, slug: str) -> None:
+    """Delete a term that no entry (now or in its history) has ever used; otherwise refuse."""
+    require_admin(actor, "manage the taxonomy")
+    _vocabulary(vocabulary)
+    live, past = _USAGE[vocabulary]
+    cur = store.cursor()
+    in_use = cur.execute(live, [slug]).fetchone()[0]  # type: ignore[index]
+    in_history = cur.execute(past, [slug]).fetchone()[0]  # type: ignore[index]
+    if in_use or in_history:
+        raise InvalidInput(
+            [
+                Problem(
+                    None,
+                    "slug",
+                    f"'{slug}' is used by {in_use} entr{'y' if in_use == 1 else 'ies'}"
+                    + (" and their history" if in_history else "")
+                    + "; it can be retired (no longer offered) but not deleted",
+                )
+            ]
+        )
+    with store.transaction() as tx:
+        deleted = tx.execute("DELETE FROM terms WHERE vocabulary = ? AND slug = ?", [vocabulary, slug]).fetchone()[0]  # type: ignore[index]
+        if not deleted:
+            raise InvalidInput([Problem(None, "slug", f"no {vocabulary} term '{slug}'")])
+        audit(tx, actor, "term.delete", vocabulary=vocabulary, slug=slug)
+
+
+def partnerships(store: Store) -> pd.DataFrame:
+    """Every partnership with its number of live entries."""
+    return (
+        store.cursor()
+        .execute(
+            "SELECT p.slug, p.name, p.programme, p.area, p.start_date, p.end_date,"
+            " (SELECT count(*) FROM entries e WHERE e.partnership = p.slug AND e.deleted_at IS NULL) AS entries"
+            " FROM partnerships p ORDER BY p.programme, p.name"
+        )
+        .df()
+    )
+
+
+def save_partnership(store: Store, actor: Member, data: dict[str, Any]) -> Partnership:
+    """Add a partnership, or change one (found by slug; the slug itself never changes)."""
+    require_admin(actor, "manage partnerships")
+    try:
+        partnership = Partnership.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(problems(exc)) from None
+    cur = store.cursor()
+    before = cur.execute("SELECT name FROM partnerships WHERE slug = ?", [partnership.slug]).fetchone()
+    clash = cur.execute(
+        "SELECT slug FROM partnerships WHERE lower(name) = lower(?) AND slug <> ?", [partnership.name, partnership.slug]
+    ).fetchone()
+    if clash:
+        raise InvalidInput([Problem(None, "name", f"another partnership ('{clash[0]}') already has this name")])
+    values = [partnership.name, partnership.programme, partnership.area, partnership.start_date, partnership.end_date]
+    with store.transaction() as tx:
+        if before:
+            tx.execute(
+                "UPDATE partnerships SET name = ?, programme = ?, area = ?, start_date = ?, end_date = ?"
+                " WHERE slug = ?",
+                [*values, partnership.slug],
+            )
+        else:
+            tx.execute("INSERT INTO partnerships VALUES (?, ?, ?, ?, ?, ?)", [partnership.slug, *values])
+        audit(tx, actor, "partnership.update" if before else "partnership.add", **partnership.model_dump(mode="json"))
+    return partnership
