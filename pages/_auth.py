@@ -28,13 +28,17 @@ def auth_config() -> dict[str, Any] | None:
     return section.to_dict() if hasattr(section, "to_dict") else dict(section)
 
 
+def server_address() -> str | None:
+    """The address the server listens on (``--server.address`` or .streamlit/config.toml)."""
+    value = st.get_option("server.address")
+    return str(value) if value else None
+
+
 def identify() -> Member:
     """The acting member for this session; stops the script with a plain page when there is none."""
     auth = auth_config()
     if auth is None:
-        refusal = security.local_mode_refusal(
-            st.get_option("server.address"), os.environ.get(ALLOW_REMOTE_LOCAL) == "1"
-        )
+        refusal = security.local_mode_refusal(server_address(), os.environ.get(ALLOW_REMOTE_LOCAL) == "1")
         if refusal:
             st.title("Systems Change Tracker")
             st.error(refusal, icon=":material/gpp_bad:")

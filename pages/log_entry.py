@@ -186,6 +186,14 @@ if not member.can_write:
     st.stop()
 
 current = entries.get_entry(app_state.store(), editing) if editing else None
+if current is not None and not member.can_edit(current.partnership):
+    st.info(
+        f"“{current.title}” belongs to {vocab['partnership'].label(current.partnership)}. You can read it, but only "
+        "that partnership's editors (or an admin) can change it.",
+        icon=":material/lock:",
+    )
+    st.button("Log a new entry instead", on_click=_new, key="e_new_instead", icon=":material/add:")
+    st.stop()
 if current is not None and current.deleted_at is not None:
     st.warning(
         f"This entry was deleted by {current.deleted_by} on {current.deleted_at:%Y-%m-%d %H:%M} UTC. "

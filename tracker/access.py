@@ -91,7 +91,7 @@ class MemberIn(BaseModel):
 
     email: str = Field(max_length=254)
     role: Role
-    partnerships: list[str] = Field(default_factory=list)
+    partnerships: list[str] = Field(default_factory=list, validate_default=True)
     name: str | None = Field(default=None, max_length=200)
 
     @field_validator("email")

@@ -6,8 +6,8 @@ Exit codes: 0 success; 1 invalid input (nothing stored); 2 usage error.
 from __future__ import annotations
 
 import argparse
-import importlib
 import csv
+import importlib
 import io
 import json
 import sys
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tracker import interchange, queries
+from tracker import access, interchange, queries
 from tracker.access import system_member
 from tracker.config import Settings
 from tracker.errors import InvalidInput
@@ -26,7 +26,7 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 # Modules that add commands: each has ``register(subparsers, common_parser)`` adding its own
 # subcommand(s) whose ``func(args) -> int`` follows the exit codes above.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("tracker.synth",)
 
 STRUCTURE_KEYS = ("partnership", "structure", "status", "host", "since", "entries")
 
@@ -138,6 +138,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_INVALID
 
 
+def cmd_member(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        actor = system_member()
+        if args.action == "list":
+            rows = [
+                {"email": m.email, "role": m.role, "partnerships": "; ".join(sorted(m.partnerships))}
+                for m in access.list_members(store)
+            ]
+            _emit(rows, ["email", "role", "partnerships"], args.format)
+            return EXIT_OK
+        if args.action == "remove":
+            if not access.remove_member(store, actor, args.email):
+                print(f"error: {args.email} is not a member", file=sys.stderr)
+                return EXIT_INVALID
+            print(f"removed {args.email}")
+            return EXIT_OK
+        try:
+            member = access.save_member(
+                store, actor, {"email": args.email, "role": args.role, "partnerships": args.partnership or []}
+            )
+        except InvalidInput as exc:
+            for problem in exc.problems:
+                print(f"error: {problem}", file=sys.stderr)
+            return EXIT_INVALID
+        print(f"saved {member.describe()}")
+        return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and for the README's usage text)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -177,6 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[common], help="load the demo data set (idempotent)")
     p.add_argument("--if-empty", action="store_true", help="only when the database has no entries yet")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("member", parents=[common], help="manage who may use the tracker (acts as system admin)")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", parents=[common], help="add a member, or change their role")
+    add.add_argument("email", metavar="EMAIL")
+    add.add_argument("--role", required=True, choices=access.ROLES)
+    add.add_argument("--partnership", action="append", metavar="NAME", help="for editors; repeat for several")
+    listing = actions.add_parser("list", parents=[common], help="list members")
+    listing.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    remove = actions.add_parser("remove", parents=[common], help="remove a member")
+    remove.add_argument("email", metavar="EMAIL")
+    p.set_defaults(func=cmd_member)
 
     for module in EXTENSIONS:
         importlib.import_module(module).register(sub, common)

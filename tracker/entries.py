@@ -239,16 +239,16 @@ class Staging:
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def refused(self, actor: Member, unit: str = "row") -> list[Problem]:
-        """Rows the acting member may not write (their partnership, or the entry's current one)."""
+        """Rows of partnerships the acting member may not edit (the row's, or the stored entry's)."""
         if actor.is_admin:
             return []
         editable = sorted(actor.partnerships) if actor.role == "editor" else []
-        marks = ", ".join("?" for _ in editable) or "NULL"
         rows = self.cur.execute(
-            f"SELECT row_no, partnership, old_partnership FROM plan WHERE (is_new OR is_changed)"
-            f" AND (partnership NOT IN ({marks}) OR (old_partnership IS NOT NULL AND old_partnership NOT IN ({marks})))"
+            "SELECT row_no, partnership, old_partnership FROM plan"
+            " WHERE NOT list_contains($editable, partnership)"
+            " OR (old_partnership IS NOT NULL AND NOT list_contains($editable, old_partnership))"
             " ORDER BY row_no LIMIT 1000",
-            [*editable, *editable],
+            {"editable": editable},
         ).fetchall()
         out = []
         for row_no, partnership, old in rows:

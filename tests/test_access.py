@@ -1,0 +1,152 @@
+"""The permission matrix, enforced in tracker/ itself: role × action × own/other partnership.
+
+Hiding a button is never the protection; these call the write functions directly.
+"""
+
+import pytest
+
+from tests.conftest import ADMIN, csv_bytes, valid_row
+from tracker import access, admin, entries
+from tracker.access import Forbidden, Member
+from tracker.errors import InvalidInput
+from tracker.importer import import_file
+
+EDITOR = Member("lead@voices.org", "editor", frozenset({"voices"}))
+VIEWER = Member("funder@fund.org", "viewer")
+OTHER_EDITOR = Member("lead@goldenkey.org", "editor", frozenset({"golden-key"}))
+ROLES = {"admin": ADMIN, "editor": EDITOR, "viewer": VIEWER}
+
+
+@pytest.fixture
+def seeded(store, write_file):
+    rows = [valid_row(id="own"), valid_row(id="other", partnership="Golden Key")]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    return store
+
+
+def attempt(store, role, action, target):
+    """Run one action as one role on one partnership's entry; True when it was allowed."""
+    actor = ROLES[role]
+    entry_id = "own" if target == "own" else "other"
+    partnership = "VOICES" if target == "own" else "Golden Key"
+    try:
+        if action == "create":
+            entries.save_entry(store, valid_row(id=None, partnership=partnership), actor=actor, expect="new")
+        elif action == "edit":
+            entries.save_entry(
+                store, valid_row(id=entry_id, partnership=partnership, title="Edited"), actor=actor, expect="existing"
+            )
+        elif action == "delete":
+            entries.delete_entry(store, entry_id, actor=actor)
+        elif action == "restore":
+            entries.delete_entry(store, entry_id, actor=ADMIN)
+            entries.restore_entry(store, entry_id, actor=actor)
+    except Forbidden:
+        return False
+    return True
+
+
+MATRIX = [
+    # role, action, own partnership?, allowed
+    *[("admin", a, t, True) for a in ("create", "edit", "delete", "restore") for t in ("own", "other")],
+    *[("editor", a, "own", True) for a in ("create", "edit", "delete", "restore")],
+    *[("editor", a, "other", False) for a in ("create", "edit", "delete", "restore")],
+    *[("viewer", a, t, False) for a in ("create", "edit", "delete", "restore") for t in ("own", "other")],
+]
+
+
+@pytest.mark.parametrize(("role", "action", "target", "allowed"), MATRIX)
+def test_entry_permission_matrix(seeded, role, action, target, allowed):
+    before = seeded.cursor().execute("SELECT count(*) FROM entry_history").fetchone()[0]
+    assert attempt(seeded, role, action, target) is allowed
+    if not allowed:  # a refused write leaves no trace but the admin's own setup
+        after = seeded.cursor().execute("SELECT count(*) FROM entry_history").fetchone()[0]
+        assert after - before == (1 if action == "restore" else 0)
+
+
+def test_editor_cannot_move_another_partnerships_entry_into_their_own(seeded):
+    with pytest.raises(Forbidden):
+        entries.save_entry(seeded, valid_row(id="other", partnership="VOICES"), actor=EDITOR)
+    assert entries.get_entry(seeded, "other").partnership == "golden-key"
+
+
+def test_importer_refuses_rows_of_partnerships_the_member_may_not_edit(seeded, write_file):
+    rows = [
+        valid_row(id="n1"),
+        valid_row(id="n2", partnership="Golden Key"),
+        valid_row(id="other", partnership="VOICES"),
+    ]
+    report = import_file(seeded, write_file(rows), actor=EDITOR)
+    assert [str(p) for p in report.problems] == [
+        "row 3, column partnership: lead@voices.org may not change entries of 'golden-key'",
+        "row 4, column partnership: lead@voices.org may not change entries of 'golden-key'",
+    ]
+    assert entries.get_entry(seeded, "n1") is None  # all or nothing
+
+
+def test_viewer_import_is_refused_row_by_row(seeded, write_file):
+    report = import_file(seeded, write_file([valid_row(id="v1")]), actor=VIEWER)
+    assert not report.ok and "may not change entries of 'voices'" in str(report.problems[0])
+
+
+def test_editor_import_of_own_rows_succeeds(seeded, write_file):
+    report = import_file(seeded, write_file([valid_row(id="n1"), valid_row(id="own", title="New")]), actor=EDITOR)
+    assert report.ok and (report.created, report.updated) == (1, 1)
+
+
+@pytest.mark.parametrize("role", ["editor", "viewer"])
+def test_only_admins_manage_members_partnerships_and_taxonomy(seeded, role):
+    actor = ROLES[role]
+    with pytest.raises(Forbidden):
+        access.save_member(seeded, actor, {"email": "x@y.org", "role": "viewer"})
+    with pytest.raises(Forbidden):
+        access.remove_member(seeded, actor, "x@y.org")
+    with pytest.raises(Forbidden):
+        admin.rename_term(seeded, actor, "typology", "culture", "Culture change")
+    with pytest.raises(Forbidden):
+        admin.add_term(seeded, actor, "sector", "education", "Education")
+    with pytest.raises(Forbidden):
+        admin.save_partnership(seeded, actor, {"slug": "x", "name": "X", "programme": "P", "area": "A"})
+
+
+def test_members_roles_and_partnerships(store):
+    saved = access.save_member(
+        store, ADMIN, {"email": " Jo@Example.ORG ", "role": "editor", "partnerships": ["VOICES", "golden key"]}
+    )
+    assert saved == Member("jo@example.org", "editor", frozenset({"voices", "golden-key"}))
+    assert access.get_member(store, "JO@example.org") == saved
+    with pytest.raises(InvalidInput, match="an editor needs at least one partnership"):
+        access.save_member(store, ADMIN, {"email": "a@b.org", "role": "editor"})
+    with pytest.raises(InvalidInput, match="did you mean 'VOICES'"):
+        access.save_member(store, ADMIN, {"email": "a@b.org", "role": "editor", "partnerships": ["Voice"]})
+    with pytest.raises(InvalidInput, match="not an email address"):
+        access.save_member(store, ADMIN, {"email": "nobody", "role": "viewer"})
+    assert access.remove_member(store, ADMIN, "jo@example.org") is True
+    assert access.get_member(store, "jo@example.org") is None
+    actions = [r[0] for r in store.cursor().execute("SELECT action FROM audit_log ORDER BY happened_at").fetchall()]
+    assert actions[-2:] == ["member.add", "member.remove"]
+
+
+def test_cli_member_commands_act_as_a_recorded_system_admin(capsys, tmp_path):
+    from tracker.cli import main
+
+    db = str(tmp_path / "m.duckdb")
+    assert main(["member", "add", "lead@voices.org", "--role", "editor", "--partnership", "VOICES", "--db", db]) == 0
+    assert main(["member", "add", "x@y.org", "--role", "editor", "--db", db]) == 1
+    assert main(["member", "list", "--format", "json", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert '"email": "lead@voices.org"' in out and '"partnerships": "voices"' in out
+    assert main(["member", "remove", "lead@voices.org", "--db", db]) == 0
+    assert main(["member", "remove", "lead@voices.org", "--db", db]) == 1
+    from tracker.config import Settings
+    from tracker.store import Store
+
+    with Store(db, Settings(db=db)) as store:
+        actors = {
+            r[0] for r in store.cursor().execute("SELECT actor FROM audit_log WHERE action LIKE 'member.%'").fetchall()
+        }
+    assert len(actors) == 1 and actors.pop().startswith("system:cli:")
+
+
+def test_csv_bytes_helper_round_trip():
+    assert csv_bytes([valid_row()]).startswith(b"id,partnership")

@@ -1,0 +1,96 @@
+"""Reference data is managed safely: renames keep entries, used terms can only be retired."""
+
+import pytest
+
+from tests.conftest import ADMIN, valid_row
+from tracker import admin, entries, queries
+from tracker.errors import InvalidInput
+from tracker.importer import import_file
+
+
+@pytest.fixture
+def used(store, write_file):
+    assert import_file(store, write_file([valid_row(id="e1", typology="Culture")]), actor=ADMIN).ok
+    return store
+
+
+def test_renaming_a_term_keeps_every_entry_tagged_with_it(used):
+    admin.rename_term(used, ADMIN, "typology", "culture", "Culture and practice")
+    assert queries.summary(used, ["typology"]) == [{"typology": "Culture and practice", "count": 1}]
+    assert entries.get_entry(used, "e1").typology == "culture"
+    # the new label is accepted on import, and so is the slug
+    assert (
+        entries.save_entry(used, valid_row(id="e2", typology="culture and practice"), actor=ADMIN).typology == "culture"
+    )
+
+
+def test_a_rename_that_would_be_ambiguous_is_refused(used):
+    with pytest.raises(InvalidInput, match="would be confused with the existing term 'Leadership'"):
+        admin.rename_term(used, ADMIN, "typology", "culture", "leadership")
+
+
+def test_a_term_in_use_can_be_retired_but_not_deleted(used):
+    with pytest.raises(InvalidInput, match="can be retired"):
+        admin.delete_term(used, ADMIN, "typology", "culture")
+    admin.set_retired(used, ADMIN, "typology", "culture", True)
+    usage = admin.term_usage(used, "typology").set_index("slug")
+    assert bool(usage.loc["culture", "retired"]) and usage.loc["culture", "entries"] == 1
+    assert used.vocab()["typology"].resolve("Culture") == "culture"  # old entries still validate
+
+
+def test_a_deleted_entry_still_pins_its_terms(used):
+    entries.delete_entry(used, "e1", actor=ADMIN)
+    with pytest.raises(InvalidInput, match="and their history"):
+        admin.delete_term(used, ADMIN, "typology", "culture")
+
+
+def test_unused_terms_can_be_added_and_deleted(store):
+    admin.add_term(store, ADMIN, "sector", "education", "Education", None)
+    assert store.vocab()["sector"].resolve("education") == "education"
+    admin.delete_term(store, ADMIN, "sector", "education")
+    assert store.vocab()["sector"].resolve("education") is None
+    with pytest.raises(InvalidInput, match="lower-case letters"):
+        admin.add_term(store, ADMIN, "sector", "Bad Slug", "Bad", None)
+
+
+def test_partnerships_are_added_and_renamed_by_slug(used):
+    admin.save_partnership(
+        used,
+        ADMIN,
+        {
+            "slug": "cf-lancashire",
+            "name": "Changing Futures Lancashire",
+            "programme": "Changing Futures",
+            "area": "Lancashire",
+            "start_date": "2021-07-01",
+        },
+    )
+    admin.save_partnership(
+        used,
+        ADMIN,
+        {
+            "slug": "voices",
+            "name": "VOICES Stoke",
+            "programme": "Fulfilling Lives",
+            "area": "Stoke-on-Trent",
+            "start_date": "2014-04-01",
+            "end_date": "2022-06-30",
+        },
+    )
+    assert queries.summary(used, ["partnership"]) == [{"partnership": "VOICES Stoke", "count": 1}]
+    assert "Changing Futures" in queries.programmes(used)
+    with pytest.raises(InvalidInput, match="already has this name"):
+        admin.save_partnership(used, ADMIN, {"slug": "other", "name": "voices stoke", "programme": "P", "area": "A"})
+    with pytest.raises(InvalidInput, match="end date is before start date"):
+        admin.save_partnership(
+            used,
+            ADMIN,
+            {
+                "slug": "x",
+                "name": "X",
+                "programme": "P",
+                "area": "A",
+                "start_date": "2020-01-01",
+                "end_date": "2019-01-01",
+            },
+        )

@@ -1,0 +1,155 @@
+"""What each role sees, through AppTest with Streamlit's own `at.user` and `at.secrets`."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ADMIN, ROOT
+from tests.test_app import APP, TIMEOUT, navigation_mode  # noqa: F401  (autouse fixture)
+from tracker import access
+from tracker.config import Settings
+from tracker.importer import import_file
+from tracker.store import Store
+
+AUTH = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "k" * 48,
+        "microsoft": {
+            "client_id": "id",
+            "client_secret": "secret",
+            "server_metadata_url": "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration",
+        },
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def demo_with_members(tmp_path_factory):
+    path = tmp_path_factory.mktemp("roles") / "roles.duckdb"
+    with Store(str(path), Settings(db=str(path))) as store:
+        assert import_file(store, store.settings.sample, actor=ADMIN).ok
+        access.save_member(store, ADMIN, {"email": "admin@fund.org", "role": "admin"})
+        access.save_member(store, ADMIN, {"email": "funder@fund.org", "role": "viewer"})
+        access.save_member(store, ADMIN, {"email": "lead@voices.org", "role": "editor", "partnerships": ["VOICES"]})
+    return path
+
+
+@pytest.fixture
+def db(tmp_path, demo_with_members, monkeypatch):
+    path = tmp_path / "app.duckdb"
+    shutil.copy(demo_with_members, path)
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    return path
+
+
+def run_as(email: str | None, page: str | None = None, secrets=AUTH, **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets = secrets
+    at.user = {"is_logged_in": True, "email": email, "name": email} if email else {"is_logged_in": False}
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return " ".join(
+        [
+            *(m.value for m in at.markdown),
+            *(t.value for t in at.title),
+            *(i.value for i in at.info),
+            *(e.value for e in at.error),
+            *(w.value for w in at.warning),
+            *(c.value for c in at.caption),
+        ]
+    )
+
+
+def test_not_signed_in_sees_only_a_sign_in_page(db):
+    at = run_as(None)
+    assert [b.label for b in at.button] == ["Sign in with Microsoft"]
+    assert not at.metric and not at.dataframe
+
+
+def test_signed_in_non_member_sees_request_access_and_no_data(db):
+    at = run_as("stranger@else.org")
+    assert at.title[0].value == "Request access"
+    assert "stranger@else.org" in texts(at)
+    assert not at.metric and not at.dataframe and not at.sidebar.multiselect
+
+
+def test_viewer_reads_everything_but_has_no_editing(db):
+    at = run_as("funder@fund.org")
+    assert next(m.value for m in at.metric if m.label == "Entries") == "89"
+    assert "Signed in as **funder@fund.org** · viewer" in texts(at)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/log_entry.py")  # not in a viewer's navigation at all
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/admin.py")
+    at.switch_page("pages/import_export.py").run()
+    assert not at.file_uploader and "Viewers can export but not import" in texts(at)
+    assert [b.label for b in at.get("download_button")]  # exports are available
+
+
+def test_editor_can_only_choose_their_partnership(db):
+    at = run_as("lead@voices.org", "pages/log_entry.py")
+    assert at.selectbox(key="e_partnership").options == ["VOICES"]
+
+
+def test_editor_sees_another_partnerships_entry_read_only(db):
+    at = run_as("lead@voices.org", "pages/log_entry.py", edit="gk-necg-consultation-2022")
+    assert "belongs to Golden Key. You can read it, but only that partnership's editors" in texts(at)
+    assert not at.text_input and not [b for b in at.button if b.key == "e_save"]
+
+
+def test_admin_sees_the_admin_page(db):
+    at = run_as("admin@fund.org", "pages/admin.py")
+    assert at.title[0].value == "Admin"
+    assert "lead@voices.org" in str(at.dataframe[0].value)
+
+
+def test_an_unsafe_cookie_secret_stops_the_app(db):
+    bad = {"auth": {**AUTH["auth"], "cookie_secret": "REPLACE-WITH-A-LONG-RANDOM-STRING"}}
+    at = run_as("admin@fund.org", secrets=bad)
+    assert at.title[0].value == "Sign-in is not set up safely"
+    assert not at.metric
+
+
+def test_local_mode_banner_on_every_page(db):
+    at = run_as(None, secrets={})
+    assert "Local mode" in texts(at)
+    at.switch_page("pages/timeline.py").run()
+    assert "Local mode" in texts(at)
+
+
+def test_local_mode_refuses_a_public_address_unless_allowed(db, monkeypatch):
+    from pages import _auth
+
+    monkeypatch.setattr(_auth, "server_address", lambda: "0.0.0.0")
+    at = run_as(None, secrets={})
+    assert "refuses to serve" in texts(at) and not at.metric
+    monkeypatch.setenv("TRACKER_ALLOW_REMOTE_LOCAL_MODE", "1")
+    at = run_as(None, secrets={})
+    assert at.metric
+
+
+def test_as_at_link_shows_the_past_with_a_banner(db):
+    at = run_as(None, secrets={}, as_at="2000-01-01")
+    assert "As at the end of 01 January 2000" in texts(at)
+    assert next(m.value for m in at.metric if m.label == "Entries") == "0" if at.metric else True
+    at = run_as(None, secrets={}, as_at=date.today().isoformat())
+    assert next(m.value for m in at.metric if m.label == "Entries") == "89"
+
+
+def test_as_at_turns_editing_off(db):
+    at = run_as(None, "pages/log_entry.py", secrets={}, as_at=date.today().isoformat())
+    assert "cannot be logged or edited" in texts(at)
+    assert ROOT.exists()

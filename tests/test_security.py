@@ -1,0 +1,41 @@
+"""Start-up refusals: unsafe sign-in settings, and local mode on a public address."""
+
+import pytest
+
+from tracker.security import auth_problems, local_mode_refusal
+
+GOOD = {
+    "redirect_uri": "https://tracker.example.org/oauth2callback",
+    "cookie_secret": "x" * 48,
+    "microsoft": {"client_id": "id", "client_secret": "s", "server_metadata_url": "https://login/.well-known"},
+}
+
+
+def test_a_complete_configuration_passes():
+    assert auth_problems(GOOD) == []
+
+
+@pytest.mark.parametrize("secret", ["", "REPLACE-WITH-A-LONG-RANDOM-STRING", "changeme"])
+def test_missing_or_example_cookie_secret_is_refused(secret):
+    assert "cookie_secret is missing or still the example value" in auth_problems({**GOOD, "cookie_secret": secret})[0]
+
+
+def test_short_cookie_secret_is_refused():
+    assert "too short" in auth_problems({**GOOD, "cookie_secret": "abc123"})[0]
+
+
+def test_provider_settings_are_checked():
+    found = auth_problems({**GOOD, "microsoft": {"client_id": "id"}})
+    assert found == ["[auth.microsoft] is missing client_secret, server_metadata_url"]
+    assert "no identity provider" in auth_problems({k: v for k, v in GOOD.items() if k != "microsoft"})[0]
+
+
+@pytest.mark.parametrize("address", ["localhost", "127.0.0.1", "::1"])
+def test_local_mode_on_localhost_is_fine(address):
+    assert local_mode_refusal(address, allowed=False) is None
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "10.0.0.5", None, ""])
+def test_local_mode_elsewhere_is_refused_unless_explicitly_allowed(address):
+    assert "refuses to serve" in local_mode_refusal(address, allowed=False)
+    assert local_mode_refusal(address, allowed=True) is None
