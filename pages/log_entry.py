@@ -349,3 +349,18 @@ if editing:
                 "changes": st.column_config.TextColumn("Changes", width="large"),
             },
         )
+
+if not editing:
+    mine = None if member.is_admin else sorted(member.partnerships)
+    gone = app_state.read(history.deleted_entries, mine)
+    if gone:
+        with st.expander(f"Recently deleted entries ({len(gone)})"):
+            st.caption("Open one to see it and restore it, exactly as it was.")
+            for item in gone[:20]:
+                st.page_link(
+                    "pages/log_entry.py",
+                    label=f"{item['title']} — {item['partnership']}, deleted {item['deleted_at']:%Y-%m-%d} "
+                    f"by {item['deleted_by']}",
+                    icon=":material/restore_from_trash:",
+                    query_params={"edit": item["id"]},
+                )

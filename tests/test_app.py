@@ -230,3 +230,49 @@ def test_a_deep_link_after_a_server_start_still_runs_inside_the_frame(db, monkey
     assert not at.exception
     assert at.sidebar.multiselect(key="f_partnership") is not None
     assert at.title[0].value == "Timeline"
+
+
+def test_delete_then_restore_from_the_edit_page(db):
+    at = app("pages/log_entry.py", edit="voices-marg-2015")
+    at.button(key="e_delete").click().run()
+    assert any("Deleted" in s.value for s in at.success)
+    assert any("was deleted by local-admin" in w.value for w in at.warning)
+    at.button(key="e_restore").click().run()
+    assert any("Restored" in s.value for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert queries.count_entries(store) == 89
+
+
+def test_an_edit_on_a_stale_version_is_refused_and_the_text_kept(db):
+    at = app("pages/log_entry.py", edit="voices-marg-2015")
+    with Store(str(db), Settings(db=str(db))) as store:  # someone else saves first
+        from tracker import entries
+
+        theirs = entries.get_entry(store, "voices-marg-2015")
+        data = {
+            k: getattr(theirs, k)
+            for k in (
+                "id",
+                "partnership",
+                "kind",
+                "title",
+                "description",
+                "typology",
+                "status",
+                "host",
+                "mechanisms",
+                "structure",
+                "sectors",
+                "source",
+            )
+        }
+        entries.save_entry(
+            store,
+            {**data, "date": theirs.date.text, "title": "Their title"},
+            actor=ADMIN.__class__("colleague@voices.org", "admin"),
+        )
+    at.text_input(key="e_title").set_value("My title").run()
+    at.button(key="e_save").click().run()
+    assert any("changed by colleague@voices.org" in e.value for e in at.error)
+    assert at.text_input(key="e_title").value == "My title"
+    assert any("The version now stored" in e.label for e in at.expander)

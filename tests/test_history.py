@@ -162,3 +162,12 @@ def test_as_at_shows_the_tracker_as_it_stood(one, write_file):
         fn(one, mid)
     assert len(queries.heatmap(one, mid, "partnership", "mechanism")) > 0
     assert not queries.timeline(one, mid)[0].empty
+
+
+def test_deleted_entries_are_listed_for_restoring_by_partnership(one, write_file):
+    import_file(one, write_file([valid_row(id="g1", partnership="Golden Key")]), actor=ADMIN)
+    entries.delete_entry(one, "e1", actor=ADMIN)
+    entries.delete_entry(one, "g1", actor=ADMIN)
+    assert {d["id"] for d in history.deleted_entries(one)} == {"e1", "g1"}
+    assert [d["id"] for d in history.deleted_entries(one, ["voices"])] == ["e1"]
+    assert history.deleted_entries(one, []) == []

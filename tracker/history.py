@@ -84,3 +84,20 @@ def _show(value: Any) -> str:
         return ", ".join(value)
     text = str(value)
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+def deleted_entries(store: Store, partnerships: list[str] | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Deleted entries (newest deletion first), optionally only of some partnerships — to restore them."""
+    rows = (
+        store.cursor()
+        .execute(
+            "SELECT e.id, e.title, p.name, e.date_text, e.deleted_at, e.deleted_by FROM entries e"
+            " JOIN partnerships p ON p.slug = e.partnership"
+            " WHERE e.deleted_at IS NOT NULL AND ($all OR list_contains($partnerships, e.partnership))"
+            " ORDER BY e.deleted_at DESC LIMIT $limit",
+            {"all": partnerships is None, "partnerships": partnerships or [], "limit": limit},
+        )
+        .fetchall()
+    )
+    keys = ("id", "title", "partnership", "date", "deleted_at", "deleted_by")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
