@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import _auth, _ui
+from pages import _auth, _present, _ui
 
 st.set_page_config(
     page_title="Systems Change Tracker",
@@ -19,6 +19,8 @@ PAGES = {
         st.Page("pages/timeline.py", title="Timeline", icon=":material/timeline:"),
         st.Page("pages/heatmaps.py", title="Heatmaps", icon=":material/grid_on:"),
         st.Page("pages/legacy.py", title="Legacy register", icon=":material/account_balance:"),
+        st.Page("pages/survival.py", title="Survival", icon=":material/monitor_heart:"),
+        st.Page("pages/compare.py", title="Compare areas", icon=":material/compare_arrows:"),
     ],
     "Record": [
         st.Page("pages/log_entry.py", title="Log an entry", icon=":material/edit_note:"),
@@ -33,7 +35,9 @@ if not member.can_write:
 if not member.is_admin:
     PAGES.pop("Manage")
 
-page = st.navigation(PAGES)
+present = _present.active()  # present mode: no Record pages, navigation on top, no sidebar
+page = st.navigation(_present.navigation(PAGES, present), position=_present.position(present))
+_present.frame(present)
 _auth.sidebar_identity(member, signed_in=_auth.auth_config() is not None)
 filters, notes = _ui.filter_bar()
 st.session_state["filters"] = filters

@@ -12,6 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from pages import _meeting, _present
 from tracker import app_state, queries
 from tracker.filters import PARAMS, Filters, end_of_day, from_params, to_params
 from tracker.store import Store
@@ -215,6 +216,7 @@ def chart_with_table(
     if on_select != "ignore":
         kwargs |= {"on_select": on_select, "selection_mode": selection_mode}
     event = st.altair_chart(chart, **kwargs)
+    _meeting.download_buttons(chart, table, key=key, description=description, columns=columns)
     with st.expander(f"Data behind this chart: {description}"):
         st.dataframe(
             table,
@@ -253,6 +255,8 @@ def entry_table(entries: pd.DataFrame, *, key: str, columns: list[str] | None = 
         selection_mode="single-row",
         key=key,
     )
+    if _present.active():
+        return  # present mode offers no editing controls
     rows = event.selection.rows if event and hasattr(event, "selection") else []
     if rows:
         entry = entries.iloc[rows[0]]

@@ -3,13 +3,14 @@
 import streamlit as st
 
 from pages import _ui
-from tracker import app_state, charts, interchange, queries
+from tracker import app_state, charts, interchange, queries, verification
+from tracker.access import Forbidden
 
 _ui.frame_guard()
 
 st.title("Legacy register")
 filters = _ui.current_filters()
-register = app_state.read(queries.structures, filters)
+register = app_state.read(verification.register, filters)
 _ui.filter_caption(filters, app_state.read(queries.count_entries, filters))
 
 if register.empty:
@@ -75,7 +76,17 @@ st.dataframe(
     register,
     hide_index=True,
     width="stretch",
-    column_order=["partnership", "structure", "typology", "status", "host", "since", "last_entry", "entries"],
+    column_order=[
+        "partnership",
+        "structure",
+        "typology",
+        "status",
+        "host",
+        "since",
+        "last_confirmed",
+        "confirmation",
+        "entries",
+    ],
     column_config={
         "partnership": "Partnership",
         "structure": st.column_config.TextColumn("Structure", width="medium"),
@@ -83,14 +94,82 @@ st.dataframe(
         "status": "Current status",
         "host": "Host organisation",
         "since": st.column_config.TextColumn("Since", help="Date of the entry that began the current status"),
-        "last_entry": "Last entry",
+        "last_confirmed": st.column_config.DateColumn(
+            "Last confirmed", help="Latest entry recording or confirming the status"
+        ),
+        "confirmation": "Check",
         "entries": "Entries",
     },
 )
 st.download_button(
     "Download the register (CSV)",
-    data=lambda: interchange.frame_csv(register, queries.REGISTER_COLUMNS),
+    data=lambda: interchange.frame_csv(register, verification.REGISTER_CSV),
     file_name="legacy-register.csv",
     mime="text/csv",
     icon=":material/download:",
 )
+
+
+def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
+    try:
+        verification.confirm(app_state.store(), app_state.member(), partnership, key, outcome)
+    except Forbidden as exc:
+        st.session_state["verify_message"] = ("error", f"Not recorded: {exc}.")
+        return
+    word = "still running" if outcome == "running" else "closed"
+    st.session_state["verify_message"] = ("success", f"Recorded: {name} is {word}, as of today.")
+
+
+st.header("Needs checking")
+member = app_state.member()
+checks = app_state.read(verification.to_check, filters)
+message = st.session_state.pop("verify_message", None)
+if message:
+    (st.success if message[0] == "success" else st.error)(message[1])
+if checks.empty:
+    st.success(
+        "Every structure still running has been confirmed in the last "
+        f"{app_state.store().settings.verify_months} months.",
+        icon=":material/verified:",
+    )
+else:
+    st.caption(
+        f"{len(checks)} structure(s) recorded as running have not been confirmed for "
+        f"{app_state.store().settings.verify_months} months or more. Partnership leads: check each one and record "
+        "what you find — one click if nothing changed."
+    )
+    for partnership, rows in checks.groupby("partnership", sort=True):
+        with st.expander(f"{partnership}: {len(rows)} to check"):
+            for row in rows.itertuples():
+                cols = st.columns([4, 2, 2, 2, 2], vertical_alignment="center")
+                confirmed = f"{row.last_confirmed:%Y-%m-%d}" if row.last_confirmed == row.last_confirmed else "never"
+                cols[0].markdown(
+                    f"**{row.structure}** · {row.status}"
+                    + (f" ({row.host})" if row.host else "")
+                    + f"  \nlast confirmed {confirmed}"
+                )
+                editable = member.can_edit(row.partnership_slug) and filters.as_at is None
+                args = (row.partnership_slug, row.structure_key)
+                cols[1].button(
+                    "Still running",
+                    key=f"ok_{row.partnership_slug}_{row.structure_key}",
+                    on_click=_confirm,
+                    args=(*args, "running", row.structure),
+                    disabled=not editable,
+                    icon=":material/check:",
+                )
+                cols[2].button(
+                    "Closed",
+                    key=f"closed_{row.partnership_slug}_{row.structure_key}",
+                    on_click=_confirm,
+                    args=(*args, "closed", row.structure),
+                    disabled=not editable,
+                    icon=":material/block:",
+                )
+                if editable:
+                    cols[3].page_link(
+                        "pages/log_entry.py",
+                        label="Changed…",
+                        icon=":material/edit:",
+                        query_params={"partnership": row.partnership_slug, "structure": row.structure},
+                    )

@@ -147,6 +147,13 @@ if wanted and st.session_state.get("e_loaded") != wanted:
     st.session_state["e_loaded"] = wanted
     if not _load(wanted):
         st.warning(f"No entry has the id '{wanted}'. It may have been deleted.")
+prefill = (st.query_params.get("partnership"), st.query_params.get("structure"))
+if not wanted and prefill[0] and st.session_state.get("e_prefilled") != prefill:
+    # "Changed…" on the legacy register: a new entry about that structure, ready for its new status
+    st.session_state["e_prefilled"] = prefill
+    _blank()
+    st.session_state[KEY("partnership")] = prefill[0]
+    st.session_state[KEY("structure")] = prefill[1]
 
 vocab = _ui.vocab()
 editing = st.session_state.get("e_id")

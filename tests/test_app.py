@@ -276,3 +276,24 @@ def test_an_edit_on_a_stale_version_is_refused_and_the_text_kept(db):
     assert any("changed by colleague@voices.org" in e.value for e in at.error)
     assert at.text_input(key="e_title").value == "My title"
     assert any("The version now stored" in e.label for e in at.expander)
+
+
+def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(db):
+    at = app("pages/legacy.py")
+    assert any("Needs checking" == h.value for h in at.header)
+    buttons = [b for b in at.button if b.key and b.key.startswith("ok_voices_")]
+    assert buttons, "VOICES structures should need checking (demo data ends in 2022)"
+    before = len([b for b in at.button if b.key and b.key.startswith("ok_")])
+    buttons[0].click().run()
+    assert any("is still running, as of today" in s.value for s in at.success)
+    after = len([b for b in at.button if b.key and b.key.startswith("ok_")])
+    assert after == before - 1
+
+
+def test_survival_page_draws_curves_and_says_who_is_left_out(db):
+    at = app("pages/survival.py", origin="start", split="typology")
+    assert not at.exception
+    assert any(m.label == "Structures followed" for m in at.metric)
+    at = app("pages/survival.py")
+    text = " ".join([*(c.value for c in at.caption), *(i.value for i in at.info)])
+    assert "have no status recorded since funding ended" in text

@@ -619,3 +619,20 @@ def test_builders_are_pure_and_leave_the_input_alone():
     before = frame.copy()
     charts.timeline(frame, None, lane_title="P", typologies=TYPOLOGIES)
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_survival_curves_are_steps_with_censor_marks():
+    from tracker.charts import survival_curves
+
+    steps = pd.DataFrame({
+        "group": ["A", "A", "A", "B", "B"], "time": [0.0, 2.0, 5.0, 0.0, 3.0], "at_risk": [3, 3, 2, 2, 2],
+        "events": [0, 1, 0, 0, 1], "censored": [0, 0, 1, 0, 0], "survival": [1.0, 2 / 3, 2 / 3, 1.0, 0.5],
+    })
+    spec = survival_curves(steps).to_dict()
+    line, marks, labels = spec["layer"]
+    assert line["mark"]["interpolate"] == "step-after"
+    assert line["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    assert marks["mark"]["shape"] == "cross" and {"filter": "datum.censored > 0"} in marks["transform"]
+    assert labels["mark"]["type"] == "text" and labels["encoding"]["text"]["field"] == "group"
+    assert charts.spec_rows(survival_curves(steps)) == 5
+    assert survival_curves(pd.DataFrame(columns=list(steps.columns))).to_dict()

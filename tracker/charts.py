@@ -610,3 +610,50 @@ def year_bars(counts: pd.DataFrame | None) -> alt.LayerChart:
         for kind, baseline, dy in (("milestone", "bottom", -3), ("setback", "top", 3))
     ]
     return alt.layer(bars, *labels).properties(width="container", height=320, autosize=_FIT_X)
+
+
+# --- survival curves --------------------------------------------------------------------------
+
+_SURVIVAL_COLUMNS = ("group", "time", "at_risk", "events", "censored", "survival")
+
+
+def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
+    """Kaplan–Meier step curves, one per group, with a tick where structures were censored.
+
+    y is the share still running; x is months since the origin. Each group is labelled at the end
+    of its curve as well as in the legend, so groups are told apart without relying on colour.
+    """
+    frame = _frame(steps, _SURVIVAL_COLUMNS, "survival_curves")
+    _check_total("survival_curves", frame)
+    groups = _ordered(frame.assign(order=0), "group", "order") if len(frame) else []
+    colour = alt.Color(
+        "group:N",
+        scale=alt.Scale(domain=groups, range=_palette(len(groups))),
+        legend=_legend("Group", orient="bottom", columns=2) if len(groups) > 1 else None,
+    )
+    x = alt.X("time:Q", title="Months", axis=_axis(tickMinStep=1, grid=False), scale=alt.Scale(zero=True))
+    y = alt.Y("survival:Q", title="Share still running", scale=alt.Scale(domain=[0, 1]),
+              axis=_axis(format="%", gridColor="#E6E6E6"))
+    tooltip = [
+        alt.Tooltip("group:N", title="Group"),
+        alt.Tooltip("time:Q", title="Months", format=".1f"),
+        alt.Tooltip("survival:Q", title="Still running", format=".0%"),
+        alt.Tooltip("at_risk:Q", title="At risk", format="d"),
+        alt.Tooltip("events:Q", title="Stopped", format="d"),
+        alt.Tooltip("censored:Q", title="No news since (censored)", format="d"),
+    ]
+    base = alt.Chart(frame).encode(x=x, y=y, color=colour)
+    line = base.mark_line(interpolate="step-after", strokeWidth=3).encode(tooltip=tooltip)
+    censored = (
+        base.transform_filter("datum.censored > 0")
+        .mark_point(shape="cross", size=140, filled=True, strokeWidth=1)
+        .encode(tooltip=tooltip)
+    )
+    ends = (
+        base.transform_joinaggregate(last="max(time)", groupby=["group"])
+        .transform_filter("datum.time === datum.last")
+        .mark_text(align="left", dx=8, fontSize=LABEL_SIZE, fontWeight="bold")
+        .encode(text="group:N")
+    )
+    layers = [line, censored] + ([ends] if len(groups) > 1 else [])
+    return alt.layer(*layers).properties(width="container", height=380, autosize=_FIT_X)

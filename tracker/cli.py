@@ -26,7 +26,7 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 # Modules that add commands: each has ``register(subparsers, common_parser)`` adding its own
 # subcommand(s) whose ``func(args) -> int`` follows the exit codes above.
-EXTENSIONS: tuple[str, ...] = ("tracker.synth",)
+EXTENSIONS: tuple[str, ...] = ("tracker.synth", "tracker.report")
 
 STRUCTURE_KEYS = ("partnership", "structure", "status", "host", "since", "entries")
 

@@ -28,3 +28,6 @@ class Settings(BaseSettings):
     sample: Path = Field(default=DATA_DIR / "sample" / "entries.csv", description="Demo data set.")
     import_batch_rows: int = Field(default=20_000, ge=100, description="Rows validated per batch.")
     max_errors: int = Field(default=1000, ge=1, description="Problems listed before the rest are counted.")
+    verify_months: int = Field(
+        default=12, ge=1, description="A structure whose status is not confirmed for this long is 'unverified'."
+    )

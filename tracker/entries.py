@@ -190,16 +190,29 @@ class Staging:
             self._columns[name].append(value)
         self.count += 1
 
-    def flush(self) -> None:
-        """Write the queued rows into the staging table in one set-based insert."""
-        if not self._columns["row_no"]:
+    def add_columns(self, row_nos: list[int], values: dict[str, list[Any]]) -> None:
+        """Queue validated rows given column by column (see :class:`tracker.fastpath.FastCheck`)."""
+        if not row_nos:
             return
-        batch = pa.table(self._columns, schema=STAGED_SCHEMA)
+        self.flush()
+        batch = pa.table(
+            {name: row_nos if name == "row_no" else values[name] for name, _ in STAGED_COLUMNS}, schema=STAGED_SCHEMA
+        )
+        self._insert(batch)
+        self.count += len(row_nos)
+
+    def _insert(self, batch: pa.Table) -> None:
         self.cur.register("staged_batch", batch)
         try:
             self.cur.execute("INSERT INTO staged SELECT * FROM staged_batch")
         finally:
             self.cur.unregister("staged_batch")
+
+    def flush(self) -> None:
+        """Write the queued rows into the staging table in one set-based insert."""
+        if not self._columns["row_no"]:
+            return
+        self._insert(pa.table(self._columns, schema=STAGED_SCHEMA))
         self._columns = {name: [] for name, _ in STAGED_COLUMNS}
 
     def duplicate_ids(self, unit: str = "row") -> list[Problem]:

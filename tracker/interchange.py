@@ -18,7 +18,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -84,13 +84,37 @@ def format_for(path: str | Path, given: str | None = None) -> str:
     return fmt
 
 
+Batch = tuple[list[int], dict[str, list[Any]]]
+"""Row numbers and, per column, the cells of those rows."""
+
+
 @dataclass
 class RowSource:
-    """Rows of one file: the unit of position (row or record), and (number, cells) pairs."""
+    """Rows of one file: the unit of position (row or record), and (number, cells) pairs.
+
+    Read either ``rows`` one at a time or ``batches(size)`` column by column, not both.
+    """
 
     unit: str
     rows: Iterator[tuple[int, dict[str, Any]]]
     problems: list[Problem] = field(default_factory=list)  # found while reading (ragged rows…)
+    columnar: Callable[[int], Iterator[Batch]] | None = None
+
+    def batches(self, size: int) -> Iterator[Batch]:
+        """The same rows as ``rows``, ``size`` at a time (the last batch may be smaller), as columns."""
+        if self.columnar is not None:
+            yield from self.columnar(size)
+            return
+        numbers: list[int] = []
+        records: list[dict[str, Any]] = []
+        for number, cells in self.rows:
+            numbers.append(number)
+            records.append(cells)
+            if len(numbers) == size:
+                yield numbers, {c: [r.get(c) for r in records] for c in COLUMNS}
+                numbers, records = [], []
+        if numbers:
+            yield numbers, {c: [r.get(c) for r in records] for c in COLUMNS}
 
 
 def _check_header(header: list[str], unit: str) -> list[str]:
@@ -225,8 +249,47 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
                 return
             yield from _row(number, cells, columns, source, strict_width=True)
 
+    def batches(size: int) -> Iterator[Batch]:
+        width = len(columns)
+        number = 1
+        numbers: list[int] = []
+        block: list[list[str]] = []
+        while True:
+            number += 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                message = str(exc)
+                if "field larger" in message:
+                    message = f"a cell is longer than {csv.field_size_limit():,} characters (is a quote left open?)"
+                source.problems.append(Problem(number, None, f"the file cannot be read from here on: {message}"))
+                break
+            if len(cells) != width or not "".join(cells).strip():
+                # Blank or ragged: the row-at-a-time rules decide (skip, report, or trim empty cells).
+                if not any(True for _ in _row(number, cells, columns, source, strict_width=True)):
+                    continue
+                cells = cells[:width]
+            numbers.append(number)
+            block.append(cells)
+            if len(block) == size:
+                yield numbers, _columns(block, columns)
+                numbers, block = [], []
+        if block:
+            yield numbers, _columns(block, columns)
+
     source.rows = rows()
+    source.columnar = batches
     return source
+
+
+def _columns(block: list[list[str]], names: list[str]) -> dict[str, list[Any]]:
+    """Rows of CSV cells as columns, with formula-guard quotes removed as :func:`restore` does."""
+    out: dict[str, list[Any]] = {}
+    for name, cells in zip(names, zip(*block, strict=True), strict=True):
+        out[name] = [restore(v) if v[:1] == "'" else v for v in cells]
+    return out
 
 
 def _row(

@@ -117,6 +117,10 @@ matched AS (
            arg_max(status, (date_start, date_end, seq)) FILTER (WHERE status IS NOT NULL) AS status,
            arg_max(host, (date_start, date_end, seq)) FILTER (WHERE status IS NOT NULL) AS host,
            arg_max(date_text, (date_start, date_end, seq)) FILTER (WHERE starts_run = 1) AS since,
+           arg_max(date_start, (date_start, date_end, seq)) FILTER (WHERE starts_run = 1) AS since_start,
+           -- when the status was last recorded or confirmed: the entry's period, but never later
+           -- than the day it was entered (a date typed today about 2019 confirms 2019, not today)
+           max(least(date_end, CAST(created_at AS DATE))) FILTER (WHERE status IS NOT NULL) AS last_confirmed,
            max(date_start) FILTER (WHERE status IS NOT NULL) AS status_recorded,
            arg_max(date_text, (date_start, date_end, seq)) AS last_entry,
            min(date_start) AS first_entry_start,
@@ -129,7 +133,7 @@ matched AS (
            coalesce(st.label, 'Not recorded') AS status, g.host, g.since, g.last_entry, g.entries,
            p.programme, p.end_date AS partnership_end, g.partnership AS partnership_slug,
            g.structure_key, g.status AS status_slug, g.typology AS typology_slug,
-           coalesce(st.position, 999) AS status_order, g.status_recorded,
+           coalesce(st.position, 999) AS status_order, g.status_recorded, g.since_start, g.last_confirmed,
            g.first_entry_start, g.last_entry_end
     FROM grouped g
     JOIN partnerships p ON p.slug = g.partnership

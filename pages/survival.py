@@ -1,0 +1,62 @@
+"""Survival: how many structures are still running N months after the money stopped."""
+
+import streamlit as st
+
+from pages import _ui
+from tracker import app_state, charts, survival
+
+_ui.frame_guard()
+
+ORIGINS = {"funding_end": "After funding ended", "start": "After the structure started"}
+SPLITS = {"none": "All structures", "typology": "Typology", "partnership": "Partnership", "programme": "Programme"}
+
+st.title("Survival")
+filters = _ui.current_filters()
+controls = st.columns(2)
+with controls[0]:
+    origin = _ui.url_choice("Count months", ORIGINS, key="origin", default="funding_end")
+with controls[1]:
+    split = _ui.url_choice("Split by", SPLITS, key="split", default="none")
+
+steps, cohort = app_state.read(survival.curves, filters, origin, split)
+st.caption(
+    "Kaplan–Meier estimate of the share of structures still running (continuing or hosted elsewhere), "
+    f"{survival.ORIGINS[origin]}. A structure still running counts only until its status was last recorded or "
+    "confirmed (a cross on the curve): after that there is no news, which is neither survival nor closure."
+)
+left_out = []
+if cohort.stopped_before_origin:
+    left_out.append(f"{cohort.stopped_before_origin} stopped before funding ended")
+if cohort.unconfirmed_since_origin:
+    left_out.append(f"{cohort.unconfirmed_since_origin} have no status recorded since funding ended")
+if cohort.no_status:
+    left_out.append(f"{cohort.no_status} have no status recorded at all")
+
+if cohort.structures.empty:
+    st.info(
+        "No structure has a status recorded after this starting point, so there is no curve to draw. "
+        + ("Left out: " + "; ".join(left_out) + "." if left_out else "")
+    )
+    st.stop()
+
+cols = st.columns(3)
+cols[0].metric("Structures followed", f"{len(cohort.structures):,}")
+cols[1].metric("Stopped since", f"{int(cohort.structures['event'].sum()):,}")
+cols[2].metric("No news since (censored)", f"{int((~cohort.structures['event']).sum()):,}")
+if left_out:
+    st.caption("Left out: " + "; ".join(left_out) + ". Confirm structures on the legacy register to bring them in.")
+
+_ui.chart_with_table(
+    charts.survival_curves(steps),
+    steps,
+    key=f"survival_{origin}_{split}",
+    description="the Kaplan–Meier steps",
+    columns={
+        "group": "Group",
+        "time": "Months",
+        "at_risk": "At risk",
+        "events": "Stopped",
+        "censored": "No news since",
+        "survival": "Share still running",
+    },
+)

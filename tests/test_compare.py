@@ -1,0 +1,278 @@
+"""Areas side by side: the per-area profiles agree with the summary queries, honour the filters
+(as-at included), put every area on the same scales, and the generated summaries say what the
+data says (golden file for the demo data)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN, ROOT, valid_row
+from tracker import charts, compare, entries, queries
+from tracker.config import Settings
+from tracker.filters import Filters
+from tracker.importer import import_file
+from tracker.store import Store, utcnow
+
+GOLDEN = ROOT / "tests" / "golden" / "compare_summaries.txt"
+THREE = ["voices", "golden-key", "blackpool"]
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("compare") / "demo.duckdb"
+    with Store(str(path), Settings(db=str(path))) as store:
+        assert import_file(store, store.settings.sample, actor=ADMIN).ok
+    return path
+
+
+@pytest.fixture
+def demo(demo_file, tmp_path):
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_file, path)
+    with Store(str(path), Settings(db=str(path))) as store:
+        yield store
+
+
+def counts(store, by, filters=Filters()):
+    """``summary --by partnership,FIELD`` as {(partnership name, label): count}."""
+    return {(r["partnership"], r[by]): r["count"] for r in queries.summary(store, ["partnership", by], filters)}
+
+
+def names(store):
+    return {p.slug: p.name for p in store.vocab().partnerships}
+
+
+def test_typology_profile_matches_the_summary_and_is_a_complete_grid(demo):
+    frame = compare.typology_profile(demo, Filters(), "partnership", THREE)
+    typologies = list(demo.vocab()["typology"].labels.values())
+    assert len(frame) == len(THREE) * len(typologies)
+    assert list(dict.fromkeys(frame["area"])) == [names(demo)[s] for s in THREE]  # the order chosen
+    expected = counts(demo, "typology")
+    for row in frame.itertuples():
+        assert row.entries == expected.get((row.area, row.category), 0)
+    for area, group in frame.groupby("area"):
+        assert group["share"].sum() == pytest.approx(1.0)
+        assert (group["area_entries"] == group["entries"].sum()).all()
+
+
+def test_mechanism_profile_counts_an_entry_under_each_mechanism(demo):
+    frame = compare.mechanism_profile(demo, Filters(), "partnership", THREE)
+    expected = counts(demo, "mechanism")
+    for row in frame.itertuples():
+        assert row.entries == expected.get((row.area, row.category), 0)
+    assert set(frame["group"]) == {"Programme features", "Mechanisms for change", "External factors"}
+
+
+def test_year_profile_shares_one_run_of_years_and_matches_kind_counts(demo):
+    frame = compare.year_profile(demo, Filters(), "partnership", THREE)
+    years = {area: sorted(set(group["year"])) for area, group in frame.groupby("area")}
+    assert len({tuple(y) for y in years.values()}) == 1  # the same years for every area
+    run = next(iter(years.values()))
+    assert run == list(range(run[0], run[-1] + 1))
+    kinds = counts(demo, "kind")
+    for (area, kind), group in frame.groupby(["area", "kind"]):
+        assert group["entries"].sum() == kinds.get((area, kind), 0)
+
+
+def test_legacy_profile_matches_the_register(demo):
+    frame = compare.legacy_profile(demo, Filters(), "partnership", THREE)
+    register = queries.structure_status_counts(demo)
+    expected = {(r.partnership, r.status): r.structures for r in register.itertuples()}
+    for row in frame.itertuples():
+        assert row.structures == expected.get((row.area, row.status), 0)
+    assert frame.groupby("area")["structures"].sum().to_dict() == {"VOICES": 2, "Golden Key": 3, "Blackpool Fulfilling Lives": 3}
+
+
+def test_profiles_follow_the_shared_filters(demo):
+    setbacks = Filters(kinds=("setback",))
+    years = compare.year_profile(demo, setbacks, "partnership", THREE)
+    assert years.loc[years["kind"] == "milestone", "entries"].sum() == 0
+    typology = compare.typology_profile(demo, setbacks, "partnership", THREE)
+    assert typology["entries"].sum() == sum(
+        queries.count_entries(demo, Filters(kinds=("setback",), partnerships=(s,))) for s in THREE
+    )
+    # a partnership outside the sidebar's own choice contributes nothing
+    only_voices = compare.typology_profile(demo, Filters(partnerships=("voices",)), "partnership", THREE)
+    assert only_voices.groupby("area")["entries"].sum().to_dict() == {
+        "VOICES": 9,
+        "Golden Key": 0,
+        "Blackpool Fulfilling Lives": 0,
+    }
+
+
+def test_area_options_follow_the_sidebar_partnerships_and_programmes(demo):
+    assert len(compare.area_options(demo, Filters(), "partnership")) == 12
+    assert list(compare.area_options(demo, Filters(partnerships=("voices", "golden-key")), "partnership")) == [
+        "golden-key",
+        "voices",
+    ]
+    assert compare.area_options(demo, Filters(), "programme") == {"Fulfilling Lives": "Fulfilling Lives"}
+    with pytest.raises(ValueError):
+        compare.area_options(demo, Filters(), "county")
+
+
+def test_as_at_shows_the_areas_as_they_stood(demo, write_file):
+    before = compare.compare(demo, Filters(), "partnership", THREE)
+    time.sleep(0.01)
+    moment = utcnow()
+    time.sleep(0.01)
+    added = valid_row(id="later-1", partnership="VOICES", date="2022", kind="setback", status="", typology="Culture")
+    assert import_file(demo, write_file([added]), actor=ADMIN).ok
+    entries.delete_entry(demo, "voices-marg-council-2022", actor=ADMIN)
+    now = compare.compare(demo, Filters(), "partnership", THREE)
+    then = compare.compare(demo, Filters(as_at=moment), "partnership", THREE)
+    assert now.facts[0].setbacks == before.facts[0].setbacks + 1
+    assert then.facts == before.facts
+    assert then.typology.equals(before.typology) and then.legacy.equals(before.legacy)
+    assert compare.summary_text(then.facts[0]) == compare.summary_text(before.facts[0])
+    assert compare.compare(demo, Filters(as_at=datetime(2000, 1, 1)), "partnership", THREE).empty
+
+
+def test_whole_programmes_compare_side_by_side(tmp_path, write_file):
+    ref = tmp_path / "partnerships.csv"
+    ref.write_text(
+        "slug,name,programme,area,start_date,end_date\n"
+        "voices,VOICES,Fulfilling Lives,Stoke-on-Trent,2014-04-01,2022-06-30\n"
+        "golden-key,Golden Key,Fulfilling Lives,Bristol,2014-04-01,2022-03-31\n"
+        "cf-leeds,Changing Futures Leeds,Changing Futures,Leeds,2021-01-01,\n",
+        encoding="utf-8",
+    )
+    settings = Settings(db=str(tmp_path / "p.duckdb"), partnerships=ref)
+    with Store(settings.db, settings) as store:
+        rows = [
+            valid_row(id="a", partnership="VOICES", date="2019"),
+            valid_row(id="b", partnership="Golden Key", date="2020", structure="Board", status="Decommissioned"),
+            valid_row(
+                id="c",
+                partnership="Changing Futures Leeds",
+                date="2022",
+                structure="Hub",
+                status="Hosted elsewhere",
+                host="Leeds City Council",
+            ),
+        ]
+        assert import_file(store, write_file(rows), actor=ADMIN).ok
+        result = compare.compare(store, Filters(), "programme", ["Changing Futures", "Fulfilling Lives"])
+        assert [f.area for f in result.facts] == ["Changing Futures", "Fulfilling Lives"]
+        assert [(f.entries, f.partnerships, f.structures) for f in result.facts] == [(1, 1, 1), (2, 2, 2)]
+        assert result.facts[0].hosts == (("Leeds City Council", 1),)
+        text = compare.summary_text(result.facts[1])
+        assert text.startswith("2 entries across 2 partnerships from 2019 to 2020: 2 milestones and 0 setbacks.")
+        assert "2 structures recorded: 1 still running, 1 decommissioned." in text
+
+
+def test_generated_summaries_of_the_demo_data_match_the_golden_file(demo):
+    areas = list(compare.area_options(demo, Filters(), "partnership"))
+    facts = compare.facts(demo, Filters(), "partnership", areas)
+    text = "".join(f"## {f.area}\n{compare.summary_text(f)}\n\n" for f in facts)
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_summaries_are_built_from_the_data(demo):
+    voices, golden_key, blackpool = compare.facts(demo, Filters(), "partnership", THREE)
+    summary = compare.summary_text(voices)
+    assert summary.startswith(f"{queries.count_entries(demo, Filters(partnerships=('voices',)))} entries")
+    assert "1 hosted by Stoke-on-Trent City Council" in summary and "1 hosted by Expert Citizens CIC" in summary
+    assert "Most entries: Coproduction (4 of 9)." in summary
+    assert "none still running" not in summary
+    assert "2 decommissioned" in compare.summary_text(golden_key)
+    figures = queries.headline(demo, Filters(partnerships=("blackpool",)))
+    assert (blackpool.structures, blackpool.continuing, blackpool.hosted) == (
+        figures["structures"],
+        figures["continuing"],
+        figures["hosted-elsewhere"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, "No entries match the current filters."),
+        (
+            {"entries": 1, "milestones": 1, "first_year": 2019, "last_year": 2019},
+            "1 entry in 2019: 1 milestone and 0 setbacks. No structures recorded. No contributing mechanisms recorded.",
+        ),
+        (
+            {
+                "entries": 5,
+                "milestones": 3,
+                "setbacks": 2,
+                "structures": 6,
+                "hosted": 5,
+                "decommissioned": 1,
+                "hosts": (("A", 2), ("B", 1), ("C", 1), ("D", 1)),
+                "top_typologies": ("Culture", "Leadership"),
+                "top_typology_entries": 2,
+                "top_mechanisms": ("Austerity",),
+                "top_mechanism_entries": 1,
+                "setback_typologies": ("Culture",),
+                "setback_typology_entries": 2,
+                "confirmed_after_end": 1,
+            },
+            "5 entries: 3 milestones and 2 setbacks. 6 structures recorded: 5 still running, 1 decommissioned. "
+            "Still running: 2 hosted by A; 1 hosted by B; 1 hosted by C; 1 hosted elsewhere by 1 other organisation. "
+            "1 of the 5 still running has a status recorded after funding ended. "
+            "Most entries: Culture; Leadership (2 each of 5). Mechanism named most often: Austerity (1 entry). "
+            "Most setbacks: Culture (2 of 2).",
+        ),
+    ],
+)
+def test_summary_wording(changes, expected):
+    assert compare.summary_text(compare.AreaFacts(area="X", **changes)) == expected
+
+
+def spec(chart) -> dict:
+    return json.loads(json.dumps(chart.to_dict()))
+
+
+def test_profile_charts_put_every_area_on_one_scale(demo):
+    result = compare.compare(demo, Filters(), "partnership", THREE)
+    for frame, measure in ((result.typology, "share"), (result.mechanism, "count")):
+        chart = compare.profile_chart(frame, category_title="X", measure=measure)
+        s = spec(chart)
+        assert s["facet"]["column"]["field"] == "area"
+        assert s["resolve"]["scale"]["x"] == "shared"
+        x = s["spec"]["layer"][0]["encoding"]["x"]
+        field = "share" if measure == "share" else "entries"
+        assert x["field"] == field and x["scale"]["domain"][0] == 0
+        assert x["scale"]["domain"][1] >= frame[field].max()  # one fixed domain, wide enough for every area
+        assert charts.spec_rows(chart) == len(frame)
+
+
+def test_year_chart_shares_years_and_scale(demo):
+    result = compare.compare(demo, Filters(), "partnership", THREE)
+    s = spec(compare.year_chart(result.years))
+    assert s["facet"]["row"]["field"] == "area"
+    assert s["resolve"]["scale"] == {"x": "shared", "y": "shared"}
+    y = s["spec"]["layer"][0]["encoding"]["y"]
+    top = result.years["entries"].max()
+    assert y["scale"]["domain"][0] == -y["scale"]["domain"][1] and y["scale"]["domain"][1] >= top
+
+
+def test_legacy_chart_keeps_the_chosen_order(demo):
+    result = compare.compare(demo, Filters(), "partnership", THREE)
+    s = spec(compare.legacy_chart(result.legacy, ["Continuing", "Hosted elsewhere", "Decommissioned"]))
+    sorts = [layer["encoding"]["y"]["sort"] for layer in s["layer"]]
+    assert sorts == [["VOICES", "Golden Key", "Blackpool Fulfilling Lives"]] * 2
+
+
+def test_unknown_kind_of_area_is_refused(demo):
+    with pytest.raises(ValueError):
+        compare.compare(demo, Filters(), "county", ["x", "y"])
+
+
+def test_sql_starts_from_the_scope_ctes():
+    """Every read goes through Filters.scope(): cur_entries, never the raw entries table."""
+    source = (ROOT / "tracker" / "compare.py").read_text()
+    assert not re.search(r"\bFROM entries\b|\bJOIN entries\b", source, re.IGNORECASE)
+    assert "filters.scope()" in source

@@ -1,0 +1,368 @@
+"""Fuzzed uploads (#7): whatever bytes arrive, the importer answers with a clean import or clear problems.
+
+Hypothesis builds CSV and XLSX files — random bytes, broken quoting, ragged rows, huge cells,
+odd encodings, formulas, control characters, and valid files with one field broken — and
+feeds them to ``import_stream`` on one real DuckDB store per test. For every file:
+
+- no exception escapes; a failed import lists problems, each with a plain message, a
+  spreadsheet row (or none) and a column of the interchange format (or none);
+- a failed import (or a dry run) changes no table at all; a clean one changes exactly what
+  its report says (new entries, one history row per created or updated entry, one audit row).
+
+``HYPOTHESIS_PROFILE=long`` runs ten times as many examples (see tests/hypothesis_profiles.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time
+from typing import Any
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from tests.conftest import ADMIN, valid_row
+from tests.hypothesis_profiles import PROFILE, scaled
+from tracker.importer import ImportReport, import_stream
+from tracker.interchange import COLUMNS
+from tracker.store import Store
+
+TABLES = ("entries", "entry_history", "entry_mechanisms", "entry_sectors", "audit_log")
+TEXT_COLUMNS = ("title", "description", "host", "structure", "source")
+
+# -- building blocks ------------------------------------------------------------------------
+
+NASTY = st.sampled_from(
+    [
+        "",
+        " ",
+        '"',
+        '""',
+        '"unterminated',
+        "a,b",
+        "a;b;;",
+        ";",
+        "=1+1",
+        '=HYPERLINK("http://evil.example","x")',
+        "+SUM(A1)",
+        "-2",
+        "@cmd",
+        "'=already",
+        "\t=tab",
+        "\r\n",
+        "line\nbreak",
+        "\x00",
+        "\x1b[31m",
+        "\x7f",
+        "\u2028",
+        "\u200b",
+        "\ufeff",
+        "\ufffd",
+        "é£€",
+        "٢٠١٩",
+        "2019-02-30",
+        "1899",
+        "9999",
+        "0000-00-00",
+        "milestone ",
+        "MILESTONE",
+        "setbak",
+        "hosted elsewhere",
+        "Leadrship",
+        "x' OR '1'='1",
+        "<script>alert(1)</script>",
+        "[x](javascript:alert(1))",
+        "NaN",
+        "None",
+        "null",
+    ]
+)
+TEXT = st.text(max_size=40)
+CONTROL = st.text(alphabet=st.characters(max_codepoint=0x9F, categories=["Cc"]), min_size=1, max_size=4)
+HUGE = st.tuples(st.sampled_from(["x", "é", " ", '"', ";", "\n", "€"]), st.integers(180, 140_000)).map(
+    lambda t: t[0] * t[1]
+)
+CELL = st.one_of(NASTY, TEXT, CONTROL, HUGE)
+IDS = st.sampled_from(["", "fz-1", "fz-2", "fz-3", "t-1"])
+ENCODINGS = st.sampled_from(
+    ["utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16", "utf-16-le", "utf-32", "shift_jis", "koi8_r", "cp437"]
+)
+
+
+def _rows(draw: st.DrawFn, n: int) -> list[dict[str, Any]]:
+    ids = draw(st.lists(IDS, min_size=n, max_size=n))
+    rows = []
+    for i, id_ in enumerate(ids):
+        kind = draw(st.sampled_from(["milestone", "setback"]))
+        rows.append(valid_row(id=f"{id_}-{i}" if id_ else "", kind=kind, title=f"Fuzz row {i}"))
+    return rows
+
+
+def _csv(header: list[str], rows: list[list[str]], terminator: str = "\r\n", quoting: int = csv.QUOTE_MINIMAL) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=terminator, quoting=quoting)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+@st.composite
+def valid_files(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
+    """A valid header (any order and case) and 1-4 valid rows."""
+    header = list(COLUMNS)
+    if draw(st.booleans()):
+        header = draw(st.permutations(header))
+    header = [h.upper() if draw(st.booleans()) and i == 0 else h for i, h in enumerate(header)]
+    rows = _rows(draw, draw(st.integers(1, 4)))
+    return header, [[str(r[h.lower()]) for h in header] for r in rows]
+
+
+@st.composite
+def broken_field(draw: st.DrawFn) -> bytes:
+    """A valid file with one cell replaced by something awkward (valid or not)."""
+    header, rows = draw(valid_files())
+    r = draw(st.integers(0, len(rows) - 1))
+    c = draw(st.integers(0, len(header) - 1))
+    rows[r][c] = draw(CELL)
+    return _csv(header, rows, draw(st.sampled_from(["\r\n", "\n", "\r"]))).encode(draw(st.sampled_from(["utf-8", "utf-8-sig"])))
+
+
+@st.composite
+def formulas(draw: st.DrawFn) -> bytes:
+    """Spreadsheet formulas (with or without our guard quote) in the free-text columns: text, never run."""
+    header, rows = draw(valid_files())
+    column = draw(st.sampled_from(TEXT_COLUMNS))
+    prefix = draw(st.sampled_from(["=", "+", "-", "@", "\t", "'=", "''=", "'"]))
+    rows[0][header.index(column) if column in header else 4] = prefix + draw(st.text(max_size=20))
+    return _csv(header, rows).encode("utf-8")
+
+
+@st.composite
+def ragged(draw: st.DrawFn) -> bytes:
+    """Rows with cells missing or extra (a comma not quoted, a cell left out)."""
+    header, rows = draw(valid_files())
+    r = draw(st.integers(0, len(rows) - 1))
+    if draw(st.booleans()):
+        rows[r] = rows[r][: draw(st.integers(0, len(header) - 1))]
+    else:
+        rows[r] = rows[r] + draw(st.lists(st.one_of(st.just(""), TEXT), min_size=1, max_size=3))
+    return _csv(header, rows).encode("utf-8")
+
+
+@st.composite
+def broken_quoting(draw: st.DrawFn) -> bytes:
+    """A valid file with quotes (or a separator, or a line break) inserted at random places, or cut short."""
+    header, rows = draw(valid_files())
+    text = _csv(header, rows, quoting=draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])))
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(['"', '"', ",", "\n", "\r", '""', "\x00"])) + text[at:]
+    if draw(st.booleans()):
+        text = text[: draw(st.integers(0, len(text)))]
+    return text.encode("utf-8")
+
+
+@st.composite
+def odd_encoding(draw: st.DrawFn) -> bytes:
+    """A file, with non-ASCII text, in an encoding that may or may not be allowed."""
+    header, rows = draw(valid_files())
+    rows[0][header.index("title") if "title" in header else 0] = draw(
+        st.sampled_from(["Café £5 — “quotes”", "Ærø ÿ", "日本語", "Ünïcödé", "€‰Œ"])
+    )
+    return _csv(header, rows).encode(draw(ENCODINGS), errors="replace")
+
+
+@st.composite
+def separators(draw: st.DrawFn) -> bytes:
+    """Excel's other "CSV" flavours: semicolons, tabs or bars between columns."""
+    header, rows = draw(valid_files())
+    sep = draw(st.sampled_from([";", "\t", "|"]))
+    return "\r\n".join(sep.join(r) for r in [header, *rows]).encode("utf-8")
+
+
+@st.composite
+def headers(draw: st.DrawFn) -> bytes:
+    """Headers with columns missing, doubled, misspelt, blank or padded."""
+    header, rows = draw(valid_files())
+    op = draw(st.sampled_from(["drop", "double", "misspell", "blank", "pad", "only"]))
+    i = draw(st.integers(0, len(header) - 1))
+    if op == "drop":
+        del header[i]
+    elif op == "double":
+        header.append(header[i])
+    elif op == "misspell":
+        header[i] = header[i][:-1] + "x"
+    elif op == "blank":
+        header[i] = ""
+    elif op == "pad":
+        header[i] = f"  {header[i]}\ufeff "
+    else:
+        return _csv(header, []).encode("utf-8")
+    return _csv(header, rows).encode("utf-8")
+
+
+@st.composite
+def text_rows(draw: st.DrawFn) -> bytes:
+    """A valid header followed by lines of arbitrary text."""
+    lines = draw(st.lists(st.text(max_size=200), max_size=5))
+    return ("\r\n".join([",".join(COLUMNS), *lines])).encode(draw(st.sampled_from(["utf-8", "cp1252"])), "replace")
+
+
+CSV_FILES = st.one_of(
+    st.binary(max_size=3000),
+    text_rows(),
+    broken_field(),
+    formulas(),
+    ragged(),
+    broken_quoting(),
+    odd_encoding(),
+    separators(),
+    headers(),
+    valid_files().map(lambda f: _csv(*f).encode("utf-8")),
+)
+
+# -- XLSX -----------------------------------------------------------------------------------
+
+XLSX_CELL = st.one_of(
+    CELL,
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.dates(date(1800, 1, 1), date(2200, 1, 1)),
+    st.datetimes(datetime(1900, 3, 1), datetime(2200, 1, 1)),
+    st.times(),
+    st.none(),
+)
+
+
+@st.composite
+def xlsx_files(draw: st.DrawFn) -> bytes:
+    """A workbook built with openpyxl: odd sheets, odd cell types and formats, or damaged zip bytes."""
+    import openpyxl
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    header, rows = draw(valid_files())
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = draw(st.sampled_from(["entries", "Sheet1", "ENTRIES", "data"]))
+    if draw(st.booleans()):
+        book.create_sheet("notes", 0).append(["not", "the", "entries"])
+    cells: list[list[Any]] = [list(header), *[list(r) for r in rows]]
+    for _ in range(draw(st.integers(0, 3))):
+        r = draw(st.integers(0, len(cells) - 1))
+        c = draw(st.integers(0, len(header) + 1))
+        value = draw(XLSX_CELL)
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)[:32_000]
+        while len(cells[r]) <= c:
+            cells[r].append(None)
+        cells[r][c] = value
+    for r, values in enumerate(cells, start=1):
+        for c, value in enumerate(values, start=1):
+            cell = sheet.cell(row=r, column=c, value=value)
+            if isinstance(value, date | datetime):
+                cell.number_format = draw(st.sampled_from(["yyyy", "mmm-yy", "yyyy-mm-dd", "dd/mm/yyyy", "General"]))
+    if draw(st.booleans()):
+        sheet.append([])  # blank rows inside the data
+        sheet.append([None] * len(header))
+    out = io.BytesIO()
+    book.save(out)
+    data = out.getvalue()
+    damage = draw(st.sampled_from(["none", "none", "none", "truncate", "flip"]))
+    if damage == "truncate":
+        data = data[: draw(st.integers(0, len(data) - 1))]
+    elif damage == "flip":
+        at = draw(st.integers(0, len(data) - 1))
+        data = data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1 :]
+    return data
+
+
+# -- the property ---------------------------------------------------------------------------
+
+
+def counts(store: Store) -> dict[str, int]:
+    cur = store.cursor()
+    return {t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}  # type: ignore[index]
+
+
+def check_outcome(store: Store, data: bytes, fmt: str, dry_run: bool) -> ImportReport:
+    """Import ``data``; assert it is a clean import or clear problems, and nothing half-stored."""
+    before = counts(store)
+    report = import_stream(store, io.BytesIO(data), fmt, actor=ADMIN, dry_run=dry_run, name=f"fuzz.{fmt}")
+    after = counts(store)
+    assert report.summary()
+    if not report.ok:
+        assert after == before, f"a failed import changed the store: {before} -> {after}"
+        for problem in report.problems:
+            assert isinstance(problem.message, str) and problem.message.strip(), problem
+            assert "Traceback" not in problem.message and " object at 0x" not in problem.message, problem
+            assert problem.row is None or (isinstance(problem.row, int) and problem.row >= 1), problem
+            assert problem.column is None or problem.column in COLUMNS, problem
+            assert str(problem)
+        return report
+    assert report.rows_read >= 1
+    assert report.created + report.updated + report.unchanged == report.rows_read, report
+    changed = report.created + report.updated
+    if dry_run or not changed:
+        assert after == before, f"a dry run or no-op import changed the store: {before} -> {after}"
+    else:
+        assert after["entries"] - before["entries"] == report.created
+        assert after["entry_history"] - before["entry_history"] == changed
+        assert after["audit_log"] - before["audit_log"] == 1
+    return report
+
+
+@PROFILE
+@given(data=CSV_FILES, dry_run=st.booleans())
+def test_any_csv_upload_is_a_clean_import_or_clear_problems(store, data, dry_run):
+    check_outcome(store, data, "csv", dry_run)
+
+
+@scaled(0.25)
+@given(data=xlsx_files(), dry_run=st.booleans())
+def test_any_xlsx_upload_is_a_clean_import_or_clear_problems(store, data, dry_run):
+    check_outcome(store, data, "xlsx", dry_run)
+
+
+# -- what the fuzzing must keep finding valid -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "prefix", ["=", "+", "-", "@", "'="], ids=["equals", "plus", "minus", "at", "guarded"]
+)
+def test_formulas_in_text_columns_import_as_text(store, prefix):
+    data = _csv(list(COLUMNS), [[str(valid_row(id="f-1", title=prefix + "SUM(A1)")[c]) for c in COLUMNS]])
+    report = check_outcome(store, data.encode(), "csv", dry_run=False)
+    assert report.ok and report.created == 1
+    stored = store.cursor().execute("SELECT title FROM entries WHERE id = 'f-1'").fetchone()[0]  # type: ignore[index]
+    assert stored == ("=SUM(A1)" if prefix == "'=" else prefix + "SUM(A1)")
+
+
+def test_a_huge_cell_is_a_clear_problem_naming_the_limit(store):
+    data = _csv(list(COLUMNS), [[str(valid_row(description="x" * 6000)[c]) for c in COLUMNS]]).encode()
+    report = check_outcome(store, data, "csv", dry_run=False)
+    assert [str(p) for p in report.problems] == [
+        "row 2, column description: is too long: 6000 characters, the limit is 5000; shorten it"
+    ]
+
+
+def test_a_cell_beyond_the_csv_reader_limit_is_reported_not_raised(store):
+    data = _csv(list(COLUMNS), [[str(valid_row(description="x" * 200_000)[c]) for c in COLUMNS]]).encode()
+    report = check_outcome(store, data, "csv", dry_run=False)
+    assert not report.ok and report.problems[0].row == 2
+
+
+def test_xlsx_time_cell_is_a_clear_problem(store):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(COLUMNS))
+    sheet.append([time(12, 30) if c == "title" else valid_row()[c] for c in COLUMNS])
+    out = io.BytesIO()
+    book.save(out)
+    report = check_outcome(store, out.getvalue(), "xlsx", dry_run=False)
+    assert [(p.row, p.column) for p in report.problems] == [(2, "title")]

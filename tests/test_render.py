@@ -1,0 +1,205 @@
+"""Charts as files, drawn on the server: every chart builder renders to a real PNG and a real SVG,
+and the download buttons under the charts in the app hand out those files and the data as CSV."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ADMIN, ROOT
+from tracker import charts, compare, queries, render
+from tracker.config import Settings
+from tracker.filters import Filters
+from tracker.importer import import_file
+from tracker.store import Store
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SVG = "{http://www.w3.org/2000/svg}svg"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the PNG's IHDR chunk (after checking the signature)."""
+    assert data[:8] == PNG_MAGIC, "not a PNG"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def svg_root(text: str | bytes) -> ET.Element:
+    root = ET.fromstring(text)
+    assert root.tag == SVG, root.tag
+    return root
+
+
+def svg_text(root: ET.Element) -> str:
+    return " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("render") / "demo.duckdb"
+    with Store(str(path), Settings(db=str(path))) as store:
+        assert import_file(store, store.settings.sample, actor=ADMIN).ok
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo(demo_file):
+    with Store(str(demo_file), Settings(db=str(demo_file))) as store:
+        yield store
+
+
+def every_chart(store: Store) -> dict[str, object]:
+    """One chart from each builder the app uses, on the demo data."""
+    statuses = ["Continuing", "Hosted elsewhere", "Decommissioned", "Not recorded"]
+    points, binned = queries.timeline(store, Filters(), "structure")
+    result = compare.compare(store, Filters(), "partnership", ["voices", "golden-key"])
+    return {
+        "heatmap": charts.heatmap(queries.heatmap(store, Filters(), "partnership", "typology"), "share", "P", "T"),
+        "timeline": charts.timeline(
+            points, queries.status_segments(store), lane_title="Structure", typologies=[], binned=binned
+        ),
+        "year_bars": charts.year_bars(queries.year_counts(store)),
+        "legacy": charts.legacy_status_bar(queries.structure_status_counts(store), statuses=statuses),
+        "typology_profile": compare.profile_chart(result.typology, category_title="Typology"),
+        "mechanism_profile": compare.profile_chart(result.mechanism, category_title="Mechanism", colour_by="group"),
+        "years_compared": compare.year_chart(result.years),
+        "legacy_compared": compare.legacy_chart(result.legacy, statuses),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "heatmap",
+        "timeline",
+        "year_bars",
+        "legacy",
+        "typology_profile",
+        "mechanism_profile",
+        "years_compared",
+        "legacy_compared",
+    ],
+)
+def test_every_chart_renders_to_png_and_svg(demo, name):
+    chart = every_chart(demo)[name]
+    image = render.png(chart, title="A chart", subtitle="All entries")
+    width, height = png_size(image)
+    assert width >= 600 and height >= 250 and len(image) > 10_000
+    drawing = render.svg(chart, title="A chart", subtitle="All entries")
+    root = svg_root(drawing)
+    svg_width, svg_height = float(root.get("width")), float(root.get("height"))
+    assert svg_width >= 300 and svg_height >= 125 and len(drawing) > 5_000
+    assert width == pytest.approx(svg_width * render.PNG_SCALE, abs=2)  # PNGs are twice the size: sharp on a projector
+    words = svg_text(root)
+    assert "A chart" in words and "All entries" in words  # the title and subtitle travel with the image
+
+
+def test_svg_keeps_text_as_text(demo):
+    root = svg_root(render.svg(every_chart(demo)["heatmap"]))
+    words = svg_text(root)
+    assert "VOICES" in words and "Coproduction" in words
+    assert not list(root.iter("{http://www.w3.org/2000/svg}image"))  # vector, no embedded bitmap
+
+
+def test_static_spec_fixes_container_widths_and_leaves_the_chart_alone(demo):
+    chart = every_chart(demo)["year_bars"]
+    assert chart.to_dict()["width"] == "container"
+    spec = render.static_spec(chart, width=700, title="T", subtitle="S", font="DejaVu Sans")
+    assert spec["width"] == 700 and spec["title"]["text"] == "T" and spec["title"]["subtitle"] == "S"
+    assert spec["config"]["font"] == "DejaVu Sans"
+    assert chart.to_dict()["width"] == "container"
+    assert "container" not in str(render.static_spec(every_chart(demo)["timeline"]))
+
+
+def test_table_csv_renames_columns_and_neutralises_formulas():
+    table = pd.DataFrame({"area": ["=HYPERLINK(1)", "VOICES"], "entries": [1, None], "hidden": ["x", "y"]})
+    data = render.table_csv(table, {"area": "Area", "entries": "Entries", "missing": "Not there"})
+    assert data.startswith("\ufeff".encode())
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines == ["Area,Entries", "'=HYPERLINK(1),1.0", "VOICES,"]
+    assert render.table_csv(table).decode("utf-8-sig").splitlines()[0] == "area,entries,hidden"
+
+
+def test_file_stem():
+    assert render.file_stem("Entries per partnership and typology") == "entries-per-partnership-and-typology"
+    assert render.file_stem("×××") == "chart"
+
+
+# --- the buttons in the app ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_db(tmp_path, demo_file, monkeypatch) -> Path:
+    path = tmp_path / "app.duckdb"
+    shutil.copy(demo_file, path)
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def deferred(monkeypatch):
+    """The callables behind download buttons, by file name, as the app registered them."""
+    found: dict[str, object] = {}
+    original = MediaFileManager.add_deferred
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        found[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    legacy_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        legacy_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+    return found
+
+
+def run_page(page: str, **params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/heatmaps.py", "pages/timeline.py", "pages/legacy.py"])
+def test_every_chart_in_the_app_has_png_svg_and_csv_downloads(app_db, deferred, page):
+    at = run_page(page)
+    shown = len(at.get("vega_lite_chart"))
+    assert shown >= 1
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("PNG") == labels.count("SVG") == labels.count("CSV") == shown
+    for name, make in deferred.items():
+        data = make()
+        if name.endswith(".png"):
+            width, height = png_size(data)
+            assert width > 400 and height > 150 and len(data) > 5_000
+        elif name.endswith(".svg"):
+            root = svg_root(data)
+            assert "All entries" in svg_text(root)  # the subtitle: the filters in words
+        elif name.endswith(".csv") and name != "legacy-register.csv":
+            head = data.decode("utf-8-sig").splitlines()
+            assert len(head) >= 2 and "," in head[0]
+
+
+def test_downloads_follow_the_filters(app_db, deferred):
+    run_page("pages/heatmaps.py", partnership="voices", kind="setback")
+    svg = next(make() for name, make in deferred.items() if name.endswith(".svg"))
+    assert "partnerships: VOICES; kind: setbacks" in svg_text(svg_root(svg))
+    csv = next(make() for name, make in deferred.items() if name.endswith(".csv"))
+    rows = csv.decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("Partnership,Typology,Entries")
+    assert {line.split(",")[0] for line in rows[1:]} == {"VOICES"}

@@ -1,0 +1,83 @@
+"""Kaplan–Meier survival, checked against a hand-worked example, and honest censoring."""
+
+import pytest
+
+from tests.conftest import ADMIN, valid_row
+from tracker.filters import Filters
+from tracker.importer import import_file
+from tracker.survival import cohort, curves, kaplan_meier, median_survival
+
+
+def test_kaplan_meier_matches_the_hand_worked_example():
+    # five structures: stopped at 2, censored at 3, stopped at 3, stopped at 5, censored at 8 (months)
+    steps = kaplan_meier([2, 3, 3, 5, 8], [True, False, True, True, False])
+    assert steps[["time", "at_risk", "events", "censored"]].values.tolist() == [
+        [0, 5, 0, 0], [2, 5, 1, 0], [3, 4, 1, 1], [5, 2, 1, 0], [8, 1, 0, 1],
+    ]
+    # S(2) = 4/5; S(3) = 0.8 × 3/4 = 0.6; S(5) = 0.6 × 1/2 = 0.3; censoring at 8 leaves it at 0.3
+    assert steps["survival"].round(6).tolist() == [1.0, 0.8, 0.6, 0.3, 0.3]
+    assert median_survival(steps) == 5.0
+
+
+def test_no_events_means_the_curve_stays_at_one():
+    steps = kaplan_meier([1, 4, 9], [False, False, False])
+    assert steps["survival"].tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert median_survival(steps) is None
+
+
+@pytest.fixture
+def structures(store, write_file):
+    """VOICES funding ended 2022-06-30. Three structures with different fates."""
+    rows = [
+        # closed 6 months after funding ended → an event at ~6 months
+        valid_row(id="a1", structure="A", date="2016", status="continuing"),
+        valid_row(id="a2", structure="A", date="2022-12-31", kind="setback", status="decommissioned", mechanisms=""),
+        # still running, last confirmed 2023-06-30 → censored at ~12 months
+        valid_row(id="b1", structure="B", date="2017", status="continuing"),
+        valid_row(id="b2", structure="B", date="2023-06-30", status="hosted elsewhere", host="Council"),
+        # still running but last heard of in 2019: no news since funding ended → left out, not counted as survival
+        valid_row(id="c1", structure="C", date="2019-03-01", status="continuing"),
+        # stopped before funding ended → not at risk after it
+        valid_row(id="d1", structure="D", date="2020-01-01", status="decommissioned"),
+    ]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    return store
+
+
+def test_cohort_after_funding_end_censors_at_the_last_confirmation(structures):
+    found = cohort(structures, Filters(), "funding_end")
+    by_name = found.structures.set_index("structure")
+    assert sorted(by_name.index) == ["A", "B"]
+    assert bool(by_name.loc["A", "event"]) and round(by_name.loc["A", "months"], 1) == 6.0
+    assert not bool(by_name.loc["B", "event"]) and round(by_name.loc["B", "months"], 1) == 12.0
+    assert (found.stopped_before_origin, found.unconfirmed_since_origin) == (1, 1)
+    steps, _ = curves(structures, Filters(), "funding_end")
+    assert steps["survival"].round(3).tolist() == [1.0, 0.5, 0.5]
+
+
+def test_cohort_from_the_structures_own_start(structures):
+    found = cohort(structures, Filters(), "start", by="partnership")
+    assert set(found.structures["structure"]) == {"A", "B", "C", "D"}
+    assert set(found.structures["group"]) == {"VOICES"}
+    d = found.structures.set_index("structure").loc["D"]
+    assert bool(d["event"]) and d["months"] == 0
+
+
+def test_unverified_structures_and_one_click_confirmation(structures):
+    from datetime import date
+
+    from tracker import verification
+    from tracker.access import Forbidden, Member
+
+    frame = verification.register(structures, today=date(2024, 3, 1)).set_index("structure")
+    assert bool(frame.loc["C", "unverified"]) and not bool(frame.loc["B", "unverified"])  # 2023-06 is within 12 months
+    assert list(verification.to_check(structures, today=date(2024, 3, 1))["structure"]) == ["C"]
+    saved = verification.confirm(structures, ADMIN, "voices", "c", "running", when=date(2024, 2, 1))
+    assert (saved.kind, saved.status, saved.structure) == ("milestone", "continuing", "C")
+    assert verification.to_check(structures, today=date(2024, 3, 1)).empty
+    closed = verification.confirm(structures, ADMIN, "voices", "b", "closed", when=date(2024, 2, 2))
+    assert (closed.kind, closed.status) == ("setback", "decommissioned")
+    frame = verification.register(structures, today=date(2024, 3, 1)).set_index("structure")
+    assert frame.loc["B", "status"] == "Decommissioned"
+    with pytest.raises(Forbidden):
+        verification.confirm(structures, Member("x@y.org", "viewer"), "voices", "a", "running")
