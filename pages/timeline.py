@@ -4,6 +4,7 @@ import streamlit as st
 
 from pages import _ui
 from tracker import app_state, charts, queries
+from tracker import context as context_events
 
 _ui.frame_guard()
 
@@ -25,11 +26,18 @@ if points.empty:
     st.stop()
 segments = app_state.read(queries.status_segments, filters) if lane == "structure" else None
 typologies = list(_ui.vocab()["typology"].labels.values())
+show_context = st.toggle("Show outside events (lockdowns, Everyone In, austerity…)", value=True, key="context")
+context = app_state.read(context_events.context_bands)
 
 st.caption(
     "Circles are milestones, triangles setbacks; colour shows the typology. A date given as a year or a "
     "month is drawn as a bar over that year or month."
-    + (" Shaded bands show each structure's status over time." if lane == "structure" else "")
+    + (" Coloured bands show each structure's status over time." if lane == "structure" else "")
+    + (
+        " Grey bands mark outside events; a ring marks an entry tagged with that external factor."
+        if show_context
+        else ""
+    )
 )
 if binned:
     st.warning(
@@ -37,7 +45,14 @@ if binned:
         "period, kind and typology. Narrow the filters to see single entries."
     )
 _ui.chart_with_table(
-    charts.timeline(points, segments, lane_title=LANES[lane], typologies=typologies, binned=binned),
+    charts.timeline(
+        points,
+        segments,
+        lane_title=LANES[lane],
+        typologies=typologies,
+        binned=binned,
+        context=context if show_context else None,
+    ),
     points,
     key=f"timeline_{lane}",
     description="the entries on this timeline" if not binned else "counts per lane and period",

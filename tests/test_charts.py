@@ -624,10 +624,16 @@ def test_builders_are_pure_and_leave_the_input_alone():
 def test_survival_curves_are_steps_with_censor_marks():
     from tracker.charts import survival_curves
 
-    steps = pd.DataFrame({
-        "group": ["A", "A", "A", "B", "B"], "time": [0.0, 2.0, 5.0, 0.0, 3.0], "at_risk": [3, 3, 2, 2, 2],
-        "events": [0, 1, 0, 0, 1], "censored": [0, 0, 1, 0, 0], "survival": [1.0, 2 / 3, 2 / 3, 1.0, 0.5],
-    })
+    steps = pd.DataFrame(
+        {
+            "group": ["A", "A", "A", "B", "B"],
+            "time": [0.0, 2.0, 5.0, 0.0, 3.0],
+            "at_risk": [3, 3, 2, 2, 2],
+            "events": [0, 1, 0, 0, 1],
+            "censored": [0, 0, 1, 0, 0],
+            "survival": [1.0, 2 / 3, 2 / 3, 1.0, 0.5],
+        }
+    )
     spec = survival_curves(steps).to_dict()
     line, marks, labels = spec["layer"]
     assert line["mark"]["interpolate"] == "step-after"
@@ -636,3 +642,45 @@ def test_survival_curves_are_steps_with_censor_marks():
     assert labels["mark"]["type"] == "text" and labels["encoding"]["text"]["field"] == "group"
     assert charts.spec_rows(survival_curves(steps)) == 5
     assert survival_curves(pd.DataFrame(columns=list(steps.columns))).to_dict()
+
+
+def test_timeline_context_bands_are_clipped_to_the_entries_and_rings_mark_tagged_entries():
+    points = pd.DataFrame(
+        {
+            "lane": ["A", "A"],
+            "lane_order": [1, 1],
+            "id": ["e1", "e2"],
+            "title": ["t1", "t2"],
+            "date_text": ["2020-04", "2019"],
+            "precision": ["month", "year"],
+            "start": pd.to_datetime(["2020-04-01", "2019-01-01"]),
+            "end": pd.to_datetime(["2020-05-01", "2020-01-01"]),
+            "kind": ["milestone", "setback"],
+            "typology": ["Culture", "Leadership"],
+            "status": ["Continuing", None],
+            "mechanisms": ["COVID-19 pandemic; Flexibility", "Personal relationships"],
+            "source": [None, None],
+            "partnership": ["P", "P"],
+            "structure": [None, None],
+        }
+    )
+    context = pd.DataFrame(
+        {
+            "label": ["Austerity", "COVID-19 lockdown", "ICSs statutory"],
+            "start": pd.to_datetime(["2010-06-22", "2020-03-23", "2022-07-01"]),
+            "end": pd.to_datetime(["2019-09-05", "2020-06-24", None]),
+            "mechanism": ["Austerity", "COVID-19 pandemic", "Other related programmes"],
+            "note": ["", "", ""],
+            "point": [False, False, True],
+        }
+    )
+    spec = charts.timeline(
+        points, None, lane_title="Partnership", typologies=["Culture", "Leadership"], context=context
+    ).to_dict()
+    context_data = next(v for v in spec["datasets"].values() if v and "note" in v[0])
+    labels = [row["label"] for row in context_data]
+    assert labels == ["Austerity", "COVID-19 lockdown"]  # the 2022 event lies outside the entries' range
+    assert context_data[0]["start"].startswith("2018-11")  # austerity clipped to the axis start
+    rings = [layer for layer in spec["layer"] if layer.get("mark", {}).get("size") == 420]
+    ring_rows = spec["datasets"][rings[0]["data"]["name"]]
+    assert [row["mechanisms"] for row in ring_rows] == ["COVID-19 pandemic; Flexibility"]

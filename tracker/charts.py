@@ -464,10 +464,13 @@ def timeline(
     lane_title: str,
     typologies: Sequence[str],
     binned: bool = False,
+    context: pd.DataFrame | None = None,
 ) -> alt.LayerChart:
     """One lane per partnership (or structure): entries over time, status periods as labelled bands.
 
-    ``binned=True`` draws pre-aggregated monthly counts instead of individual entries.
+    ``binned=True`` draws pre-aggregated monthly counts instead of individual entries. ``context``
+    (label, start, end, mechanism, note, point) adds external events as shaded bands behind the
+    lanes; entries tagged with an event's mechanism get a ring so they line up with it.
     """
     _check_total("timeline", points, segments)
     entries = _frame(points, _BINNED_COLUMNS if binned else _POINT_COLUMNS, "timeline points")
@@ -487,12 +490,101 @@ def timeline(
     )
     dy = 5 if not bands.empty else 0
 
-    layers: list[alt.Chart] = _segment_layers(bands, y) if not bands.empty else []
+    layers: list[alt.Chart] = _context_layers(context, entries) if context is not None else []
+    layers += _segment_layers(bands, y) if not bands.empty else []
     if binned:
         layers.append(_binned_layer(entries, y, colour, lane_title, dy))
     else:
         layers.extend(_entry_layers(entries, y, colour, dy))
+        if context is not None and len(context) and "mechanisms" in entries:
+            layers.extend(_context_rings(entries, context, y, dy))
     return alt.layer(*layers).properties(width="container", height=max(200, 34 * max(len(lanes), 1)), autosize=_FIT_X)
+
+
+_CONTEXT_FILL = "#6b6b6b"
+
+
+def _time_domain(entries: pd.DataFrame) -> list[str] | None:
+    """The entries' time range (so context events outside it never stretch the axis)."""
+    starts = pd.to_datetime(entries.get("start"), errors="coerce").dropna() if len(entries) else pd.Series()
+    ends = pd.to_datetime(entries.get("end"), errors="coerce").dropna() if len(entries) else pd.Series()
+    if starts.empty:
+        return None
+    low = starts.min() - pd.Timedelta(days=60)
+    high = max(ends.max() if len(ends) else starts.max(), starts.max()) + pd.Timedelta(days=60)
+    return [low.isoformat(), high.isoformat()]
+
+
+def _context_layers(context: pd.DataFrame, entries: pd.DataFrame) -> list[alt.Chart]:
+    """External events: shaded bands (or a dashed line for one-day events), labelled along the top."""
+    domain = _time_domain(entries)
+    if domain is None or context is None or context.empty:
+        return []
+    low, high = pd.Timestamp(domain[0]), pd.Timestamp(domain[1])
+    frame = context.copy()
+    frame["end"] = frame["end"].fillna(frame["start"])
+    frame = frame[(frame["end"] >= low) & (frame["start"] <= high)].copy()
+    if frame.empty:
+        return []
+    frame["start"] = frame["start"].clip(lower=low)
+    frame["end"] = frame["end"].clip(upper=high)
+    frame["note"] = _text(frame["note"], "")
+    frame["mechanism"] = _text(frame["mechanism"], "")
+    frame = frame.sort_values("start", kind="stable")
+    # Write a label only where it has room: events close to the previous labelled one keep their
+    # band and tooltip but not their text (overlapping words would be unreadable on a projector).
+    shown, last = [], None
+    for start in frame["start"]:
+        room = last is None or start - last >= pd.Timedelta(days=270)
+        shown.append(room)
+        last = start if room else last
+    frame["shown"] = [label if room else "" for label, room in zip(frame["label"], shown, strict=True)]
+    x = alt.X(
+        "start:T",
+        title=None,
+        scale=alt.Scale(domain=domain),
+        axis=_axis(format="%Y", tickCount="year", gridColor="#E6E6E6", labelOverlap=True),
+    )
+    tooltip = [
+        alt.Tooltip("label:N", title="Context"),
+        alt.Tooltip("note:N", title="About"),
+        alt.Tooltip("mechanism:N", title="External factor"),
+    ]
+    base = alt.Chart(frame).encode(x=x, tooltip=tooltip)
+    spans = (
+        base.transform_filter("!datum.point")
+        .mark_rect(color=_CONTEXT_FILL, opacity=0.12, clip=True)
+        .encode(x2=alt.X2("end:T"))
+    )
+    lines = base.transform_filter("datum.point").mark_rule(color=_CONTEXT_FILL, strokeDash=[5, 4], strokeWidth=2)
+    labels = base.mark_text(
+        align="left", baseline="top", dx=3, y=2, angle=0, fontSize=12, color=TEXT_MUTED, clip=True
+    ).encode(text="shown:N")
+    return [spans, lines, labels]
+
+
+def _context_rings(entries: pd.DataFrame, context: pd.DataFrame, y: alt.Y, dy: int) -> list[alt.Chart]:
+    """A ring round each entry tagged with the mechanism of an external event on the chart."""
+    mechanisms = {str(m) for m in context["mechanism"].dropna() if str(m)}
+    if not mechanisms:
+        return []
+    tagged = entries[
+        _text(entries["mechanisms"], "").map(
+            lambda text: any(m in {p.strip() for p in text.split(";")} for m in mechanisms)
+        )
+    ].copy()
+    if tagged.empty:
+        return []
+    start = pd.to_datetime(tagged["start"])
+    end = pd.to_datetime(tagged["end"])
+    spans = tagged["precision"].isin(["year", "month"])
+    tagged["at"] = start.where(~spans, start + (end - start) / 2)
+    tagged = tagged[["lane", "at", "mechanisms"]]
+    return [
+        alt.Chart(tagged)
+        .mark_point(shape="circle", filled=False, size=420, stroke=TEXT_DARK, strokeWidth=1.5, yOffset=dy)
+        .encode(x=alt.X("at:T"), y=y, tooltip=[alt.Tooltip("mechanisms:N", title="External factors")])
+    ]
 
 
 # --- legacy status bar ------------------------------------------------------------------------
@@ -632,8 +724,12 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
         legend=_legend("Group", orient="bottom", columns=2) if len(groups) > 1 else None,
     )
     x = alt.X("time:Q", title="Months", axis=_axis(tickMinStep=1, grid=False), scale=alt.Scale(zero=True))
-    y = alt.Y("survival:Q", title="Share still running", scale=alt.Scale(domain=[0, 1]),
-              axis=_axis(format="%", gridColor="#E6E6E6"))
+    y = alt.Y(
+        "survival:Q",
+        title="Share still running",
+        scale=alt.Scale(domain=[0, 1]),
+        axis=_axis(format="%", gridColor="#E6E6E6"),
+    )
     tooltip = [
         alt.Tooltip("group:N", title="Group"),
         alt.Tooltip("time:Q", title="Months", format=".1f"),
