@@ -101,6 +101,7 @@ def filter_bar() -> tuple[Filters, list[str]]:
         )
         for field, vocabulary, label in (
             ("typologies", "typology", "Typology"),
+            ("conditions", "condition", "Conditions of systems change (FSG)"),
             ("statuses", "status", "Status"),
             ("mechanisms", "mechanism", "Mechanisms"),
             ("sectors", "sector", "Sectors"),
@@ -111,7 +112,7 @@ def filter_bar() -> tuple[Filters, list[str]]:
                 list(lookup.labels),
                 format_func=lookup.label,
                 key=FILTER_KEYS[field],
-                placeholder=f"All {label.lower() if label != 'Typology' else 'typologies'}",
+                placeholder={"Typology": "All typologies", "Status": "All statuses"}.get(label, "All"),
             )
         st.divider()
         st.date_input(

@@ -17,19 +17,27 @@ METRICS = {
     "share": "Share of the row's entries",
     "net": "Milestones − setbacks",
 }
-TITLES = {"partnership": "Partnership", "typology": "Typology", "mechanism": "Mechanism"}
+TITLES = {
+    "partnership": "Partnership",
+    "typology": "Typology",
+    "mechanism": "Mechanism",
+    "condition": "Condition of systems change",
+}
+SCHEMES = {"meam": "MEAM six types", "fsg": "FSG six conditions"}
 
 st.title("Heatmaps")
 filters = _ui.current_filters()
 total = app_state.read(queries.count_entries, filters)
 _ui.filter_caption(filters, total)
 
-controls = st.columns([3, 3])
+controls = st.columns([3, 2, 3])
 with controls[0]:
     view = _ui.url_choice("Compare", VIEWS, key="view", default="partnership-typology")
 with controls[1]:
+    scheme = _ui.url_choice("Typology", SCHEMES, key="scheme", default="meam")
+with controls[2]:
     metric = _ui.url_choice("Measure", METRICS, key="metric", default="count")
-rows, cols = view.split("-")
+rows, cols = ("condition" if d == "typology" and scheme == "fsg" else d for d in view.split("-"))
 
 if total == 0:
     _ui.no_entries()
@@ -42,11 +50,17 @@ st.caption(
         "share": f"Each cell is the share of that {rows}'s entries with that {cols}.",
         "net": "Milestones minus setbacks: blue where progress outweighs setbacks, orange where setbacks do.",
     }[metric]
+    + (
+        " Entries are re-sliced through the crosswalk from the MEAM types to FSG's six conditions "
+        "(data/crosswalk.toml): an entry counts under every condition its type maps to."
+        if scheme == "fsg"
+        else ""
+    )
 )
 event = _ui.chart_with_table(
     charts.heatmap(cells, metric, TITLES[rows], TITLES[cols]),
     cells,
-    key=f"heat_{view}_{metric}",
+    key=f"heat_{view}_{scheme}_{metric}",
     description=f"{VIEWS[view].lower()}, {METRICS[metric].lower()}",
     columns={
         "row": TITLES[rows],

@@ -280,7 +280,7 @@ def test_an_edit_on_a_stale_version_is_refused_and_the_text_kept(db):
 
 def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(db):
     at = app("pages/legacy.py")
-    assert any("Needs checking" == h.value for h in at.header)
+    assert any(h.value == "Needs checking" for h in at.header)
     buttons = [b for b in at.button if b.key and b.key.startswith("ok_voices_")]
     assert buttons, "VOICES structures should need checking (demo data ends in 2022)"
     before = len([b for b in at.button if b.key and b.key.startswith("ok_")])
@@ -297,3 +297,10 @@ def test_survival_page_draws_curves_and_says_who_is_left_out(db):
     at = app("pages/survival.py")
     text = " ".join([*(c.value for c in at.caption), *(i.value for i in at.info)])
     assert "have no status recorded since funding ended" in text
+
+
+def test_heatmaps_switch_to_the_second_typology(db):
+    at = app("pages/heatmaps.py", scheme="fsg", view="partnership-typology")
+    assert any("re-sliced through the crosswalk" in c.value for c in at.caption)
+    table = next(d.value for d in at.dataframe if "col" in d.value.columns)
+    assert "Mental models" in set(table["col"])

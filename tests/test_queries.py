@@ -208,3 +208,22 @@ def test_data_version_changes_on_every_write(marg, write_file):
         marg, write_file([valid_row(id="m1", date="2015-06", status="continuing", title="Renamed")]), actor=ADMIN
     )
     assert queries.data_version(marg) != before
+
+
+def test_crosswalk_reslices_the_same_entries_through_the_mapping(marg):
+    """MARG's coordinating-support entries map to Practices and Relationships (data/crosswalk.toml)."""
+    cells = queries.heatmap(marg, Filters(), "partnership", "condition")
+    voices = cells[cells["row_key"] == "voices"].set_index("col_key")
+    assert voices.loc["practices", "count"] == 4 and voices.loc["relationships", "count"] == 4
+    assert voices.loc["policies", "count"] == 0
+    assert set(cells["col"]) == {
+        "Policies",
+        "Practices",
+        "Resource flows",
+        "Relationships and connections",
+        "Power dynamics",
+        "Mental models",
+    }
+    entries = queries.cell_entries(marg, Filters(), "partnership", "golden-key", "condition", "resource-flows")
+    assert sorted(entries["id"]) == ["x1", "x2"]  # infrastructure → practices, resource flows
+    assert queries.count_entries(marg, Filters(conditions=("mental-models",))) == 0

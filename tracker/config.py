@@ -26,6 +26,7 @@ class Settings(BaseSettings):
         default=DATA_DIR / "partnerships.csv", description="Partnership reference data seed file."
     )
     sample: Path = Field(default=DATA_DIR / "sample" / "entries.csv", description="Demo data set.")
+    crosswalk: Path = Field(default=DATA_DIR / "crosswalk.toml", description="Second typology and its crosswalk.")
     import_batch_rows: int = Field(default=20_000, ge=100, description="Rows validated per batch.")
     max_errors: int = Field(default=1000, ge=1, description="Problems listed before the rest are counted.")
     verify_months: int = Field(

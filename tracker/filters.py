@@ -30,6 +30,7 @@ class Filters:
     kinds: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()  # second typology: entries whose typology maps to these
     as_at: datetime | None = None  # show the tracker as it stood at this moment (UTC)
 
     def is_empty(self) -> bool:
@@ -78,6 +79,12 @@ class Filters:
             within(f"{alias}.kind", self.kinds)
         if self.statuses:
             within(f"{alias}.status", self.statuses)
+        if self.conditions:
+            clauses.append(
+                f"{alias}.typology IN (SELECT typology FROM crosswalk WHERE condition IN "
+                f"({', '.join('?' for _ in self.conditions)}))"
+            )
+            params.extend(self.conditions)
         for table, column, values in (
             ("cur_mechanisms", "mechanism", self.mechanisms),
             ("cur_sectors", "sector", self.sectors),
@@ -116,6 +123,7 @@ DIMENSIONS: dict[str, str] = {
     "sector": "sectors",
     "status": "statuses",
     "kind": "kinds",
+    "condition": "conditions",
 }
 
 
@@ -133,6 +141,7 @@ PARAMS: dict[str, str] = {
     "kind": "kinds",
     "status": "statuses",
     "sector": "sectors",
+    "condition": "conditions",
 }
 _VOCABULARY = {
     "partnership": "partnership",
@@ -140,6 +149,7 @@ _VOCABULARY = {
     "mechanism": "mechanism",
     "status": "status",
     "sector": "sector",
+    "condition": "condition",
 }
 
 
@@ -229,6 +239,7 @@ def describe(filters: Filters, vocab: Vocab) -> str:
         ("status", "status", filters.statuses),
         ("mechanisms", "mechanism", filters.mechanisms),
         ("sectors", "sector", filters.sectors),
+        ("conditions", "condition", filters.conditions),
     ):
         if selected:
             parts.append(f"{label}: {names(vocabulary, selected)}")

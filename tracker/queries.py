@@ -319,12 +319,15 @@ _DOMAINS = {
     "typology": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'typology' AND {cond}",
     "mechanism": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'mechanism' AND {cond}",
     "sector": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'sector' AND {cond}",
+    # the second typology: an entry counts under every condition its typology maps to
+    "condition": "SELECT slug AS key, label, position AS pos FROM conditions WHERE {cond}",
 }
 _MEMBERS = {
     "partnership": "SELECT f.id, f.kind, f.partnership AS key FROM f",
     "typology": "SELECT f.id, f.kind, f.typology AS key FROM f",
     "mechanism": "SELECT f.id, f.kind, m.mechanism AS key FROM f JOIN cur_mechanisms m ON m.entry_id = f.id",
     "sector": "SELECT f.id, f.kind, s.sector AS key FROM f JOIN cur_sectors s ON s.entry_id = f.id",
+    "condition": "SELECT f.id, f.kind, x.condition AS key FROM f JOIN crosswalk x ON x.typology = f.typology",
 }
 HEATMAP_DIMENSIONS = tuple(_DOMAINS)
 
@@ -340,7 +343,12 @@ def _domain(dimension: str, filters: Filters) -> tuple[str, list[Any]]:
             conds.append(f"programme IN ({', '.join('?' for _ in filters.programmes)})")
             params += list(filters.programmes)
         return _DOMAINS[dimension].format(cond=" AND ".join(conds) or "TRUE"), params
-    selected = getattr(filters, {"typology": "typologies", "mechanism": "mechanisms", "sector": "sectors"}[dimension])
+    selected = getattr(
+        filters,
+        {"typology": "typologies", "mechanism": "mechanisms", "sector": "sectors", "condition": "conditions"}[
+            dimension
+        ],
+    )
     if selected:
         cond = f"slug IN ({', '.join('?' for _ in selected)})"
         return _DOMAINS[dimension].format(cond=cond), list(selected)

@@ -17,7 +17,15 @@ from pathlib import Path
 import duckdb
 
 from tracker.config import SCHEMAS_DIR, Settings
-from tracker.taxonomy import VOCABULARIES, PartnershipRef, Term, Vocab, load_partnerships, load_terms
+from tracker.taxonomy import (
+    VOCABULARIES,
+    PartnershipRef,
+    Term,
+    Vocab,
+    load_crosswalk,
+    load_partnerships,
+    load_terms,
+)
 
 _MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -126,7 +134,8 @@ class Store:
         cur = self.cursor()
         has_terms = cur.execute("SELECT count(*) FROM terms").fetchone()[0]  # type: ignore[index]
         has_partnerships = cur.execute("SELECT count(*) FROM partnerships").fetchone()[0]  # type: ignore[index]
-        if has_terms and has_partnerships:
+        has_conditions = cur.execute("SELECT count(*) FROM conditions").fetchone()[0]  # type: ignore[index]
+        if has_terms and has_partnerships and has_conditions:
             return
         with self.transaction() as tx:
             if not has_terms:
@@ -145,6 +154,11 @@ class Store:
                         for p in load_partnerships(self.settings.partnerships)
                     ],
                 )
+            if not has_conditions and self.settings.crosswalk.exists():
+                conditions, mapping = load_crosswalk(self.settings.crosswalk)
+                tx.executemany("INSERT INTO conditions VALUES (?, ?, ?, ?)", conditions)
+                if mapping:
+                    tx.executemany("INSERT INTO crosswalk VALUES (?, ?)", mapping)
 
     # -- reference data -------------------------------------------------------------
     def vocab(self) -> Vocab:
@@ -163,4 +177,10 @@ class Store:
                 "SELECT slug, name, programme, area, start_date, end_date FROM partnerships ORDER BY name"
             ).fetchall()
         ]
-        return Vocab(terms, partnerships)
+        conditions = [
+            Term("condition", slug, label, grp, None, position)
+            for slug, label, grp, position in cur.execute(
+                "SELECT slug, label, grp, position FROM conditions ORDER BY position"
+            ).fetchall()
+        ]
+        return Vocab(terms, partnerships, conditions)

@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 VOCABULARIES: tuple[str, ...] = ("typology", "status", "mechanism", "sector")
 """The controlled vocabularies, in the order they appear in the taxonomy file."""
@@ -94,6 +95,7 @@ class Vocab:
 
     terms: dict[str, list[Term]]
     partnerships: list[PartnershipRef]
+    conditions: list[Term] = field(default_factory=list)  # the second typology (crosswalk)
     lookups: dict[str, Lookup] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +108,7 @@ class Vocab:
             for vocabulary, terms in self.terms.items()
         }
         self.lookups["partnership"] = Lookup("partnership", {p.slug: p.name for p in self.partnerships})
+        self.lookups["condition"] = Lookup("condition", {t.slug: t.label for t in self.conditions})
 
     def __getitem__(self, vocabulary: str) -> Lookup:
         return self.lookups[vocabulary]
@@ -155,3 +158,23 @@ def load_partnerships(path: Path) -> list[PartnershipRef]:
             )
         )
     return out
+
+
+def load_crosswalk(path: Path) -> tuple[list[list[Any]], list[list[str]]]:
+    """The second typology's terms ([slug, label, group, position]) and its map from the first."""
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    conditions = []
+    for position, item in enumerate(raw.get("condition", [])):
+        slug, label = item.get("slug", ""), item.get("label", "")
+        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) or not label:
+            raise ValueError(f"{path}: condition #{position + 1} needs a slug (a-z, 0-9, -) and a label")
+        conditions.append([slug, label, item.get("group"), position])
+    known = {c[0] for c in conditions}
+    mapping = []
+    for typology, targets in raw.get("map", {}).items():
+        for target in targets:
+            if target not in known:
+                raise ValueError(f"{path}: '{typology}' maps to unknown condition '{target}'")
+            mapping.append([typology, target])
+    return conditions, mapping
