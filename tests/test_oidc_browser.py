@@ -23,8 +23,15 @@ from tracker.importer import import_file
 from tracker.store import Store
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 MOCK = Path(sys.executable).with_name("oidc-provider-mock")
 
@@ -65,8 +72,9 @@ def app_url(tmp_path_factory):
         access.save_member(store, ADMIN, {"email": "lead@voices.org", "role": "editor", "partnerships": ["VOICES"]})
         access.save_member(store, ADMIN, {"email": "funder@fund.org", "role": "viewer"})
     idp_port, app_port = _free_port(), _free_port()
-    idp = subprocess.Popen([str(MOCK), "--port", str(idp_port), "--host", "127.0.0.1"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    idp = subprocess.Popen(
+        [str(MOCK), "--port", str(idp_port), "--host", "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     secrets = folder / "secrets.toml"
     secrets.write_text(
         "[auth]\n"
@@ -77,10 +85,27 @@ def app_url(tmp_path_factory):
         f'server_metadata_url = "http://127.0.0.1:{idp_port}/.well-known/openid-configuration"\n'
     )
     app = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-         str(app_port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--secrets.files", str(secrets)],
-        cwd=ROOT, env={**os.environ, "TRACKER_DB": str(db)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(app_port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--secrets.files",
+            str(secrets),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "TRACKER_DB": str(db)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration", idp, "the OIDC provider")
@@ -147,7 +172,9 @@ def test_editor_signs_in_and_logs_an_entry_for_their_partnership(browser, app_ur
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Save entry").click()
     page.wait_for_selector(READY, timeout=60_000)
-    expect(page.get_by_text("Saved “Signed-in lead records MaRG's third year at the council”")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Saved “Signed-in lead records MaRG's third year at the council”")).to_be_visible(
+        timeout=30_000
+    )
     context.close()
 
 

@@ -12,7 +12,11 @@ def test_kaplan_meier_matches_the_hand_worked_example():
     # five structures: stopped at 2, censored at 3, stopped at 3, stopped at 5, censored at 8 (months)
     steps = kaplan_meier([2, 3, 3, 5, 8], [True, False, True, True, False])
     assert steps[["time", "at_risk", "events", "censored"]].values.tolist() == [
-        [0, 5, 0, 0], [2, 5, 1, 0], [3, 4, 1, 1], [5, 2, 1, 0], [8, 1, 0, 1],
+        [0, 5, 0, 0],
+        [2, 5, 1, 0],
+        [3, 4, 1, 1],
+        [5, 2, 1, 0],
+        [8, 1, 0, 1],
     ]
     # S(2) = 4/5; S(3) = 0.8 × 3/4 = 0.6; S(5) = 0.6 × 1/2 = 0.3; censoring at 8 leaves it at 0.3
     assert steps["survival"].round(6).tolist() == [1.0, 0.8, 0.6, 0.3, 0.3]
