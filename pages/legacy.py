@@ -3,8 +3,10 @@
 import streamlit as st
 
 from pages import _ui
-from tracker import app_state, charts, interchange, queries, verification
+from tracker import app_state, charts, interchange, links, queries, verification
 from tracker.access import Forbidden
+from tracker.errors import InvalidInput
+from tracker.filters import Filters
 
 _ui.frame_guard()
 
@@ -85,6 +87,8 @@ st.dataframe(
         "since",
         "last_confirmed",
         "confirmation",
+        "carried_on_as",
+        "grew_out_of",
         "entries",
     ],
     column_config={
@@ -98,6 +102,8 @@ st.dataframe(
             "Last confirmed", help="Latest entry recording or confirming the status"
         ),
         "confirmation": "Check",
+        "carried_on_as": st.column_config.TextColumn("Carried on as", help="Its successor, often in another programme"),
+        "grew_out_of": st.column_config.TextColumn("Grew out of", help="The earlier structure it carries on"),
         "entries": "Entries",
     },
 )
@@ -173,3 +179,61 @@ else:
                         icon=":material/edit:",
                         query_params={"partnership": row.partnership_slug, "structure": row.structure},
                     )
+
+
+st.header("Links across programmes")
+st.caption(
+    "Which structure carried on which — for example a Fulfilling Lives network continuing under Changing "
+    "Futures. Successor teams link their structures to the ones they grew out of."
+)
+found = app_state.read(links.links)
+if found.empty:
+    st.info("No links yet.")
+else:
+    st.dataframe(
+        found,
+        hide_index=True,
+        width="stretch",
+        column_order=[
+            "from_structure",
+            "from_partnership",
+            "from_programme",
+            "to_structure",
+            "to_partnership",
+            "to_programme",
+            "note",
+        ],
+        column_config={
+            "from_structure": "Earlier structure",
+            "from_partnership": "Partnership",
+            "from_programme": "Programme",
+            "to_structure": "Carried on as",
+            "to_partnership": "Successor partnership",
+            "to_programme": "Successor programme",
+            "note": "Note",
+        },
+    )
+if member.can_write and filters.as_at is None:
+    everything = app_state.read(verification.register, Filters())
+    options = {f"{r.structure} — {r.partnership}": (r.partnership_slug, r.structure) for r in everything.itertuples()}
+    mine = {k: v for k, v in options.items() if member.can_edit(v[0])}
+    with st.form("add_link"):
+        st.subheader("Link a structure to its successor")
+        earlier = st.selectbox("Earlier structure", list(options), index=None, placeholder="Choose a structure")
+        later = st.selectbox(
+            "Carried on as (one of your partnership's structures)",
+            list(mine),
+            index=None,
+            placeholder="Choose a structure",
+        )
+        note = st.text_input("Note (optional)", max_chars=500)
+        if st.form_submit_button("Add link", type="primary"):
+            if not earlier or not later:
+                st.error("Choose both structures.")
+            else:
+                try:
+                    links.add_link(app_state.store(), member, options[earlier], mine[later], note or None)
+                except (InvalidInput, Forbidden) as exc:
+                    st.error(f"Not linked: {exc}")
+                else:
+                    st.success(f"Linked: {earlier} → {later}.")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tracker import access, interchange, queries
+from tracker import access, demo, interchange, queries
 from tracker.access import system_member
 from tracker.config import Settings
 from tracker.errors import InvalidInput
@@ -26,7 +26,7 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 # Modules that add commands: each has ``register(subparsers, common_parser)`` adding its own
 # subcommand(s) whose ``func(args) -> int`` follows the exit codes above.
-EXTENSIONS: tuple[str, ...] = ("tracker.synth", "tracker.report")
+EXTENSIONS: tuple[str, ...] = ("tracker.synth", "tracker.report", "tracker.backup")
 
 STRUCTURE_KEYS = ("partnership", "structure", "status", "host", "since", "entries")
 
@@ -133,9 +133,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.if_empty and queries.count_entries(store) > 0:
             print("database already has entries; demo data not loaded")
             return EXIT_OK
-        report = import_file(store, store.settings.sample, actor=system_member())
-    _print_report(report)
-    return EXIT_OK if report.ok else EXIT_INVALID
+        reports = demo.load(store, system_member())
+    for name, report in reports:
+        print(f"{name}: ", end="")
+        _print_report(report)
+    return EXIT_OK if all(report.ok for _, report in reports) else EXIT_INVALID
 
 
 def cmd_member(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from datetime import date
 
 import pandas as pd
 
-from tracker import queries
+from tracker import links, queries
 from tracker.access import Member
 from tracker.entries import save_entry
 from tracker.filters import Filters
@@ -41,7 +41,7 @@ def register(store: Store, filters: Filters = Filters(), today: date | None = No
     frame["confirmation"] = [
         f"Not confirmed for {store.settings.verify_months}+ months" if flag else "" for flag in frame["unverified"]
     ]
-    return frame
+    return links.annotate(frame, links.links(store))
 
 
 REGISTER_CSV = {
@@ -54,6 +54,8 @@ REGISTER_CSV = {
     "last_entry": "last entry",
     "last_confirmed": "last confirmed",
     "confirmation": "check",
+    "carried_on_as": "carried on as",
+    "grew_out_of": "grew out of",
     "entries": "entries",
 }
 

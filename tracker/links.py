@@ -1,0 +1,128 @@
+"""Programme links: which structure carried on which, across programmes.
+
+A successor team (say Changing Futures in Stoke-on-Trent) links one of its structures to the
+earlier one it grew out of (VOICES' Expert Citizens), so the legacy register can follow a
+structure from one programme to the next. Links are audited; only an editor of the successor's
+partnership (or an admin) may make or remove one.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+
+from tracker.access import Member, audit, require_edit
+from tracker.errors import InvalidInput, Problem
+from tracker.store import Store, utcnow
+from tracker.taxonomy import normalise
+
+_STRUCTURE = (
+    "SELECT arg_max(structure, (date_start, seq)) FROM entries"
+    " WHERE deleted_at IS NULL AND partnership = ? AND structure_key = ?"
+)
+
+
+def _name(store: Store, partnership: str, key: str) -> str | None:
+    row = store.cursor().execute(_STRUCTURE, [partnership, key]).fetchone()
+    return row[0] if row else None
+
+
+def add_link(
+    store: Store, actor: Member, earlier: tuple[str, str], later: tuple[str, str], note: str | None = None
+) -> str:
+    """Record that ``later`` (partnership slug, structure name) carries on ``earlier``; returns the link id."""
+    (from_p, from_name), (to_p, to_name) = earlier, later
+    require_edit(actor, to_p, "link structures of")
+    from_key, to_key = normalise(from_name), normalise(to_name)
+    problems = []
+    if _name(store, from_p, from_key) is None:
+        problems.append(Problem(None, "from", f"no structure '{from_name}' in partnership '{from_p}'"))
+    if _name(store, to_p, to_key) is None:
+        problems.append(Problem(None, "to", f"no structure '{to_name}' in partnership '{to_p}'"))
+    if (from_p, from_key) == (to_p, to_key):
+        problems.append(Problem(None, "to", "a structure cannot carry on itself"))
+    if note and len(note) > 500:
+        problems.append(Problem(None, "note", f"is too long: {len(note)} characters, the limit is 500"))
+    if problems:
+        raise InvalidInput(problems)
+    cur = store.cursor()
+    exists = cur.execute(
+        "SELECT id FROM structure_links WHERE from_partnership = ? AND from_structure = ? AND to_partnership = ?"
+        " AND to_structure = ?",
+        [from_p, from_key, to_p, to_key],
+    ).fetchone()
+    if exists:
+        return str(exists[0])
+    link = uuid.uuid4().hex[:16]
+    with store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO structure_links VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [link, from_p, from_key, to_p, to_key, note or None, utcnow(), actor.email],
+        )
+        audit(tx, actor, "link.add", earlier=f"{from_p}/{from_name}", later=f"{to_p}/{to_name}", note=note)
+    return link
+
+
+def remove_link(store: Store, actor: Member, link: str) -> None:
+    """Remove a link (an editor of the successor's partnership, or an admin)."""
+    row = (
+        store.cursor()
+        .execute(
+            "SELECT to_partnership, from_partnership, from_structure, to_structure FROM structure_links WHERE id = ?",
+            [link],
+        )
+        .fetchone()
+    )
+    if row is None:
+        raise InvalidInput([Problem(None, "link", f"no link '{link}'")])
+    require_edit(actor, row[0], "unlink structures of")
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM structure_links WHERE id = ?", [link])
+        audit(tx, actor, "link.remove", earlier=f"{row[1]}/{row[2]}", later=f"{row[0]}/{row[3]}")
+
+
+def links(store: Store) -> pd.DataFrame:
+    """Every link with names: earlier and later structure, partnership and programme."""
+    return (
+        store.cursor()
+        .execute(
+            """
+            WITH names AS (
+                SELECT partnership, structure_key, arg_max(structure, (date_start, seq)) AS structure
+                FROM entries WHERE deleted_at IS NULL AND structure_key IS NOT NULL GROUP BY ALL
+            )
+            SELECT l.id, fp.name AS from_partnership, fp.programme AS from_programme,
+                   coalesce(fn.structure, l.from_structure) AS from_structure,
+                   tp.name AS to_partnership, tp.programme AS to_programme,
+                   coalesce(tn.structure, l.to_structure) AS to_structure, l.note, l.created_by,
+                   l.from_partnership AS from_slug, l.from_structure AS from_key,
+                   l.to_partnership AS to_slug, l.to_structure AS to_key
+            FROM structure_links l
+            JOIN partnerships fp ON fp.slug = l.from_partnership
+            JOIN partnerships tp ON tp.slug = l.to_partnership
+            LEFT JOIN names fn ON fn.partnership = l.from_partnership AND fn.structure_key = l.from_structure
+            LEFT JOIN names tn ON tn.partnership = l.to_partnership AND tn.structure_key = l.to_structure
+            ORDER BY fp.name, from_structure
+            """
+        )
+        .df()
+    )
+
+
+def annotate(register: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    """The register with "carried on as" and "grew out of" columns (text, across programmes)."""
+    out = register.copy()
+    later: dict[tuple[str, str], list[str]] = {}
+    earlier: dict[tuple[str, str], list[str]] = {}
+    for row in found.itertuples():
+        later.setdefault((row.from_slug, row.from_key), []).append(
+            f"{row.to_structure} ({row.to_partnership}, {row.to_programme})"
+        )
+        earlier.setdefault((row.to_slug, row.to_key), []).append(
+            f"{row.from_structure} ({row.from_partnership}, {row.from_programme})"
+        )
+    keys = list(zip(out["partnership_slug"], out["structure_key"], strict=True))
+    out["carried_on_as"] = ["; ".join(later.get(k, [])) for k in keys]
+    out["grew_out_of"] = ["; ".join(earlier.get(k, [])) for k in keys]
+    return out
