@@ -85,3 +85,8 @@ def test_unverified_structures_and_one_click_confirmation(structures):
     assert frame.loc["B", "status"] == "Decommissioned"
     with pytest.raises(Forbidden):
         verification.confirm(structures, Member("x@y.org", "viewer"), "voices", "a", "running")
+
+
+def test_structures_stopping_at_the_origin_show_as_a_drop_at_zero():
+    steps = kaplan_meier([0, 0, 4], [True, False, False])
+    assert steps[["time", "survival"]].values.tolist()[:2] == [[0.0, 1.0], [0.0, 2 / 3]]

@@ -67,7 +67,8 @@ def kaplan_meier(months: list[float] | pd.Series, events: list[bool] | pd.Series
 
     One row per distinct time with at least one event or censoring: time, at_risk (nᵢ),
     events (dᵢ), censored, survival (after that time). At tied times events come before
-    censorings, the usual convention. Starts with a row at time 0, survival 1.
+    censorings, the usual convention. Starts with a row at time 0, survival 1 (followed by a
+    second row at 0 if some stopped right at the origin).
     """
     data = pd.DataFrame({"time": list(months), "event": [bool(e) for e in events]})
     rows = [{"time": 0.0, "at_risk": len(data), "events": 0, "censored": 0, "survival": 1.0}]
@@ -82,11 +83,8 @@ def kaplan_meier(months: list[float] | pd.Series, events: list[bool] | pd.Series
             {"time": float(time), "at_risk": at_risk, "events": died, "censored": censored, "survival": survival}
         )
         at_risk -= died + censored
-    out = pd.DataFrame(rows)
-    if len(out) > 1 and out.loc[1, "time"] == 0.0:  # something happened at 0: no separate start row
-        out = out.iloc[1:].reset_index(drop=True)
-        out.loc[0, "at_risk"] = len(data)
-    return out
+    # Structures that stopped exactly at the origin show as a drop at 0 from the 100% start row.
+    return pd.DataFrame(rows)
 
 
 def curves(
