@@ -37,10 +37,10 @@ if not member.is_admin:
 
 present = _present.active()  # present mode: no Record pages, navigation on top, no sidebar
 page = st.navigation(_present.navigation(PAGES, present), position=_present.position(present))
-_present.frame(present)
 _auth.sidebar_identity(member, signed_in=_auth.auth_config() is not None)
 filters, notes = _ui.filter_bar()
 st.session_state["filters"] = filters
+_present.frame(present)  # the toggle (foot of the sidebar, or top right when presenting) and the styles
 if member is _auth.LOCAL_ADMIN:
     _auth.local_mode_banner()
 _ui.as_at_banner(filters)

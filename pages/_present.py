@@ -55,7 +55,7 @@ def _toggled() -> None:
 
 
 def frame(present: bool) -> None:
-    """The toggle (in the sidebar, or top right when presenting), the URL flag, and the projector styles."""
+    """The toggle (at the foot of the sidebar, or top right when presenting), the URL flag, the projector styles."""
     st.session_state[TOGGLE] = present
     label, help_text = "Present mode", "For a projector: no sidebar or editing controls, larger type; filters are kept"
     if present:
@@ -65,6 +65,7 @@ def frame(present: bool) -> None:
         if st.query_params.get(PARAM) != "1":
             st.query_params[PARAM] = "1"
     else:
+        st.sidebar.divider()
         st.sidebar.toggle(label, key=TOGGLE, on_change=_toggled, help=help_text)
         if PARAM in st.query_params:
             del st.query_params[PARAM]

@@ -6,16 +6,9 @@ a shared link opens the same view. Screenshots land in test-artifacts/ for peopl
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
+from tests.browser_support import chromium, no_exception, require_chromium, settle, streamlit_app
 from tests.conftest import ADMIN, ROOT
 from tracker import queries
 from tracker.config import Settings
@@ -23,40 +16,21 @@ from tracker.filters import Filters
 from tracker.importer import import_file
 from tracker.store import Store
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("TRACKER_REQUIRE_BROWSER"):
-        raise RuntimeError("TRACKER_REQUIRE_BROWSER is set but Debian's chromium is not installed")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
+require_chromium()
 pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
 PAGES = [
     ("", "Overview", ["Structures and their current status", "Latest entries"]),
     ("timeline", "Timeline", ["One lane per"]),
     ("heatmaps", "Heatmaps", ["Entries behind a cell"]),
     ("legacy", "Legacy register", ["Structures by current status", "Register"]),
+    ("survival", "Survival", ["Count months"]),
+    ("compare", "Compare areas", ["Meeting pack"]),
+    ("admin", "Admin", ["Members"]),
     ("log_entry", "Log an entry", ["Partnership *", "Save entry"]),
     ("import_export", "Import / export", ["Import a spreadsheet", "Export entries"]),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -64,57 +38,14 @@ def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("browser") / "browser.duckdb"
     with Store(str(db), Settings(db=str(db))) as store:
         assert import_file(store, store.settings.sample, actor=ADMIN).ok
-    port = _free_port()
-    env = {**os.environ, "TRACKER_DB": str(db)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                proc.kill()
-                raise RuntimeError(f"streamlit did not start: {out[-2000:]}") from None
-            time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with streamlit_app(db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
@@ -123,17 +54,6 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
-
-
-def settle(page) -> None:
-    page.wait_for_selector(READY, timeout=60_000)
-    page.wait_for_timeout(500)
-    page.wait_for_selector(READY, timeout=60_000)
-
-
-def no_exception(page) -> None:
-    boxes = page.locator("[data-testid='stException']")
-    assert boxes.count() == 0, boxes.first.inner_text()
 
 
 @pytest.mark.parametrize(("path", "title", "texts"), PAGES, ids=[p[1] for p in PAGES])
@@ -180,6 +100,7 @@ def test_a_shared_link_opens_the_same_view(server, page):
 
 
 def test_filter_changes_the_url(server, page):
+    page.set_viewport_size({"width": 1400, "height": 1600})  # the whole filter bar in view
     page.goto(server)
     settle(page)
     page.get_by_label("Kind").first.click()
@@ -187,3 +108,18 @@ def test_filter_changes_the_url(server, page):
     page.keyboard.press("Escape")
     settle(page)
     assert "kind=setback" in page.url
+
+
+def test_local_mode_on_a_public_address_refuses_to_serve(tmp_path, browser):
+    """Started on 0.0.0.0 without sign-in, the real server shows the refusal and no data."""
+    from playwright.sync_api import expect
+
+    db = tmp_path / "public.duckdb"
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert import_file(store, store.settings.sample, actor=ADMIN).ok
+    with streamlit_app(db, address="0.0.0.0") as url:
+        page = browser.new_page()
+        page.goto(url)
+        settle(page)
+        expect(page.get_by_text("It refuses to serve")).to_be_visible(timeout=30_000)
+        assert page.locator("[data-testid='stMetric']").count() == 0

@@ -58,7 +58,7 @@ def test_typology_profile_matches_the_summary_and_is_a_complete_grid(demo):
     expected = counts(demo, "typology")
     for row in frame.itertuples():
         assert row.entries == expected.get((row.area, row.category), 0)
-    for area, group in frame.groupby("area"):
+    for _, group in frame.groupby("area"):
         assert group["share"].sum() == pytest.approx(1.0)
         assert (group["area_entries"] == group["entries"].sum()).all()
 
@@ -88,7 +88,11 @@ def test_legacy_profile_matches_the_register(demo):
     expected = {(r.partnership, r.status): r.structures for r in register.itertuples()}
     for row in frame.itertuples():
         assert row.structures == expected.get((row.area, row.status), 0)
-    assert frame.groupby("area")["structures"].sum().to_dict() == {"VOICES": 2, "Golden Key": 3, "Blackpool Fulfilling Lives": 3}
+    assert frame.groupby("area")["structures"].sum().to_dict() == {
+        "VOICES": 2,
+        "Golden Key": 3,
+        "Blackpool Fulfilling Lives": 3,
+    }
 
 
 def test_profiles_follow_the_shared_filters(demo):

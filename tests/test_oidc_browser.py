@@ -6,61 +6,23 @@ partnership lead (editor) and as a funder (viewer) shows what each may do.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN, ROOT
+from tests.browser_support import chromium, free_port, require_chromium, settle, stop, streamlit_app, wait_for
+from tests.conftest import ADMIN
 from tracker import access
 from tracker.config import Settings
 from tracker.importer import import_file
 from tracker.store import Store
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 MOCK = Path(sys.executable).with_name("oidc-provider-mock")
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("TRACKER_REQUIRE_BROWSER"):
-        raise RuntimeError("TRACKER_REQUIRE_BROWSER is set but Debian's chromium is not installed")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
+require_chromium()
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(url: str, proc: subprocess.Popen, what: str) -> None:
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.3)
-    out = proc.stdout.read().decode(errors="replace") if proc.stdout and proc.poll() is not None else ""
-    raise RuntimeError(f"{what} did not start: {out[-2000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -71,63 +33,32 @@ def app_url(tmp_path_factory):
         assert import_file(store, store.settings.sample, actor=ADMIN).ok
         access.save_member(store, ADMIN, {"email": "lead@voices.org", "role": "editor", "partnerships": ["VOICES"]})
         access.save_member(store, ADMIN, {"email": "funder@fund.org", "role": "viewer"})
-    idp_port, app_port = _free_port(), _free_port()
+    idp_port = free_port()
     idp = subprocess.Popen(
         [str(MOCK), "--port", str(idp_port), "--host", "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    secrets = folder / "secrets.toml"
-    secrets.write_text(
-        "[auth]\n"
-        f'redirect_uri = "http://localhost:{app_port}/oauth2callback"\n'
-        f'cookie_secret = "{"s" * 48}"\n'
-        'client_id = "systems-change-tracker"\n'
-        'client_secret = "test-client-secret"\n'
-        f'server_metadata_url = "http://127.0.0.1:{idp_port}/.well-known/openid-configuration"\n'
-    )
-    app = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(app_port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--secrets.files",
-            str(secrets),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "TRACKER_DB": str(db)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        _wait(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration", idp, "the OIDC provider")
-        _wait(f"http://127.0.0.1:{app_port}/_stcore/health", app, "streamlit")
-        yield f"http://localhost:{app_port}"
+        wait_for(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration", idp, "the OIDC provider")
+        secrets = folder / "secrets.toml"
+        app_port = free_port()
+        secrets.write_text(
+            "[auth]\n"
+            f'redirect_uri = "http://localhost:{app_port}/oauth2callback"\n'
+            f'cookie_secret = "{"s" * 48}"\n'
+            'client_id = "systems-change-tracker"\n'
+            'client_secret = "test-client-secret"\n'
+            f'server_metadata_url = "http://127.0.0.1:{idp_port}/.well-known/openid-configuration"\n'
+        )
+        with streamlit_app(db, "--secrets.files", str(secrets), port=app_port) as url:
+            yield url
     finally:
-        for proc in (app, idp):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(idp)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def sign_in(browser, app_url: str, email: str):
@@ -136,13 +67,13 @@ def sign_in(browser, app_url: str, email: str):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(app_url)
-    page.wait_for_selector(READY, timeout=60_000)
+    settle(page)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/oauth2/authorize**", timeout=30_000)
     page.get_by_placeholder("sub").fill(email)
     page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(f"{app_url}/**", timeout=30_000)
-    page.wait_for_selector(READY, timeout=60_000)
+    settle(page)
     expect(page.get_by_text(f"Signed in as {email}")).to_be_visible(timeout=30_000)
     return context, page
 
@@ -155,7 +86,7 @@ def test_editor_signs_in_and_logs_an_entry_for_their_partnership(browser, app_ur
     expect(nav.get_by_text("Log an entry")).to_be_visible()
     expect(nav.get_by_text("Admin")).to_have_count(0)
     nav.get_by_text("Log an entry").click()
-    page.wait_for_selector(READY, timeout=60_000)
+    settle(page)
     page.get_by_label("Partnership *").click()
     options = page.get_by_role("option")
     expect(options).to_have_count(1)
@@ -171,7 +102,7 @@ def test_editor_signs_in_and_logs_an_entry_for_their_partnership(browser, app_ur
     page.get_by_role("option", name="Cross-agency networks and groups").click()
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Save entry").click()
-    page.wait_for_selector(READY, timeout=60_000)
+    settle(page)
     expect(page.get_by_text("Saved “Signed-in lead records MaRG's third year at the council”")).to_be_visible(
         timeout=30_000
     )
@@ -187,7 +118,7 @@ def test_viewer_signs_in_and_can_read_but_not_edit(browser, app_url):
     expect(nav.get_by_text("Log an entry")).to_have_count(0)
     expect(page.get_by_text("Structures and their current status")).to_be_visible()
     page.goto(f"{app_url}/log_entry")
-    page.wait_for_selector(READY, timeout=60_000)
+    settle(page)
     expect(page.get_by_label("Title *")).to_have_count(0)
     context.close()
 
@@ -198,13 +129,13 @@ def test_a_stranger_signs_in_and_sees_only_request_access(browser, app_url):
     context = browser.new_context()
     page = context.new_page()
     page.goto(app_url)
-    page.wait_for_selector(READY, timeout=60_000)
+    settle(page)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/oauth2/authorize**", timeout=30_000)
     page.get_by_placeholder("sub").fill("stranger@else.org")
     page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(f"{app_url}/**", timeout=30_000)
-    page.wait_for_selector(READY, timeout=60_000)
+    settle(page)
     expect(page.get_by_role("heading", name="Request access")).to_be_visible(timeout=30_000)
     expect(page.locator("[data-testid='stMetric']")).to_have_count(0)
     context.close()

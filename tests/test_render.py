@@ -56,8 +56,10 @@ def demo(demo_file):
         yield store
 
 
-def every_chart(store: Store) -> dict[str, object]:
+@pytest.fixture(scope="module")
+def every_chart(demo) -> dict[str, object]:
     """One chart from each builder the app uses, on the demo data."""
+    store = demo
     statuses = ["Continuing", "Hosted elsewhere", "Decommissioned", "Not recorded"]
     points, binned = queries.timeline(store, Filters(), "structure")
     result = compare.compare(store, Filters(), "partnership", ["voices", "golden-key"])
@@ -88,8 +90,8 @@ def every_chart(store: Store) -> dict[str, object]:
         "legacy_compared",
     ],
 )
-def test_every_chart_renders_to_png_and_svg(demo, name):
-    chart = every_chart(demo)[name]
+def test_every_chart_renders_to_png_and_svg(every_chart, name):
+    chart = every_chart[name]
     image = render.png(chart, title="A chart", subtitle="All entries")
     width, height = png_size(image)
     assert width >= 600 and height >= 250 and len(image) > 10_000
@@ -102,21 +104,21 @@ def test_every_chart_renders_to_png_and_svg(demo, name):
     assert "A chart" in words and "All entries" in words  # the title and subtitle travel with the image
 
 
-def test_svg_keeps_text_as_text(demo):
-    root = svg_root(render.svg(every_chart(demo)["heatmap"]))
+def test_svg_keeps_text_as_text(every_chart):
+    root = svg_root(render.svg(every_chart["heatmap"]))
     words = svg_text(root)
     assert "VOICES" in words and "Coproduction" in words
     assert not list(root.iter("{http://www.w3.org/2000/svg}image"))  # vector, no embedded bitmap
 
 
-def test_static_spec_fixes_container_widths_and_leaves_the_chart_alone(demo):
-    chart = every_chart(demo)["year_bars"]
+def test_static_spec_fixes_container_widths_and_leaves_the_chart_alone(every_chart):
+    chart = every_chart["year_bars"]
     assert chart.to_dict()["width"] == "container"
     spec = render.static_spec(chart, width=700, title="T", subtitle="S", font="DejaVu Sans")
     assert spec["width"] == 700 and spec["title"]["text"] == "T" and spec["title"]["subtitle"] == "S"
     assert spec["config"]["font"] == "DejaVu Sans"
     assert chart.to_dict()["width"] == "container"
-    assert "container" not in str(render.static_spec(every_chart(demo)["timeline"]))
+    assert "container" not in str(render.static_spec(every_chart["timeline"]))
 
 
 def test_table_csv_renames_columns_and_neutralises_formulas():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import altair as alt
 import pandas as pd
@@ -537,11 +537,15 @@ def profile_chart(
     return (
         alt.layer(bars, words, data=data)
         .properties(width=column_px, height=28 * max(len(categories), 1))
-        .facet(
-            column=alt.Column("area:N", sort=areas, header=_header(areas, max(12, column_px // 8))), spacing=28
-        )
+        .facet(column=alt.Column("area:N", sort=areas, header=_header(areas, max(12, column_px // 8))), spacing=28)
         .resolve_scale(x="shared", y="shared")
     )
+
+
+_LABEL_PLACES: tuple[tuple[str, Literal["bottom", "top"], int], ...] = (
+    ("milestone", "bottom", -2),
+    ("setback", "top", 2),
+)
 
 
 def year_chart(frame: pd.DataFrame) -> alt.FacetChart:
@@ -586,7 +590,7 @@ def year_chart(frame: pd.DataFrame) -> alt.FacetChart:
         base.transform_filter(f"datum.kind === '{kind}' && datum.entries > 0")
         .mark_text(fontSize=13, fontWeight="bold", color=charts.TEXT_DARK, baseline=baseline, dy=dy)
         .encode(text=alt.Text("label:N"))
-        for kind, baseline, dy in (("milestone", "bottom", -2), ("setback", "top", 2))
+        for kind, baseline, dy in _LABEL_PLACES
     ]
     return (
         alt.layer(bars, *labels, data=data)

@@ -193,7 +193,9 @@ def build(
                     font,
                 )
             )
-        sections.append(Section("Heatmaps", "Which kinds of change happen where, and which mechanisms recur.", heat_blocks))
+        sections.append(
+            Section("Heatmaps", "Which kinds of change happen where, and which mechanisms recur.", heat_blocks)
+        )
 
         points, binned = queries.timeline(store, filters, "partnership", max_rows=charts.MAX_ROWS)
         timeline_caption = (
@@ -270,9 +272,7 @@ def build(
                         font,
                     ),
                     _figure(
-                        compare.profile_chart(
-                            result.mechanism, category_title="Mechanism", colour_by="group"
-                        ),
+                        compare.profile_chart(result.mechanism, category_title="Mechanism", colour_by="group"),
                         "Mechanism profile",
                         "Share of each area's entries naming the mechanism (an entry may name several).",
                         font,
@@ -406,11 +406,11 @@ def _folded(text: str) -> str:
     return text.translate(_FOLD).encode("latin-1", "replace").decode("latin-1")
 
 
-def pdf(pack: Pack, font: tuple[str, Path, Path] | None | bool = True) -> bytes:
+def pdf(pack: Pack, font: tuple[str, Path, Path] | bool | None = True) -> bytes:
     """The pack as a PDF (A4 landscape): bookmarks per section, vector charts, selectable text."""
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
-    from fpdf.fonts import FontFace
+    from fpdf.fonts import FontFace, TextStyle
     from fpdf.outline import TableOfContents
 
     found = find_font() if font is True else (font or None)
@@ -471,9 +471,7 @@ def pdf(pack: Pack, font: tuple[str, Path, Path] | None | bool = True) -> bytes:
     doc.set_y(115)
     doc.set_font(family, "B", 14)
     doc.cell(0, 8, "Contents", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    toc = TableOfContents(text_style=None, line_spacing=1.6)
-    toc.text_style.font_family = family  # type: ignore[union-attr]
-    toc.text_style.font_size_pt = 12  # type: ignore[union-attr]
+    toc = TableOfContents(TextStyle(font_family=family, font_style="B", font_size_pt=12), line_spacing=1.6)
 
     def contents(pdf: FPDF, outline: list[Any]) -> None:
         for item in outline:
@@ -650,7 +648,9 @@ def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date and time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date and time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+        ) from None
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
@@ -687,8 +687,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             elif found not in programmes:
                 programmes.append(found)
         for name in args.compare or []:
-            key = vocab["partnership"].resolve(name) if args.by == "partnership" else known_programmes.get(
-                name.strip().casefold()
+            key = (
+                vocab["partnership"].resolve(name)
+                if args.by == "partnership"
+                else known_programmes.get(name.strip().casefold())
             )
             if key is None:
                 problems.append(f"unknown {args.by} to compare: '{name}'")
@@ -733,9 +735,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="date_from", type=_date_arg("start"), metavar="DATE", help="YYYY[-MM[-DD]]")
     p.add_argument("--to", dest="date_to", type=_date_arg("end"), metavar="DATE", help="YYYY[-MM[-DD]]")
     p.add_argument("--as-at", type=_moment, metavar="DATETIME", help="the tracker as it stood then (UTC)")
-    p.add_argument(
-        "--compare", action="extend", nargs="+", metavar="AREA", help="2 to 6 areas to set side by side"
-    )
+    p.add_argument("--compare", action="extend", nargs="+", metavar="AREA", help="2 to 6 areas to set side by side")
     p.add_argument("--by", choices=tuple(compare.BY), default="partnership", help="what --compare names")
     p.set_defaults(func=cmd_report)
-

@@ -1,0 +1,143 @@
+"""Shared pieces for the real-browser tests: Debian's Chromium, a streamlit server, page settling.
+
+Browser tests import from here so that how the app is started and how "the page has finished
+running" is detected are written once. Test tools cannot download browsers on this machine, so
+the tests use Debian's chromium; without it they skip, unless TRACKER_REQUIRE_BROWSER is set
+(CI), in which case they fail loudly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def require_chromium() -> None:
+    """Skip the calling test module when Debian's chromium is missing (fail instead in CI)."""
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("TRACKER_REQUIRE_BROWSER"):
+        raise RuntimeError("TRACKER_REQUIRE_BROWSER is set but Debian's chromium is not installed")
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    """A free TCP port on localhost."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 90) -> None:
+    """Wait until ``url`` answers, or fail with the process's output."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.3)
+    if proc.poll() is None:
+        proc.kill()
+    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    raise RuntimeError(f"{what} did not start: {out[-2000:]}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server process (kill it if it will not stop)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def streamlit_app(
+    db: Path | str, *extra: str, env: dict[str, str] | None = None, address: str = "127.0.0.1", port: int | None = None
+) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on ``db``; yield its base URL; stop it afterwards."""
+    port = port or free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            address,
+            "--browser.gatherUsageStats",
+            "false",
+            *extra,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "TRACKER_DB": str(db), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/_stcore/health", proc, "streamlit")
+        yield f"http://{'localhost' if address == '127.0.0.1' else '127.0.0.1'}:{port}"
+    finally:
+        stop(proc)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """A headless Debian Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def settle(page: object, timeout_ms: int = 60_000) -> None:
+    """Wait until the app has finished running (twice, so that a rerun in between is waited for too)."""
+    page.wait_for_selector(READY, timeout=timeout_ms)  # type: ignore[attr-defined]
+    page.wait_for_timeout(500)  # type: ignore[attr-defined]
+    page.wait_for_selector(READY, timeout=timeout_ms)  # type: ignore[attr-defined]
+
+
+def no_exception(page: object) -> None:
+    """Fail if Streamlit shows an exception box."""
+    boxes = page.locator("[data-testid='stException']")  # type: ignore[attr-defined]
+    assert boxes.count() == 0, boxes.first.inner_text()
+
+
+def extra_args(*pairs: Sequence[str]) -> list[str]:
+    """Flatten (option, value) pairs for ``streamlit_app``."""
+    return [part for pair in pairs for part in pair]

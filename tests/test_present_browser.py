@@ -1,0 +1,205 @@
+"""Present mode, for a projector in a SCAN meeting: no editing controls, no sidebar, larger type,
+and the same filters. AppTest checks the navigation and the entry tables; a real browser checks
+that the sidebar is actually hidden and the type actually larger."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ADMIN, ROOT
+from tracker import queries
+from tracker.config import Settings
+from tracker.filters import Filters
+from tracker.importer import import_file
+from tracker.store import Store
+
+CHROMIUM = "/usr/bin/chromium"
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("present") / "demo.duckdb"
+    with Store(str(path), Settings(db=str(path))) as store:
+        assert import_file(store, store.settings.sample, actor=ADMIN).ok
+    return path
+
+
+# --- AppTest: what present mode leaves out ---------------------------------------------------------
+
+
+@pytest.fixture
+def db(tmp_path, demo_file, monkeypatch) -> Path:
+    path = tmp_path / "app.duckdb"
+    shutil.copy(demo_file, path)
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    legacy_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        legacy_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+    return path
+
+
+def app(**params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def reachable(at: AppTest, page: str) -> bool:
+    try:
+        at.switch_page(page)
+    except ValueError as exc:
+        assert "Could not find a navigation page" in str(exc)
+        return False
+    at.run()
+    return True
+
+
+def test_present_mode_leaves_the_record_pages_out_of_the_navigation(db):
+    at = app(present="1")
+    assert not reachable(at, "pages/log_entry.py")
+    assert not reachable(at, "pages/import_export.py")
+    assert reachable(at, "pages/compare.py") and at.title[0].value == "Compare areas"
+    assert not at.sidebar.toggle  # the toggle moved out of the hidden sidebar
+    assert at.toggle(key="present_toggle").value is True
+
+
+def test_entry_tables_offer_no_edit_link_in_present_mode(db):
+    normal = app(partnership="voices")
+    assert any("Select a row to edit" in c.value for c in normal.caption)
+    present = app(partnership="voices", present="1")
+    assert not any("edit" in c.value.lower() for c in present.caption)
+    links = [(link.proto.label, link.proto.page) for link in present.get("page_link")]
+    assert links and not [label for label, page in links if "edit" in label.lower() or "log_entry" in page]
+    assert len(present.dataframe) == len(normal.dataframe)  # the entries are still shown
+
+
+def test_present_mode_keeps_the_filters_and_can_be_left(db):
+    at = app(partnership="voices", kind="milestone", present="1")
+    with Store(str(db), Settings(db=str(db))) as store:
+        expected = queries.count_entries(store, Filters(partnerships=("voices",), kinds=("milestone",)))
+    assert next(m.value for m in at.metric if m.label == "Entries") == str(expected)
+    at.toggle(key="present_toggle").set_value(False).run()
+    assert "present" not in at.query_params
+    assert at.query_params["partnership"] in ("voices", ["voices"])
+    assert next(m.value for m in at.metric if m.label == "Entries") == str(expected)
+    assert reachable(at, "pages/log_entry.py")
+    at.switch_page("pages/overview.py").run()
+    at.sidebar.toggle(key="present_toggle").set_value(True).run()
+    assert at.query_params["present"] in ("1", ["1"])
+    assert not reachable(at, "pages/log_entry.py")
+
+
+# --- a real browser: the sidebar is hidden, the type is larger ---------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_file):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("TRACKER_REQUIRE_BROWSER"):
+            raise RuntimeError("TRACKER_REQUIRE_BROWSER is set but Debian's chromium is not installed")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    port = _free_port()
+    env = {**os.environ, "TRACKER_DB": str(demo_file)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                proc.kill()
+                raise RuntimeError(f"streamlit did not start: {out[-2000:]}") from None
+            time.sleep(0.3)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def settle(page) -> None:
+    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_timeout(500)
+    page.wait_for_selector(READY, timeout=60_000)
+
+
+@pytest.mark.browser
+def test_present_mode_in_a_browser_hides_the_sidebar_and_enlarges_the_type(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{server}/?partnership=voices")
+        settle(page)
+        expect(page.locator("[data-testid='stSidebar']")).to_be_visible()
+        normal_size = page.evaluate("getComputedStyle(document.documentElement).fontSize")
+        entries = page.locator("[data-testid='stMetric']").filter(has_text="Entries").first.inner_text()
+
+        page.goto(f"{server}/?partnership=voices&present=1")
+        settle(page)
+        expect(page.get_by_role("heading", name="Overview", exact=True).first).to_be_visible(timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        expect(page.locator("[data-testid='stSidebar']")).to_be_hidden()
+        assert page.get_by_text("Log an entry").count() == 0  # no editing pages in the navigation
+        big_size = page.evaluate("getComputedStyle(document.documentElement).fontSize")
+        assert float(big_size.removesuffix("px")) > float(normal_size.removesuffix("px"))
+        assert page.locator("[data-testid='stMetric']").filter(has_text="Entries").first.inner_text() == entries
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "present-mode.png"))
+
+        page.get_by_text("Present mode", exact=True).click()
+        settle(page)
+        expect(page.locator("[data-testid='stSidebar']")).to_be_visible()
+        assert "present=" not in page.url and "partnership=voices" in page.url
+        browser.close()
