@@ -105,7 +105,6 @@ def sidebar_identity(member: Member, signed_in: bool) -> None:
 def local_mode_banner() -> None:
     """Every page in local mode says that everyone who can reach it acts as administrator."""
     st.warning(
-        "**Local mode:** no sign-in is configured, so everyone who can reach this app acts as "
-        "administrator. Fine on your own computer; configure sign-in before sharing it.",
+        "**Local mode** — no sign-in: everyone who can reach this app acts as administrator.",
         icon=":material/lock_open:",
     )
