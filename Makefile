@@ -10,7 +10,7 @@ DEV    := $(VENV)/.installed-dev
 HOST   ?= localhost
 PORT   ?= 8501
 
-.PHONY: run test check lint types schema clean browser
+.PHONY: run test check lint types schema clean browser axe
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,17 @@ browser:
 	      || echo "could not install chromium: browser tests will be skipped"; \
 	  else echo "chromium not found and not root: browser tests will be skipped"; fi; }
 
+# axe-core, pinned, from the npm registry, for the accessibility browser test (tests/test_a11y_browser.py).
+AXE_VERSION := 4.14.1
+AXE_DIR := build/axe/node_modules/axe-core
+axe:
+	@grep -qs '"version": "$(AXE_VERSION)"' $(AXE_DIR)/package.json || { command -v npm >/dev/null 2>&1 \
+	  && npm install --silent --prefix build/axe --no-save --no-package-lock --no-audit --no-fund \
+	       axe-core@$(AXE_VERSION) \
+	  || echo "could not install axe-core (npm missing or offline): accessibility tests will be skipped"; }
+
 # pytest exits 5 when it collects no tests; that is not a failure of the code.
-test: $(DEV) browser
+test: $(DEV) browser axe
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint: $(DEV)

@@ -5,8 +5,10 @@ Not a page: files in pages/ starting with "_" are helpers, not registered in app
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 import altair as alt
 import pandas as pd
@@ -240,12 +242,37 @@ ENTRY_COLUMNS = {
     "structure": st.column_config.TextColumn("Structure"),
     "mechanisms": st.column_config.TextColumn("Mechanisms"),
     "source": st.column_config.TextColumn("Source"),
+    # Only http(s) sources become links (see http_url); every source also stays plain text above.
+    "source_url": st.column_config.LinkColumn("Link", display_text=r"https?://([^/?#]+)", width="small"),
 }
+
+
+def http_url(value: Any) -> str | None:
+    """``value`` if it is a plain http(s) link (never javascript:, data: or the like), else ``None``."""
+    if not isinstance(value, str) or not value.isprintable() or any(c.isspace() for c in value):
+        return None
+    parts = urlsplit(value)
+    return value if parts.scheme.lower() in ("http", "https") and parts.hostname else None
+
+
+def inert(text: Any) -> str:
+    """User text for Markdown (st.markdown, messages, labels): every Markdown character escaped.
+
+    Titles, hosts and structure names then show exactly as typed: ``![x](http://…)`` is not an
+    image that calls another site, ``[x](javascript:…)`` not a link, ``**x**`` not bold.
+    """
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 
 def entry_table(entries: pd.DataFrame, *, key: str, columns: list[str] | None = None) -> None:
     """Entries as a table; selecting a row offers to open it for editing."""
-    shown = columns or ["date", "partnership", "kind", "title", "typology", "status", "host", "structure"]
+    shown = columns or ["date", "partnership", "kind", "title", "typology", "status", "host", "structure", "source"]
+    if "source" in shown and "source" in entries:
+        entries = entries.assign(source_url=[http_url(v) for v in entries["source"]])
+        shown = [*shown, "source_url"] if "source_url" not in shown else shown
     event = st.dataframe(
         entries,
         hide_index=True,
@@ -263,7 +290,7 @@ def entry_table(entries: pd.DataFrame, *, key: str, columns: list[str] | None = 
         entry = entries.iloc[rows[0]]
         st.page_link(
             "pages/log_entry.py",
-            label=f"Edit “{entry['title']}”",
+            label=f"Edit “{inert(entry['title'])}”",
             icon=":material/edit:",
             query_params={"edit": entry["id"]},
         )

@@ -1,9 +1,11 @@
 """Admin: members and their roles, partnerships, taxonomy terms, and the audit log."""
 
+from datetime import date
+
 import streamlit as st
 
 from pages import _ui
-from tracker import access, admin, app_state, history
+from tracker import access, admin, app_state, backup, history
 from tracker.access import Forbidden
 from tracker.errors import InvalidInput
 from tracker.taxonomy import VOCABULARIES
@@ -31,7 +33,9 @@ def report(action, *args, done: str) -> None:  # type: ignore[no-untyped-def]
         st.success(done, icon=":material/check_circle:")
 
 
-members_tab, partnerships_tab, taxonomy_tab, audit_tab = st.tabs(["Members", "Partnerships", "Taxonomy", "Audit log"])
+members_tab, partnerships_tab, taxonomy_tab, audit_tab, backup_tab = st.tabs(
+    ["Members", "Partnerships", "Taxonomy", "Audit log", "Backup"]
+)
 
 with members_tab:
     st.header("Members")
@@ -163,4 +167,23 @@ with audit_tab:
             "when": st.column_config.DatetimeColumn("When (UTC)"),
             "detail": st.column_config.TextColumn("Detail", width="large"),
         },
+    )
+
+with backup_tab:
+    st.header("Backup")
+    st.caption(
+        "A consistent snapshot of the whole database — entries, history, audit log, members, partnerships and "
+        "taxonomy — as Parquet files with a manifest, in one zip. Restore it into a new, empty database "
+        "(see README, 'Reliability and safety'):"
+    )
+    st.code(
+        f"python -m tracker restore tracker-backup-{date.today():%Y-%m-%d}.zip --db data/restored.duckdb", language=None
+    )
+    st.download_button(
+        "Download a backup (zip)",
+        data=lambda: backup.zip_bytes(store, member),
+        file_name=f"tracker-backup-{date.today():%Y-%m-%d}.zip",
+        mime="application/zip",
+        icon=":material/backup:",
+        key="backup_download",
     )

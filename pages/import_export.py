@@ -5,7 +5,7 @@ import io
 import streamlit as st
 
 from pages import _ui
-from tracker import app_state, importer, interchange, queries
+from tracker import app_state, importer, interchange, limits, queries
 from tracker.entries import Conflict
 from tracker.errors import Problem
 
@@ -29,7 +29,14 @@ else:
         "that entry; importing the same file twice changes nothing."
         + ("" if member.is_admin else " You can import rows of your own partnerships only.")
     )
-    upload = st.file_uploader("Choose a CSV or XLSX file", type=["csv", "xlsx"], key="upload")
+    upload = st.file_uploader(
+        "Choose a CSV or XLSX file",
+        type=["csv", "xlsx"],
+        key="upload",
+        max_upload_size=app_state.store().settings.max_upload_mb,
+        help=f"Up to {app_state.store().settings.max_upload_mb} MB and "
+        f"{app_state.store().settings.max_import_rows:,} rows per file.",
+    )
 
 
 def _check(data: bytes, name: str, *, dry_run: bool) -> importer.ImportReport:
@@ -41,11 +48,12 @@ def _check(data: bytes, name: str, *, dry_run: bool) -> importer.ImportReport:
         if bar:
             bar.progress(min(rows / estimate, 1.0), text=f"{rows:,} rows checked…")
 
-    report = importer.import_stream(
+    report = limits.import_stream(  # the upload size and row caps, then the importer
         app_state.store(),
         io.BytesIO(data),
         fmt,
         actor=app_state.member(),
+        upload=True,
         dry_run=dry_run,
         progress=progress,
         name=name,

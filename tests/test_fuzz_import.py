@@ -7,9 +7,12 @@ feeds them to ``import_stream`` on one real DuckDB store per test. For every fil
 - no exception escapes; a failed import lists problems, each with a plain message, a
   spreadsheet row (or none) and a column of the interchange format (or none);
 - a failed import (or a dry run) changes no table at all; a clean one changes exactly what
-  its report says (new entries, one history row per created or updated entry, one audit row).
+  its report says (new entries, one history row per created or updated entry, one audit row),
+  and every row with an id is stored exactly as ``EntryIn`` validates it.
 
-``HYPOTHESIS_PROFILE=long`` runs ten times as many examples (see tests/hypothesis_profiles.py).
+A CI run draws 2,300 files (1,000 malformed CSV, 1,000 CSV with one thing wrong, 300 XLSX);
+``HYPOTHESIS_PROFILE=long`` draws ten times as many (see tests/hypothesis_profiles.py). Bugs the
+fuzzing found in files this suite does not own are pinned by strict xfail tests at the end.
 """
 
 from __future__ import annotations
@@ -20,14 +23,31 @@ from datetime import date, datetime, time
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import currently_in_test_context, event, given
 from hypothesis import strategies as st
 
 from tests.conftest import ADMIN, valid_row
-from tests.hypothesis_profiles import PROFILE, scaled
+from tests.hypothesis_profiles import scaled
+from tracker.entries import get_entry
+from tracker.errors import Problem
 from tracker.importer import ImportReport, import_stream
-from tracker.interchange import COLUMNS
+from tracker.interchange import COLUMNS, read_rows
+from tracker.models import EntryIn
 from tracker.store import Store
+
+# Known bugs in tracker/interchange.py, each with a strict xfail test below; set to False once fixed.
+XLSX_BLANK_FIRST_CELL_IS_ROW_0 = True  # test_xlsx_row_with_a_blank_first_cell_is_numbered_by_its_position
+XLSX_WITHOUT_SHEETS_RAISES = True  # test_an_xlsx_workbook_without_worksheets_is_a_problem_not_a_crash
+
+
+def _no_worksheets(data: bytes) -> bool:
+    import openpyxl
+
+    try:
+        return not openpyxl.load_workbook(io.BytesIO(data), read_only=True).worksheets
+    except Exception:
+        return False
+
 
 TABLES = ("entries", "entry_history", "entry_mechanisms", "entry_sectors", "audit_log")
 TEXT_COLUMNS = ("title", "description", "host", "structure", "source")
@@ -126,7 +146,9 @@ def broken_field(draw: st.DrawFn) -> bytes:
     r = draw(st.integers(0, len(rows) - 1))
     c = draw(st.integers(0, len(header) - 1))
     rows[r][c] = draw(CELL)
-    return _csv(header, rows, draw(st.sampled_from(["\r\n", "\n", "\r"]))).encode(draw(st.sampled_from(["utf-8", "utf-8-sig"])))
+    return _csv(header, rows, draw(st.sampled_from(["\r\n", "\n", "\r"]))).encode(
+        draw(st.sampled_from(["utf-8", "utf-8-sig"]))
+    )
 
 
 @st.composite
@@ -210,18 +232,14 @@ def text_rows(draw: st.DrawFn) -> bytes:
     return ("\r\n".join([",".join(COLUMNS), *lines])).encode(draw(st.sampled_from(["utf-8", "cp1252"])), "replace")
 
 
-CSV_FILES = st.one_of(
-    st.binary(max_size=3000),
-    text_rows(),
-    broken_field(),
-    formulas(),
-    ragged(),
-    broken_quoting(),
-    odd_encoding(),
-    separators(),
-    headers(),
-    valid_files().map(lambda f: _csv(*f).encode("utf-8")),
+# Files broken as a whole (read errors, encodings, headers) and valid files with one thing wrong.
+MALFORMED_CSV = st.one_of(
+    st.binary(max_size=3000), text_rows(), separators(), headers(), broken_quoting(), odd_encoding()
 )
+# A failed import takes the same path dry or not; a clean one is checked in full either way, so most
+# runs are dry to keep the suite quick, and one in four writes (and is compared with the model).
+MOSTLY_DRY = st.sampled_from([True, True, True, False])
+CSV_ROWS = st.one_of(broken_field(), formulas(), ragged(), valid_files().map(lambda f: _csv(*f).encode("utf-8")))
 
 # -- XLSX -----------------------------------------------------------------------------------
 
@@ -235,6 +253,23 @@ XLSX_CELL = st.one_of(
     st.times(),
     st.none(),
 )
+
+
+def _fixed_bytes(book: Any) -> bytes:
+    """The workbook's bytes without openpyxl's save-time stamps, so a drawn example is the same every time."""
+    import re
+    import zipfile
+
+    raw = io.BytesIO()
+    book.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", content)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), content)
+    return out.getvalue()
 
 
 @st.composite
@@ -268,14 +303,12 @@ def xlsx_files(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()):
         sheet.append([])  # blank rows inside the data
         sheet.append([None] * len(header))
-    out = io.BytesIO()
-    book.save(out)
-    data = out.getvalue()
+    data = _fixed_bytes(book)
     damage = draw(st.sampled_from(["none", "none", "none", "truncate", "flip"]))
+    at = draw(st.integers(0, 2**20)) % len(data)
     if damage == "truncate":
-        data = data[: draw(st.integers(0, len(data) - 1))]
+        data = data[:at]
     elif damage == "flip":
-        at = draw(st.integers(0, len(data) - 1))
         data = data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1 :]
     return data
 
@@ -291,15 +324,34 @@ def counts(store: Store) -> dict[str, int]:
 def check_outcome(store: Store, data: bytes, fmt: str, dry_run: bool) -> ImportReport:
     """Import ``data``; assert it is a clean import or clear problems, and nothing half-stored."""
     before = counts(store)
-    report = import_stream(store, io.BytesIO(data), fmt, actor=ADMIN, dry_run=dry_run, name=f"fuzz.{fmt}")
+    try:
+        report = import_stream(store, io.BytesIO(data), fmt, actor=ADMIN, dry_run=dry_run, name=f"fuzz.{fmt}")
+    except IndexError:
+        # Known bug (see test_an_xlsx_workbook_without_worksheets_is_a_problem_not_a_crash): tolerated
+        # only for exactly that file shape, and only until the flag is turned off.
+        if not (fmt == "xlsx" and XLSX_WITHOUT_SHEETS_RAISES and _no_worksheets(data)):
+            raise
+        assert counts(store) == before
+        if currently_in_test_context():
+            event("known bug: workbook without worksheets")
+        return ImportReport(problems=[Problem(None, None, "known bug")])
     after = counts(store)
     assert report.summary()
+    if currently_in_test_context():
+        event(
+            "clean import"
+            if report.ok
+            else "file-level problem"
+            if report.problems[0].row in (None, 1)
+            else "row problem"
+        )
     if not report.ok:
         assert after == before, f"a failed import changed the store: {before} -> {after}"
         for problem in report.problems:
             assert isinstance(problem.message, str) and problem.message.strip(), problem
             assert "Traceback" not in problem.message and " object at 0x" not in problem.message, problem
-            assert problem.row is None or (isinstance(problem.row, int) and problem.row >= 1), problem
+            first_row = 0 if fmt == "xlsx" and XLSX_BLANK_FIRST_CELL_IS_ROW_0 else 1
+            assert problem.row is None or (isinstance(problem.row, int) and problem.row >= first_row), problem
             assert problem.column is None or problem.column in COLUMNS, problem
             assert str(problem)
         return report
@@ -312,16 +364,44 @@ def check_outcome(store: Store, data: bytes, fmt: str, dry_run: bool) -> ImportR
         assert after["entries"] - before["entries"] == report.created
         assert after["entry_history"] - before["entry_history"] == changed
         assert after["audit_log"] - before["audit_log"] == 1
+    if not dry_run:
+        stored_as_the_model_says(store, data, fmt)
     return report
 
 
-@PROFILE
-@given(data=CSV_FILES, dry_run=st.booleans())
-def test_any_csv_upload_is_a_clean_import_or_clear_problems(store, data, dry_run):
+FIELDS = ("partnership", "kind", "title", "description", "typology", "status", "host", "structure", "source")
+
+
+def stored_as_the_model_says(store: Store, data: bytes, fmt: str) -> None:
+    """Each row with an id is stored exactly as ``EntryIn`` validates it (whichever path the importer took)."""
+    context = {"vocab": store.vocab()}
+    for _, row in read_rows(io.BytesIO(data), fmt).rows:
+        model = EntryIn.model_validate(row, context=context)
+        if model.id is None:
+            continue  # a new entry with a generated id
+        entry = get_entry(store, model.id)
+        assert entry is not None, model.id
+        assert {f: getattr(entry, f) for f in FIELDS} == {f: getattr(model, f) for f in FIELDS}
+        assert (entry.date.text, sorted(entry.mechanisms), sorted(entry.sectors)) == (
+            model.date,
+            sorted(model.mechanisms),
+            sorted(model.sectors),
+        )
+
+
+@scaled(0.5)
+@given(data=MALFORMED_CSV, dry_run=st.booleans())
+def test_any_malformed_csv_is_refused_with_clear_problems(store, data, dry_run):
     check_outcome(store, data, "csv", dry_run)
 
 
-@scaled(0.25)
+@scaled(0.5)
+@given(data=CSV_ROWS, dry_run=MOSTLY_DRY)
+def test_valid_csv_with_one_thing_wrong_is_a_clean_import_or_clear_problems(store, data, dry_run):
+    check_outcome(store, data, "csv", dry_run)
+
+
+@scaled(0.15)
 @given(data=xlsx_files(), dry_run=st.booleans())
 def test_any_xlsx_upload_is_a_clean_import_or_clear_problems(store, data, dry_run):
     check_outcome(store, data, "xlsx", dry_run)
@@ -330,9 +410,7 @@ def test_any_xlsx_upload_is_a_clean_import_or_clear_problems(store, data, dry_ru
 # -- what the fuzzing must keep finding valid -----------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "prefix", ["=", "+", "-", "@", "'="], ids=["equals", "plus", "minus", "at", "guarded"]
-)
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "'="], ids=["equals", "plus", "minus", "at", "guarded"])
 def test_formulas_in_text_columns_import_as_text(store, prefix):
     data = _csv(list(COLUMNS), [[str(valid_row(id="f-1", title=prefix + "SUM(A1)")[c]) for c in COLUMNS]])
     report = check_outcome(store, data.encode(), "csv", dry_run=False)
@@ -366,3 +444,80 @@ def test_xlsx_time_cell_is_a_clear_problem(store):
     book.save(out)
     report = check_outcome(store, out.getvalue(), "xlsx", dry_run=False)
     assert [(p.row, p.column) for p in report.problems] == [(2, "title")]
+
+
+# -- bugs the fuzzing found (in files this suite does not own; see the #7 report) -------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: interchange._xlsx_rows takes the row number from the first cell, and openpyxl's read-only "
+    "EmptyCell has no .row, so a row with a blank id (column A) is reported as 'row 0'",
+)
+def test_xlsx_row_with_a_blank_first_cell_is_numbered_by_its_position(store):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(COLUMNS))
+    sheet.append([valid_row(id=None)[c] for c in COLUMNS])
+    sheet.append([valid_row(id=None, date="20x")[c] for c in COLUMNS])
+    out = io.BytesIO()
+    book.save(out)
+    report = import_stream(store, io.BytesIO(out.getvalue()), "xlsx", actor=ADMIN)
+    assert [(p.row, p.column) for p in report.problems] == [(3, "date")]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: interchange._xlsx_rows trusts the sheet's <dimension>; openpyxl's read-only iter_rows stops "
+    "there, so rows past an understated dimension are silently dropped and the import reports success "
+    "(fix: sheet.reset_dimensions() before iter_rows)",
+)
+def test_xlsx_rows_past_an_understated_dimension_are_not_silently_dropped(store):
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(COLUMNS))
+    for i in range(3):
+        sheet.append([valid_row(id=f"dim-{i}")[c] for c in COLUMNS])
+    raw = io.BytesIO()
+    book.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):  # as some tools write it: stale, too small
+                content = content.replace(b'<dimension ref="A1:M4" />', b'<dimension ref="A1:M2" />')
+            dst.writestr(info, content)
+    report = import_stream(store, io.BytesIO(out.getvalue()), "xlsx", actor=ADMIN)
+    assert report.rows_read == 3 and report.created == 3
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=IndexError,
+    reason="bug: interchange._xlsx_rows picks book.worksheets[0] outside its try, so a workbook whose <sheets> "
+    "is empty (found by fuzzing: one flipped byte) raises IndexError out of the importer — a traceback on the "
+    "upload page (fix: refuse a workbook without worksheets as an InvalidInput problem)",
+)
+def test_an_xlsx_workbook_without_worksheets_is_a_problem_not_a_crash(store):
+    import re
+    import zipfile
+
+    import openpyxl
+
+    raw = io.BytesIO()
+    openpyxl.Workbook().save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                content = re.sub(rb"<sheets>.*</sheets>", b"<sheets/>", content)
+            dst.writestr(info, content)
+    report = import_stream(store, io.BytesIO(out.getvalue()), "xlsx", actor=ADMIN)
+    assert not report.ok and "worksheet" in report.problems[0].message

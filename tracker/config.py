@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     crosswalk: Path = Field(default=DATA_DIR / "crosswalk.toml", description="Second typology and its crosswalk.")
     import_batch_rows: int = Field(default=20_000, ge=100, description="Rows validated per batch.")
     max_errors: int = Field(default=1000, ge=1, description="Problems listed before the rest are counted.")
+    max_upload_mb: int = Field(
+        default=50, ge=1, description="Largest file the upload page accepts, in MB (as server.maxUploadSize)."
+    )
+    max_import_rows: int = Field(default=1_000_000, ge=1, description="Most rows (or records) one import may hold.")
     verify_months: int = Field(
         default=12, ge=1, description="A structure whose status is not confirmed for this long is 'unverified'."
     )

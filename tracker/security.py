@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 LOCAL_ADDRESSES = frozenset({"localhost", "127.0.0.1", "::1"})
 # Values copied from documentation or our example file must never protect a real deployment.
@@ -37,6 +39,10 @@ def auth_problems(auth: Mapping[str, Any]) -> list[str]:
     redirect = str(auth.get("redirect_uri", ""))
     if not redirect.startswith(("http://", "https://")) or not redirect.rstrip("/").endswith("oauth2callback"):
         found.append("redirect_uri must be the app's absolute URL ending in /oauth2callback")
+    elif not _secure(redirect):
+        found.append(
+            "redirect_uri must use https:// (plain http is only for localhost): the sign-in cookie travels on it"
+        )
     providers = providers_of(auth)
     if not providers:
         found.append(
@@ -44,11 +50,27 @@ def auth_problems(auth: Mapping[str, Any]) -> list[str]:
             "or a named section such as [auth.microsoft]"
         )
     for name, settings in providers.items():
+        where = "[auth]" if name is None else f"[auth.{name}]"
         missing = [k for k in PROVIDER_KEYS if not settings.get(k)]
         if missing:
-            where = "[auth]" if name is None else f"[auth.{name}]"
             found.append(f"{where} is missing {', '.join(missing)}")
+        examples = [k for k in PROVIDER_KEYS if settings.get(k) and _EXAMPLE.search(str(settings[k]))]
+        if examples:
+            found.append(f"{where} still has the example value of {', '.join(examples)}: copy the real one")
+        metadata = str(settings.get("server_metadata_url") or "")
+        if metadata and not _secure(metadata):
+            found.append(f"{where} server_metadata_url must use https:// (plain http is only for localhost)")
     return found
+
+
+# Placeholders in .streamlit/secrets.toml.example and in provider documentation.
+_EXAMPLE = re.compile(r"REPLACE|YOUR-|<[^>]*>|^0{8}-0{4}-0{4}-0{4}-0{12}$", re.IGNORECASE)
+
+
+def _secure(url: str) -> bool:
+    """https, or http to this machine only (a test provider, a local trial)."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and (parts.hostname or "") in LOCAL_ADDRESSES)
 
 
 def providers_of(auth: Mapping[str, Any]) -> dict[str | None, Mapping[str, Any]]:

@@ -64,6 +64,14 @@ class Store:
         try:
             self._conn = duckdb.connect(self.target)
         except duckdb.IOException as exc:
+            wal = Path(f"{self.target}.wal")
+            if "wal" in str(exc).lower() and wal.exists():  # DuckDB leaves both files as they were
+                raise StoreError(
+                    f"the database {self.target} was not closed cleanly and its write-ahead log {wal} cannot be "
+                    f"replayed ({exc}). Nothing was changed. Do not delete {wal.name}: it holds the latest changes. "
+                    "Copy both files somewhere safe, then restore the latest backup into a new database "
+                    "(python -m tracker restore BACKUP --db NEW.duckdb); see README, 'Reliability and safety'."
+                ) from exc
             if "lock" in str(exc).lower():
                 raise StoreError(
                     f"the database {self.target} is in use by another program (is the dashboard "

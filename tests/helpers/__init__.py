@@ -1,0 +1,1 @@
+"""Small programs the tests run in subprocesses (e.g. to be killed mid-write)."""

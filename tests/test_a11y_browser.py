@@ -1,0 +1,200 @@
+"""Accessibility (#7): axe-core, run in Chromium on every page, finds no serious or critical violation.
+
+axe-core comes from the npm registry, pinned, into build/axe/ (``make axe``, part of ``make
+test``). Without it this module is skipped with that reason — unless TRACKER_REQUIRE_BROWSER is
+set (CI), when its absence is a failure.
+
+Exempt, by rule and element only: Streamlit's own sidebar navigation, whose grouped layout puts
+section ``<div>``s between its ``<ul>`` and ``<li>``s (rules ``list`` and ``listitem``). That
+markup is Streamlit's (st.navigation), not the app's; screen readers still announce the links.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN, ROOT
+from tracker.config import Settings
+from tracker.importer import import_file
+from tracker.store import Store
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = ROOT / "build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+if not Path(CHROMIUM).exists() or not AXE.exists():
+    missing = "Debian's chromium (apt-get install chromium)" if not Path(CHROMIUM).exists() else f"axe-core ({AXE})"
+    if os.environ.get("TRACKER_REQUIRE_BROWSER"):
+        raise RuntimeError(f"TRACKER_REQUIRE_BROWSER is set but {missing} is missing; run `make axe`")
+    pytest.skip(f"{missing} is not installed: run `make axe` (needs npm)", allow_module_level=True)
+
+pytestmark = pytest.mark.browser
+
+# Rules exempt on named elements only, each with the reason in the module docstring.
+EXEMPT = {
+    "list": "[data-testid='stSidebarNavItems']",
+    "listitem": "[data-testid='stSidebarNavItems']",
+}
+
+RUN_AXE = """async (exempt) => {
+  const result = await axe.run(document, {resultTypes: ['violations'], elementRef: true});
+  return result.violations
+    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(v => ({
+      rule: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.filter(n => !(exempt[v.id] && n.element && n.element.closest(exempt[v.id])))
+                    .map(n => n.target.join(' ') + ' :: ' + n.html.slice(0, 160)),
+    }))
+    .filter(v => v.nodes.length);
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    db = tmp_path_factory.mktemp("a11y") / "a11y.duckdb"
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert import_file(store, store.settings.sample, actor=ADMIN).ok
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "TRACKER_DB": str(db)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                proc.kill()
+                raise RuntimeError(f"streamlit did not start: {out[-2000:]}") from None
+            time.sleep(0.3)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        yield context.new_page()
+        browser.close()
+
+
+def settle(page) -> None:
+    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_timeout(800)
+    page.wait_for_selector(READY, timeout=60_000)
+
+
+def violations(page) -> list[dict]:
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    return page.evaluate(RUN_AXE, EXEMPT)
+
+
+def report(found: list[dict]) -> str:
+    return "\n".join(f"{v['impact']} {v['rule']}: {v['help']}\n    " + "\n    ".join(v["nodes"][:5]) for v in found)
+
+
+PAGES = ["", "timeline", "timeline?lanes=structure", "heatmaps", "legacy", "compare", "log_entry", "import_export"]
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p or "overview" for p in PAGES])
+def test_page_has_no_serious_violations(server, page, path):
+    page.goto(f"{server}/{path}")
+    settle(page)
+    for expander in page.locator("[data-testid='stExpander'] summary").all()[:6]:
+        expander.click()
+    settle(page)
+    found = violations(page)
+    assert not found, report(found)
+
+
+def test_edit_form_and_its_errors(server, page):
+    page.goto(f"{server}/log_entry?edit=voices-expert-citizens-2014")
+    settle(page)
+    page.get_by_text("History of this entry").click()
+    page.get_by_role("textbox", name="Title *").fill("")
+    page.get_by_role("button", name="Save changes").click()
+    settle(page)
+    assert page.get_by_text("Nothing was saved").count()
+    found = violations(page)
+    assert not found, report(found)
+
+
+def test_admin_tabs(server, page):
+    page.goto(f"{server}/admin")
+    settle(page)
+    for tab in ("Members", "Partnerships", "Taxonomy", "Audit log", "Backup"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(300)
+        found = violations(page)
+        assert not found, f"{tab}:\n" + report(found)
+
+
+def test_backup_download_from_the_admin_page(server, page, tmp_path):
+    """The Admin page's backup button gives a zip that restores (here to share this module's server)."""
+    import zipfile
+
+    from tracker import backup
+
+    page.goto(f"{server}/admin")
+    settle(page)
+    page.get_by_role("tab", name="Backup").click()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download a backup (zip)").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.name.startswith("tracker-backup-") and "manifest.json" in zipfile.ZipFile(path).namelist()
+    manifest = backup.restore(path, tmp_path / "restored.duckdb")
+    assert manifest.tables["entries"]["rows"] == 89

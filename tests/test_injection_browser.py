@@ -1,0 +1,318 @@
+"""Injection in a real browser (#7): hostile titles, descriptions, hosts, structures and sources stay text.
+
+The database holds entries whose free text is HTML, ``<script>``, Markdown images and links, and
+``javascript:`` URLs. Every page is opened in Chromium (with the edit form, a save, the entry
+list selection, the chart tooltips and the admin tabs); after each, the page must hold no
+element the text could have created, no script may have run (``window.__pwned`` stays unset, no
+dialog opened) and the browser must have asked no host but the app for anything.
+
+Pages whose own files are not this suite's to change (see the #7 report) are marked xfail with
+the bug named, strictly: when the page is fixed the mark must go.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN, ROOT, valid_row
+from tracker import entries
+from tracker.config import Settings
+from tracker.importer import import_file
+from tracker.store import Store
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("TRACKER_REQUIRE_BROWSER"):
+        raise RuntimeError("TRACKER_REQUIRE_BROWSER is set but Debian's chromium is not installed")
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+pytestmark = pytest.mark.browser
+
+TITLE = '<img src=x onerror="window.__pwned=1">![i](http://evil.example/title.png) [t](javascript:window.__pwned=2)'
+HOSTILE = {
+    "id": "x-title",
+    "date": "2023",
+    "title": TITLE,
+    "description": (
+        "<script>window.__pwned=3</script>\n<iframe src='http://evil.example/frame'></iframe>\n"
+        "[d](javascript:window.__pwned=4) ![d](http://evil.example/desc.png)"
+    ),
+    "status": "hosted elsewhere",
+    "host": "[host](javascript:window.__pwned=5) ![h](http://evil.example/host.png) <b>bold</b>",
+    "structure": "<svg onload=window.__pwned=6>![s](http://evil.example/structure.png)",
+    "source": "javascript:window.__pwned=7",
+}
+DELETED = {"id": "x-del", "date": "2023", "title": "![del](http://evil.example/deleted.png) **bold**", "structure": ""}
+REFLECTED = "![q](http://evil.example/reflected.png)"
+# Streamlit points the favicon for page_icon=":material/…:" at Google's font server (app.py, not
+# ours to change; see the #7 report). Nothing else may leave the machine.
+ALLOWED_EXTERNAL = ("https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/",)
+
+EVIDENCE = """() => ({
+  pwned: window.__pwned === undefined ? null : String(window.__pwned),
+  images: [...document.querySelectorAll('img, image, iframe, embed, object, video, audio, source')]
+      .map(e => e.getAttribute('src') || e.getAttribute('href') || e.getAttribute('data') || '')
+      .filter(s => s.includes('evil')),
+  links: [...document.querySelectorAll('a[href]')].map(a => a.href).filter(h => {
+      const u = new URL(h, location.href);  // links to the app itself may carry the text in a parameter
+      return !['http:', 'https:', 'mailto:'].includes(u.protocol) || u.hostname.includes('evil');
+  }),
+  scripts: [...document.querySelectorAll('script')].filter(s => s.textContent.includes('__pwned')).length,
+  handlers: [...document.querySelectorAll('*')].filter(e => [...e.attributes]
+      .some(a => a.name.startsWith('on') && a.value.includes('__pwned'))).length,
+  bold: [...document.querySelectorAll('b, strong')].filter(e => e.textContent === 'bold').length,
+})"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    db = tmp_path_factory.mktemp("injection") / "hostile.duckdb"
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert import_file(store, store.settings.sample, actor=ADMIN).ok
+        entries.save_entry(store, valid_row(**HOSTILE), actor=ADMIN)
+        entries.save_entry(store, valid_row(**DELETED), actor=ADMIN)
+        entries.delete_entry(store, "x-del", actor=ADMIN)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "TRACKER_DB": str(db)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                proc.kill()
+                raise RuntimeError(f"streamlit did not start: {out[-2000:]}") from None
+            time.sleep(0.3)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page plus everything it asked the network for and every dialog it tried to open."""
+
+    def __init__(self, browser, base: str) -> None:
+        self.base = base
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def open(self, path: str) -> None:
+        self.page.goto(f"{self.base}/{path}")
+        self.settle()
+
+    def settle(self) -> None:
+        self.page.wait_for_selector(READY, timeout=60_000)
+        self.page.wait_for_timeout(600)
+        self.page.wait_for_selector(READY, timeout=60_000)
+
+    def assert_inert(self) -> None:
+        found = self.page.evaluate(EVIDENCE)
+        assert found == {"pwned": None, "images": [], "links": [], "scripts": 0, "handlers": 0, "bold": 0}, found
+        assert self.dialogs == []
+        host = urllib.parse.urlsplit(self.base).hostname
+        outside = [
+            u
+            for u in self.requests
+            if urllib.parse.urlsplit(u).hostname not in (host, "localhost", "127.0.0.1")
+            and not u.startswith(ALLOWED_EXTERNAL)
+            and not u.startswith(("data:", "blob:"))
+        ]
+        assert outside == [], outside
+        boxes = self.page.locator("[data-testid='stException']")
+        assert boxes.count() == 0, boxes.first.inner_text()
+
+
+@pytest.fixture
+def watched(browser, server):
+    w = Watched(browser, server)
+    yield w
+    w.context.close()
+
+
+def _select_first_row(w: Watched, table_index: int = 0) -> None:
+    grid = w.page.locator("[data-testid='stDataFrame']").nth(table_index)
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box
+    w.page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the row marker of the first data row
+    w.settle()
+
+
+def test_overview_and_the_edit_link_of_a_selected_entry(watched):
+    from playwright.sync_api import expect
+
+    watched.open("")
+    _select_first_row(watched, table_index=watched.page.locator("[data-testid='stDataFrame']").count() - 1)
+    link = watched.page.get_by_role("link", name="Edit “", exact=False)
+    expect(link).to_be_visible(timeout=30_000)
+    assert "![i](http://evil.example/title.png)" in link.inner_text()  # shown as typed
+    watched.assert_inert()
+
+
+def test_timeline_table_and_chart_tooltips(watched):
+    watched.open("timeline?partnership=voices&from=2023-01-01")
+    watched.page.get_by_text("Data behind this chart", exact=False).first.click()
+    watched.settle()
+    chart = watched.page.locator("[data-testid='stVegaLiteChart']").first
+    box = chart.bounding_box()
+    assert box
+    shown = ""
+    for y in range(int(box["y"]) + 10, int(box["y"] + box["height"]) - 10, 12):
+        for x in range(int(box["x"]) + 40, int(box["x"] + box["width"]) - 10, 12):
+            watched.page.mouse.move(x, y)
+            tooltip = watched.page.locator("#vg-tooltip-element.visible")
+            if tooltip.count():
+                shown = tooltip.inner_text()
+                assert watched.page.locator("#vg-tooltip-element img, #vg-tooltip-element a").count() == 0
+                if "<img" in shown:
+                    break
+        if "<img" in shown:
+            break
+    assert "<img src=x" in shown, "the hostile entry's tooltip should show its title as text"
+    watched.assert_inert()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "timeline?lanes=structure",
+        "heatmaps",
+        "compare",
+        "import_export",
+    ],
+)
+def test_read_pages(watched, path):
+    watched.open(path)
+    for expander in watched.page.get_by_text("Data behind this chart", exact=False).all():
+        expander.click()
+    watched.settle()
+    watched.assert_inert()
+
+
+def test_admin_tabs(watched):
+    watched.open("admin")
+    for tab in ("Members", "Partnerships", "Taxonomy", "Audit log", "Backup"):
+        watched.page.get_by_role("tab", name=tab).click()
+        watched.page.wait_for_timeout(300)
+        watched.assert_inert()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in pages/legacy.py (not #7's file): the re-verification list puts structure and host "
+    "names into st.markdown, so a Markdown image in them is fetched; wrap them in _ui.inert()",
+)
+def test_legacy_register(watched):
+    watched.open("legacy")
+    for expander in watched.page.locator("[data-testid='stExpander'] summary").all():
+        expander.click()
+    watched.settle()
+    watched.assert_inert()
+
+
+def test_edit_form_of_a_hostile_entry(watched):
+    watched.open("log_entry?edit=x-title")
+    watched.page.get_by_text("History of this entry").click()
+    watched.settle()
+    assert watched.page.get_by_role("textbox", name="Title *").input_value() == TITLE
+    watched.assert_inert()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in pages/log_entry.py (not #7's file): the 'Saved/Updated “title”' message is Markdown, "
+    "so a title's Markdown image is fetched; wrap saved['title'] in _ui.inert()",
+)
+def test_saving_a_hostile_entry(watched):
+    watched.open("log_entry?edit=x-title")
+    watched.page.get_by_role("button", name="Save changes").click()
+    watched.settle()
+    watched.assert_inert()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in pages/log_entry.py (not #7's file): 'Recently deleted entries' page_link labels are "
+    "Markdown, so a deleted entry's title can fetch an image; wrap item['title'] in _ui.inert()",
+)
+def test_recently_deleted_list(watched):
+    watched.open("log_entry")
+    watched.page.get_by_text("Recently deleted entries", exact=False).click()
+    watched.settle()
+    watched.assert_inert()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in pages/log_entry.py (not #7's file): an unknown ?edit= id is echoed in st.warning as "
+    "Markdown, so a crafted link makes the browser fetch any URL; wrap `wanted` in _ui.inert()",
+)
+def test_a_crafted_edit_link_is_shown_as_text(watched):
+    watched.open("log_entry?edit=" + urllib.parse.quote(REFLECTED))
+    watched.assert_inert()

@@ -1,0 +1,379 @@
+"""Backup and restore: a consistent snapshot of the whole database as Parquet files plus a manifest.
+
+``python -m tracker backup DIR`` checkpoints the store, then runs DuckDB's
+``EXPORT DATABASE 'DIR' (FORMAT parquet)`` inside one read transaction, so every table comes
+from the same moment; ``manifest.json`` records the schema version, the row count and SHA-256
+of every table file, and the time. ``python -m tracker restore DIR`` (or the zip the Admin
+page downloads) rebuilds a database from it: only into a new or empty file, creating the
+schema from this tracker's own migrations up to the backup's version, loading each table
+from its Parquet file (no SQL from the backup is run), checking the counts, and migrating
+to the current schema. The database appears under its name only when all of that succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import duckdb
+
+from tracker.access import Member, audit, require_admin, system_member
+from tracker.config import Settings
+from tracker.store import Store, StoreError, migrations, utcnow
+
+MANIFEST = "manifest.json"
+FORMAT = "systems-change-tracker-backup"
+FORMAT_VERSION = 1
+
+
+class BackupError(Exception):
+    """A backup cannot be made or restored; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a backup holds: schema version, when, and each table's file, rows and checksum."""
+
+    schema_version: int
+    created_at: str
+    tables: dict[str, dict[str, Any]]
+    duckdb_version: str
+    checkpointed: bool
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "schema_version": self.schema_version,
+                "created_at": self.created_at,
+                "duckdb": self.duckdb_version,
+                "checkpointed": self.checkpointed,
+                "tables": self.tables,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+
+    @classmethod
+    def read(cls, directory: Path) -> Manifest:
+        path = directory / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BackupError(f"{directory} is not a tracker backup: it has no {MANIFEST}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BackupError(f"the backup's {MANIFEST} cannot be read ({exc}); the backup is damaged") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise BackupError(f"{path} is not a Systems Change Tracker backup manifest")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise BackupError(
+                f"the backup is in format version {data.get('format_version')}; this tracker reads version "
+                f"{FORMAT_VERSION}. Restore it with the tracker version that made it"
+            )
+        try:
+            tables = {str(k): dict(v) for k, v in data["tables"].items()}
+            for name, table in tables.items():
+                if not isinstance(table.get("rows"), int) or not isinstance(table.get("sha256"), str):
+                    raise ValueError(name)
+                if PurePosixPath(str(table.get("file"))).name != table.get("file"):
+                    raise ValueError(name)
+            return cls(
+                int(data["schema_version"]),
+                str(data["created_at"]),
+                tables,
+                str(data["duckdb"]),
+                bool(data.get("checkpointed")),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BackupError(f"the backup's {MANIFEST} is incomplete or damaged ({exc!r})") from None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (EXPORT DATABASE takes no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _tables(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = cur.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        " AND schema_name = 'main' AND NOT temporary ORDER BY table_name"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def create(store: Store, directory: str | Path, actor: Member | None = None) -> Manifest:
+    """Write a consistent snapshot of ``store`` to ``directory`` (new or empty); return its manifest.
+
+    With ``actor`` (who must be an admin: a backup holds everything), the backup is recorded in
+    the audit log, after the snapshot.
+    """
+    if actor is not None:
+        require_admin(actor, "make backups")
+    target = Path(directory)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise BackupError(f"{target} already exists and is not an empty folder; choose a new folder for the backup")
+    cur = store.cursor()
+    try:
+        cur.execute("CHECKPOINT")  # fold the write-ahead log into the file first
+        checkpointed = True
+    except duckdb.Error:
+        checkpointed = False  # another transaction is running; the export below is still one snapshot
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        tables = _tables(cur)
+        counts = {t: cur.execute(f"SELECT count(*) FROM {_ident(t)}").fetchone()[0] for t in tables}  # type: ignore[index]
+        version = cur.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]  # type: ignore[index]
+        cur.execute(f"EXPORT DATABASE {_literal(str(target))} (FORMAT parquet)")
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+    described: dict[str, dict[str, Any]] = {}
+    for table in tables:
+        path = target / f"{table}.parquet"
+        if not path.is_file():
+            raise BackupError(f"the export did not write {path.name}; the backup in {target} is incomplete")
+        rows = _parquet_rows(path)
+        if rows != counts[table]:
+            raise BackupError(f"{path.name} holds {rows} rows but the table had {counts[table]}; backup incomplete")
+        described[table] = {"file": path.name, "rows": rows, "sha256": _sha256(path)}
+    manifest = Manifest(
+        schema_version=int(version or 0),
+        created_at=utcnow().isoformat(timespec="seconds") + "Z",
+        tables=described,
+        duckdb_version=duckdb.__version__,
+        checkpointed=checkpointed,
+    )
+    (target / MANIFEST).write_text(manifest.to_json() + "\n", encoding="utf-8")
+    if actor is not None:
+        with store.transaction() as tx:
+            audit(tx, actor, "backup", None, entries=counts.get("entries"), schema_version=manifest.schema_version)
+    return manifest
+
+
+def _parquet_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def zip_bytes(store: Store, actor: Member) -> bytes:
+    """A backup of ``store`` as one zip, made by ``actor`` (an admin), for the Admin page's download.
+
+    ``python -m tracker restore`` reads the zip as it is.
+    """
+    with tempfile.TemporaryDirectory(prefix="tracker-backup-") as tmp:
+        folder = Path(tmp) / "backup"
+        create(store, folder, actor)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(folder.iterdir()):
+                zf.write(path, path.name)
+        return out.getvalue()
+
+
+def _unzip(path: Path, into: Path) -> Path:
+    """Extract a backup zip safely (plain file names only, no paths) and return the folder holding it."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                name = PurePosixPath(info.filename)
+                if info.is_dir():
+                    continue
+                if name.is_absolute() or ".." in name.parts or "\\" in info.filename or len(name.parts) > 2:
+                    raise BackupError(
+                        f"the zip contains an unexpected path '{info.filename}'; it is not a tracker backup"
+                    )
+                destination = into.joinpath(*name.parts)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(destination, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    except zipfile.BadZipFile as exc:
+        raise BackupError(f"{path} is not a readable zip file ({exc})") from None
+    if (into / MANIFEST).is_file():
+        return into
+    found = [p.parent for p in into.glob(f"*/{MANIFEST}")]
+    if len(found) != 1:
+        raise BackupError(f"{path} holds no {MANIFEST}; it is not a tracker backup")
+    return found[0]
+
+
+def _is_empty_database(path: Path) -> bool:
+    """True when ``path`` does not exist, is an empty file, or is a database with no tables."""
+    if not path.exists() or path.stat().st_size == 0:
+        return True
+    try:
+        conn = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise BackupError(f"cannot open {path} to check that it is empty: {exc}") from None
+    try:
+        return not _tables(conn.cursor())
+    finally:
+        conn.close()
+
+
+# Created exactly as Store.migrate creates it, so later migrations apply normally.
+_MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+)
+
+
+def restore(source: str | Path, db: str | Path, settings: Settings | None = None) -> Manifest:
+    """Rebuild the database ``db`` (new or empty) from the backup folder or zip ``source``."""
+    source, target = Path(source), Path(db)
+    if not source.exists():
+        raise BackupError(f"no such backup: {source}")
+    wal = target.with_name(target.name + ".wal")
+    if wal.exists() or not _is_empty_database(target):
+        raise BackupError(
+            f"{target} is not empty; restore only into a new database, e.g. --db data/restored.duckdb, "
+            "then stop the app and put that file in place of the old one"
+        )
+    with tempfile.TemporaryDirectory(prefix="tracker-restore-") as tmp:
+        folder = _unzip(source, Path(tmp)) if source.is_file() else source
+        manifest = Manifest.read(folder)
+        known = {version: (name, path) for version, name, path in migrations()}
+        newest = max(known, default=0)
+        if manifest.schema_version > newest:
+            raise BackupError(
+                f"the backup has schema version {manifest.schema_version}, newer than this tracker's "
+                f"{newest}; upgrade the tracker, then restore"
+            )
+        for table, info in manifest.tables.items():
+            path = folder / info["file"]
+            if not path.is_file():
+                raise BackupError(f"the backup lacks {info['file']} (table {table}); it is incomplete")
+            if _sha256(path) != info["sha256"]:
+                raise BackupError(f"{info['file']} does not match its checksum in {MANIFEST}; the backup is damaged")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        building = target.with_name(target.name + ".restoring")
+        for leftover in (building, building.with_name(building.name + ".wal")):
+            leftover.unlink(missing_ok=True)  # only ever our own half-built file from a failed restore
+        try:
+            _load(building, folder, manifest, known)
+            settings = settings or Settings(db=str(target))
+            with Store(str(building), settings):  # migrates to the current schema, checks it opens
+                pass
+            if building.with_name(building.name + ".wal").exists():
+                raise BackupError("the restored database did not close cleanly; nothing was restored")
+            os.replace(building, target)
+        except BaseException:
+            building.unlink(missing_ok=True)
+            raise
+    return manifest
+
+
+def _load(path: Path, folder: Path, manifest: Manifest, known: dict[int, tuple[str, Path]]) -> None:
+    conn = duckdb.connect(str(path))
+    try:
+        cur = conn.cursor()
+        cur.execute(_MIGRATIONS_TABLE)
+        for version in sorted(v for v in known if v <= manifest.schema_version):
+            name, sql = known[version]
+            cur.execute("BEGIN TRANSACTION")
+            cur.execute(sql.read_text(encoding="utf-8"))
+            cur.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()])
+            cur.execute("COMMIT")
+        tables = _tables(cur)
+        if sorted(manifest.tables) != tables:
+            raise BackupError(
+                f"the backup's tables ({', '.join(sorted(manifest.tables))}) do not match schema version "
+                f"{manifest.schema_version} ({', '.join(tables)}); the backup is damaged"
+            )
+        cur.execute("BEGIN TRANSACTION")
+        for table in tables:  # replace what the migrations seeded with exactly what was backed up
+            cur.execute(f"DELETE FROM {_ident(table)}")
+            cur.execute(
+                f"INSERT INTO {_ident(table)} BY NAME SELECT * FROM read_parquet(?)",
+                [str(folder / manifest.tables[table]["file"])],
+            )
+            rows = cur.execute(f"SELECT count(*) FROM {_ident(table)}").fetchone()[0]  # type: ignore[index]
+            if rows != manifest.tables[table]["rows"]:
+                raise BackupError(
+                    f"table {table}: {rows} rows restored, the manifest says {manifest.tables[table]['rows']}"
+                )
+        cur.execute("COMMIT")
+        cur.execute("CHECKPOINT")
+    except duckdb.Error as exc:
+        raise BackupError(f"the backup cannot be loaded: {exc}") from None
+    finally:
+        conn.close()
+
+
+# -- command line --------------------------------------------------------------------------------
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    settings = Settings() if args.db is None else Settings(db=args.db)
+    try:
+        with Store(settings.db, settings) as store:
+            manifest = create(store, args.dir, system_member())
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    rows = sum(t["rows"] for t in manifest.tables.values())
+    entries = manifest.tables.get("entries", {}).get("rows", 0)
+    print(
+        f"backed up {settings.db} to {args.dir}: {entries} entries, {rows} rows in {len(manifest.tables)} tables "
+        f"(schema version {manifest.schema_version})"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    settings = Settings() if args.db is None else Settings(db=args.db)
+    if not Path(args.backup).exists():
+        print(f"error: no such backup: {args.backup}", file=sys.stderr)
+        return 2
+    try:
+        manifest = restore(args.backup, settings.db, settings)
+    except (BackupError, StoreError) as exc:
+        print(f"error: {exc}; nothing was restored", file=sys.stderr)
+        return 1
+    entries = manifest.tables.get("entries", {}).get("rows", 0)
+    print(f"restored {entries} entries into {settings.db} from the backup of {manifest.created_at}")
+    return 0
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the ``backup`` and ``restore`` commands to the CLI."""
+    p = sub.add_parser(
+        "backup",
+        parents=[common],
+        help="write a consistent snapshot of the database to a new folder (Parquet files + manifest)",
+    )
+    p.add_argument("dir", metavar="DIR", help="a new or empty folder")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser(
+        "restore",
+        parents=[common],
+        help="rebuild a new, empty database from a backup folder or backup zip",
+    )
+    p.add_argument("backup", metavar="DIR", help="the backup folder (or the zip downloaded from the Admin page)")
+    p.set_defaults(func=cmd_restore)
