@@ -6,7 +6,7 @@ from pages import _auth, _present, _ui
 
 st.set_page_config(
     page_title="Systems Change Tracker",
-    page_icon=":material/timeline:",
+    page_icon="📈",  # an emoji: a Material icon here makes every browser fetch it from Google's font servers
     layout="wide",
     initial_sidebar_state="expanded",
 )

@@ -261,7 +261,10 @@ def inert(text: Any) -> str:
     Titles, hosts and structure names then show exactly as typed: ``![x](http://…)`` is not an
     image that calls another site, ``[x](javascript:…)`` not a link, ``**x**`` not bold.
     """
-    return _MARKDOWN.sub(r"\\\1", str(text))
+    # Streamlit's Markdown also turns bare URLs and emails into links after escapes are resolved;
+    # an invisible word joiner keeps them plain text (they still read and copy the same).
+    text = str(text).replace("://", ":\u2060//").replace("www.", "www\u2060.").replace("@", "@\u2060")
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")

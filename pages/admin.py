@@ -26,11 +26,13 @@ def report(action, *args, done: str) -> None:  # type: ignore[no-untyped-def]
     try:
         action(store, member, *args)
     except InvalidInput as exc:
-        st.error("Nothing was changed:\n\n" + "\n".join(f"- {p}" for p in exc.problems), icon=":material/error:")
+        st.error(
+            "Nothing was changed:\n\n" + "\n".join(f"- {_ui.inert(p)}" for p in exc.problems), icon=":material/error:"
+        )
     except Forbidden as exc:
-        st.error(f"Nothing was changed: {exc}.", icon=":material/lock:")
+        st.error(f"Nothing was changed: {_ui.inert(exc)}.", icon=":material/lock:")
     else:
-        st.success(done, icon=":material/check_circle:")
+        st.success(_ui.inert(done), icon=":material/check_circle:")
 
 
 members_tab, partnerships_tab, taxonomy_tab, audit_tab, backup_tab = st.tabs(

@@ -74,7 +74,7 @@ else:
     report = checked[1]
     if not report.ok:
         st.error(
-            f"**{upload.name}**: {report.summary()}. Fix these and upload the file again.",
+            f"**{_ui.inert(upload.name)}**: {report.summary()}. Fix these and upload the file again.",
             icon=":material/error:",
         )
         st.dataframe(
@@ -90,7 +90,9 @@ else:
         if report.more_problems:
             st.caption(f"… and {report.more_problems:,} more problems not listed.")
     else:
-        st.success(f"**{upload.name}** is valid. If you import it: {report.summary()}.", icon=":material/task_alt:")
+        st.success(
+            f"**{_ui.inert(upload.name)}** is valid. If you import it: {report.summary()}.", icon=":material/task_alt:"
+        )
         st.dataframe(
             report.preview,
             hide_index=True,
@@ -119,7 +121,7 @@ else:
             else:
                 st.error(
                     f"Nothing was stored: {done.summary()}. The data changed since the check: "
-                    + "; ".join(str(p) for p in done.problems[:5])
+                    + "; ".join(_ui.inert(p) for p in done.problems[:5])
                 )
 if st.session_state.get("import_done"):
     st.success(f"Imported: {st.session_state.pop('import_done')}.", icon=":material/check_circle:")

@@ -74,8 +74,14 @@ st.dataframe(
 )
 
 st.header("Register")
+SHOWN = 1000  # rows sent to the browser (#6); the CSV download below has every structure
+if len(register) > SHOWN:
+    st.caption(
+        f"Showing the first {SHOWN:,} of {len(register):,} structures. Download the CSV for all of them, "
+        "or narrow the filters."
+    )
 st.dataframe(
-    register,
+    register.head(SHOWN),
     hide_index=True,
     width="stretch",
     column_order=[
@@ -123,10 +129,11 @@ def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
         st.session_state["verify_message"] = ("error", f"Not recorded: {exc}.")
         return
     word = "still running" if outcome == "running" else "closed"
-    st.session_state["verify_message"] = ("success", f"Recorded: {name} is {word}, as of today.")
+    st.session_state["verify_message"] = ("success", f"Recorded: {_ui.inert(name)} is {word}, as of today.")
 
 
 st.header("Needs checking")
+CHECKS_SHOWN = 25  # per partnership (#6): three buttons each, so a big register stays quick
 member = app_state.member()
 checks = app_state.read(verification.to_check, filters)
 message = st.session_state.pop("verify_message", None)
@@ -146,12 +153,14 @@ else:
     )
     for partnership, rows in checks.groupby("partnership", sort=True):
         with st.expander(f"{partnership}: {len(rows)} to check"):
-            for row in rows.itertuples():
+            if len(rows) > CHECKS_SHOWN:
+                st.caption(f"The {CHECKS_SHOWN} confirmed longest ago of {len(rows):,}; record them to see the next.")
+            for row in rows.head(CHECKS_SHOWN).itertuples():
                 cols = st.columns([4, 2, 2, 2, 2], vertical_alignment="center")
                 confirmed = f"{row.last_confirmed:%Y-%m-%d}" if row.last_confirmed == row.last_confirmed else "never"
                 cols[0].markdown(
-                    f"**{row.structure}** · {row.status}"
-                    + (f" ({row.host})" if row.host else "")
+                    f"**{_ui.inert(row.structure)}** · {row.status}"
+                    + (f" ({_ui.inert(row.host)})" if row.host else "")
                     + f"  \nlast confirmed {confirmed}"
                 )
                 editable = member.can_edit(row.partnership_slug) and filters.as_at is None
@@ -234,6 +243,6 @@ if member.can_write and filters.as_at is None:
                 try:
                     links.add_link(app_state.store(), member, options[earlier], mine[later], note or None)
                 except (InvalidInput, Forbidden) as exc:
-                    st.error(f"Not linked: {exc}")
+                    st.error(f"Not linked: {_ui.inert(exc)}")
                 else:
-                    st.success(f"Linked: {earlier} → {later}.")
+                    st.success(f"Linked: {_ui.inert(earlier)} → {_ui.inert(later)}.")

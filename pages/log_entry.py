@@ -137,7 +137,8 @@ def error(field: str) -> None:
     """The problem with one field, right under it."""
     message = st.session_state.get("e_errors", {}).get(field)
     if message:
-        st.error(f"{field.capitalize()} {message}" if message[0].islower() else message, icon=":material/error:")
+        text = f"{field.capitalize()} {message}" if message[0].islower() else message
+        st.error(_ui.inert(text), icon=":material/error:")  # messages quote what the user typed
 
 
 if "e_errors" not in st.session_state:
@@ -146,7 +147,7 @@ wanted = st.query_params.get("edit")
 if wanted and st.session_state.get("e_loaded") != wanted:
     st.session_state["e_loaded"] = wanted
     if not _load(wanted):
-        st.warning(f"No entry has the id '{wanted}'. It may have been deleted.")
+        st.warning(f"No entry has the id '{_ui.inert(wanted)}'. It may have been deleted.")
 prefill = (st.query_params.get("partnership"), st.query_params.get("structure"))
 if not wanted and prefill[0] and st.session_state.get("e_prefilled") != prefill:
     # "Changed…" on the legacy register: a new entry about that structure, ready for its new status
@@ -166,12 +167,12 @@ st.caption(
 saved = st.session_state.get("e_saved")
 if saved:
     if saved.get("deleted"):
-        st.success(f"Deleted “{saved['title']}”. It can be restored below.", icon=":material/delete:")
+        st.success(f"Deleted “{_ui.inert(saved['title'])}”. It can be restored below.", icon=":material/delete:")
     elif saved.get("restored"):
-        st.success(f"Restored “{saved['title']}”.", icon=":material/restore_from_trash:")
+        st.success(f"Restored “{_ui.inert(saved['title'])}”.", icon=":material/restore_from_trash:")
     else:
         st.success(
-            f"{'Updated' if saved['edited'] else 'Saved'} “{saved['title']}” (id {saved['id']}). "
+            f"{'Updated' if saved['edited'] else 'Saved'} “{_ui.inert(saved['title'])}” (id {_ui.inert(saved['id'])}). "
             "It shows on every page now.",
             icon=":material/check_circle:",
         )
@@ -195,7 +196,8 @@ if not member.can_write:
 current = entries.get_entry(app_state.store(), editing) if editing else None
 if current is not None and not member.can_edit(current.partnership):
     st.info(
-        f"“{current.title}” belongs to {vocab['partnership'].label(current.partnership)}. You can read it, but only "
+        f"“{_ui.inert(current.title)}” belongs to {_ui.inert(vocab['partnership'].label(current.partnership))}. "
+        "You can read it, but only "
         "that partnership's editors (or an admin) can change it.",
         icon=":material/lock:",
     )
@@ -203,7 +205,7 @@ if current is not None and not member.can_edit(current.partnership):
     st.stop()
 if current is not None and current.deleted_at is not None:
     st.warning(
-        f"This entry was deleted by {current.deleted_by} on {current.deleted_at:%Y-%m-%d %H:%M} UTC. "
+        f"This entry was deleted by {_ui.inert(current.deleted_by)} on {current.deleted_at:%Y-%m-%d %H:%M} UTC. "
         "Restore it to bring it back to every page, exactly as it was.",
         icon=":material/delete:",
     )
@@ -219,11 +221,13 @@ if st.session_state.get("e_errors"):
     error("")
     error("id")
 if st.session_state.get("e_conflict") and current is not None:
-    with st.expander(f"The version now stored (version {current.version}, by {current.updated_by})", expanded=True):
+    with st.expander(
+        f"The version now stored (version {current.version}, by {_ui.inert(current.updated_by)})", expanded=True
+    ):
         st.markdown(
-            f"**Title:** {current.title}  \n**Date:** {current.date.text}  \n"
+            f"**Title:** {_ui.inert(current.title)}  \n**Date:** {current.date.text}  \n"
             f"**Status:** {vocab['status'].label(current.status) if current.status else '—'}"
-            + (f" — {current.host}" if current.host else "")
+            + (f" — {_ui.inert(current.host)}" if current.host else "")
         )
         st.text(current.description or "")
         st.caption("Copy what you need from your text below, then load the stored version and re-apply it.")
@@ -366,7 +370,8 @@ if not editing:
             for item in gone[:20]:
                 st.page_link(
                     "pages/log_entry.py",
-                    label=f"{item['title']} — {item['partnership']}, deleted {item['deleted_at']:%Y-%m-%d} "
+                    label=f"{_ui.inert(item['title'])} — {_ui.inert(item['partnership'])}, "
+                    f"deleted {item['deleted_at']:%Y-%m-%d} "
                     f"by {item['deleted_by']}",
                     icon=":material/restore_from_trash:",
                     query_params={"edit": item["id"]},

@@ -24,7 +24,10 @@ points, binned = app_state.read(queries.timeline, filters, lane)
 if points.empty:
     st.info("None of the matching entries names a structure. Switch to one lane per partnership.")
     st.stop()
-segments = app_state.read(queries.status_segments, filters) if lane == "structure" else None
+segments = app_state.read(queries.status_segments, filters) if lane == "structure" and not binned else None
+if segments is not None and len(points) + len(segments) > charts.MAX_ROWS:
+    st.caption("Too many structures to draw their status bands beside the entries; narrow the filters to see them.")
+    segments = None  # a chart ships at most charts.MAX_ROWS rows (#6)
 typologies = list(_ui.vocab()["typology"].labels.values())
 show_context = st.toggle("Show outside events (lockdowns, Everyone In, austerity…)", value=True, key="context")
 context = app_state.read(context_events.context_bands)

@@ -174,7 +174,8 @@ def test_inert_escapes_every_markdown_character_and_keeps_the_text(text):
     from pages._ui import inert
 
     escaped = inert(text)
-    assert re.sub(r"\\(.)", r"\1", escaped) == text  # unescaping gives back exactly what was typed
+    # unescaping gives back exactly what was typed (less the invisible joiners that stop auto-links)
+    assert re.sub(r"\\(.)", r"\1", escaped).replace("\u2060", "") == text
     assert not re.search(r"(?<!\\)[\[\]()!*_`<>$:~#]", escaped.replace("\\\\", "")), escaped
 
 
@@ -267,3 +268,13 @@ def test_entry_tables_link_only_http_sources():
     columns = json.loads(table.proto.columns)
     assert columns["source_url"]["type_config"]["type"] == "link"
     assert columns["source"]["type_config"]["type"] == "text"
+
+
+@pytest.mark.parametrize("text", ["see http://evil.example/x", "www.evil.example", "lead@voices.org"])
+def test_inert_text_is_never_auto_linked(text):
+    """Streamlit's Markdown links bare URLs and emails; inert() breaks them with a word joiner."""
+    from pages._ui import inert
+
+    escaped = inert(text)
+    assert "\u2060" in escaped
+    assert not re.search(r"https?://|www\.|@[\w-]", escaped.replace("\\", ""))
