@@ -1,4 +1,10 @@
-"""Shared fixtures: real DuckDB files in a temporary folder, never a mocked store."""
+"""Shared fixtures: real databases, never a mocked store.
+
+The ``store`` and ``settings`` fixtures run each test that uses them twice: on a DuckDB file in a
+temporary folder and on a fresh database of a real PostgreSQL server (the shared PostgreSQL
+mode, #6; see tests/pg_support.py). Mark a test ``duckdb_only`` when it is about the DuckDB
+file itself (locks, write-ahead log, crash safety).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,8 @@ from tracker.access import Member
 from tracker.config import Settings
 from tracker.interchange import COLUMNS
 from tracker.store import Store
+
+from tests.pg_support import pg_cluster, pg_empty_url, pg_url  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = Member("admin@example.org", "admin")
@@ -50,8 +58,30 @@ def csv_bytes(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS, en
     return buf.getvalue().encode(encoding)
 
 
+BACKENDS = ("duckdb", "postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "duckdb_only: about the DuckDB file itself; not run on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test using ``settings`` or ``store`` runs on each backend (DuckDB only if so marked)."""
+    if "backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("duckdb_only")
+        metafunc.parametrize("backend", BACKENDS[:1] if only else BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def backend(request: pytest.FixtureRequest) -> str:
+    """``duckdb`` (a file) or ``postgres`` (a database on the test PostgreSQL server)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if backend == "postgres":
+        return Settings(db=request.getfixturevalue("pg_url"))
     return Settings(db=str(tmp_path / "t.duckdb"))
 
 

@@ -490,14 +490,16 @@ def timeline(
     )
     dy = 5 if not bands.empty else 0
 
-    layers: list[alt.Chart] = _context_layers(context, entries) if context is not None else []
+    fits = context is not None and len(entries) + len(bands) + len(context) <= MAX_ROWS  # (#6)
+    layers: list[alt.Chart] = _context_layers(context, entries) if fits else []
     layers += _segment_layers(bands, y) if not bands.empty else []
     if binned:
         layers.append(_binned_layer(entries, y, colour, lane_title, dy))
     else:
         layers.extend(_entry_layers(entries, y, colour, dy))
         if context is not None and len(context) and "mechanisms" in entries:
-            layers.extend(_context_rings(entries, context, y, dy))
+            room = MAX_ROWS - len(entries) - len(bands) - len(context)
+            layers.extend(_context_rings(entries, context, y, dy, room))
     return alt.layer(*layers).properties(width="container", height=max(200, 34 * max(len(lanes), 1)), autosize=_FIT_X)
 
 
@@ -563,7 +565,9 @@ def _context_layers(context: pd.DataFrame, entries: pd.DataFrame) -> list[alt.Ch
     return [spans, lines, labels]
 
 
-def _context_rings(entries: pd.DataFrame, context: pd.DataFrame, y: alt.Y, dy: int) -> list[alt.Chart]:
+def _context_rings(
+    entries: pd.DataFrame, context: pd.DataFrame, y: alt.Y, dy: int, room: int = MAX_ROWS
+) -> list[alt.Chart]:
     """A ring round each entry tagged with the mechanism of an external event on the chart."""
     mechanisms = {str(m) for m in context["mechanism"].dropna() if str(m)}
     if not mechanisms:
@@ -573,7 +577,7 @@ def _context_rings(entries: pd.DataFrame, context: pd.DataFrame, y: alt.Y, dy: i
             lambda text: any(m in {p.strip() for p in text.split(";")} for m in mechanisms)
         )
     ].copy()
-    if tagged.empty:
+    if tagged.empty or len(tagged) > room:  # no rings rather than a chart over MAX_ROWS rows (#6)
         return []
     start = pd.to_datetime(tagged["start"])
     end = pd.to_datetime(tagged["end"])

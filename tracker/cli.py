@@ -15,18 +15,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tracker import access, demo, interchange, queries
+from tracker import access, demo, interchange, limits, queries
 from tracker.access import system_member
 from tracker.config import Settings
 from tracker.errors import InvalidInput
-from tracker.importer import ImportReport, import_file
+from tracker.importer import ImportReport
 from tracker.store import Store, StoreError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 # Modules that add commands: each has ``register(subparsers, common_parser)`` adding its own
 # subcommand(s) whose ``func(args) -> int`` follows the exit codes above.
-EXTENSIONS: tuple[str, ...] = ("tracker.synth", "tracker.report", "tracker.backup")
+EXTENSIONS: tuple[str, ...] = ("tracker.synth", "tracker.report", "tracker.backup", "tracker.bench")
 
 STRUCTURE_KEYS = ("partnership", "structure", "status", "host", "since", "entries")
 
@@ -81,7 +81,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"error: no such file: {path}", file=sys.stderr)
         return EXIT_USAGE
     with _open(args) as store:
-        report = import_file(store, path, actor=system_member(), dry_run=args.dry_run)
+        report = limits.import_file(store, path, actor=system_member(), dry_run=args.dry_run)
     _print_report(report)
     return EXIT_OK if report.ok else EXIT_INVALID
 

@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 from pydantic import ValidationError
 
+from tracker import queries
 from tracker.access import Member, audit, require_edit
 from tracker.errors import InvalidInput, Problem, problems
 from tracker.models import Entry, EntryIn, FuzzyDate
@@ -45,15 +46,6 @@ STAGED_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
 )
 STAGED_SCHEMA = pa.schema([pa.field(name, kind) for name, kind in STAGED_COLUMNS])
 
-_STAGING_DDL = """
-CREATE OR REPLACE TEMP TABLE staged (
-    row_no BIGINT, id VARCHAR, partnership VARCHAR, date_text VARCHAR, date_precision VARCHAR,
-    date_start DATE, date_end DATE, kind VARCHAR, title VARCHAR, description VARCHAR,
-    typology VARCHAR, status VARCHAR, host VARCHAR, structure VARCHAR, structure_key VARCHAR,
-    source VARCHAR, mechanisms VARCHAR[], sectors VARCHAR[]
-)
-"""
-
 # Which staged rows are new, changed or identical to what is stored.
 _PLAN = """
 CREATE OR REPLACE TEMP TABLE plan AS
@@ -69,7 +61,8 @@ SELECT s.*,
        e.version AS base_version,
        e.partnership AS old_partnership,
        e.deleted_at IS NOT NULL AS is_deleted,
-       e.deleted_at, e.deleted_by,
+       e.deleted_at, e.deleted_by, e.seq AS old_seq, e.created_at AS old_created_at,
+       e.structure_key AS old_structure_key,
        e.id IS NOT NULL AND (
             e.partnership IS DISTINCT FROM s.partnership
          OR e.date_text IS DISTINCT FROM s.date_text
@@ -94,8 +87,7 @@ _INSERT_NEW = """
 INSERT INTO entries (id, seq, partnership, date_text, date_precision, date_start, date_end, kind,
                      title, description, typology, status, host, structure, structure_key, source,
                      created_at, updated_at, version, created_by, updated_by)
-SELECT id, (SELECT coalesce(max(seq), 0) FROM entries) + row_number() OVER (ORDER BY row_no),
-       partnership, date_text, date_precision, date_start, date_end, kind, title, description,
+SELECT id, $base_seq + row_no, partnership, date_text, date_precision, date_start, date_end, kind, title, description,
        typology, status, host, structure, structure_key, source, $now, $now, 1, $actor, $actor
 FROM plan WHERE is_new
 """
@@ -111,15 +103,27 @@ FROM plan p
 WHERE entries.id = p.id AND p.is_changed AND entries.version = p.base_version AND entries.deleted_at IS NULL
 """
 
-# One history row per entry this write created or changed, as it now stands.
+# One history row per entry this write created or changed, as it now stands: what _INSERT_NEW
+# and _UPDATE_CHANGED wrote (version, seq and created_at as they set or kept them), taken from
+# the plan rather than joined back from entries.
 _HISTORY_FROM_PLAN = """
 INSERT INTO entry_history
-SELECT e.id, e.version, $now, $actor, CASE WHEN p.is_new THEN 'create' ELSE 'update' END, $audit, false,
-       e.seq, e.partnership, e.date_text, e.date_precision, e.date_start, e.date_end, e.kind, e.title,
-       e.description, e.typology, e.status, e.host, e.structure, e.structure_key, e.source,
-       list_sort(p.mechanisms), list_sort(p.sectors), e.created_at
-FROM entries e JOIN plan p ON p.id = e.id
+SELECT p.id, CASE WHEN p.is_new THEN 1 ELSE p.base_version + 1 END, $now, $actor,
+       CASE WHEN p.is_new THEN 'create' ELSE 'update' END, $audit, false,
+       CASE WHEN p.is_new THEN $base_seq + p.row_no ELSE p.old_seq END,
+       p.partnership, p.date_text, p.date_precision, p.date_start, p.date_end, p.kind, p.title,
+       p.description, p.typology, p.status, p.host, p.structure, p.structure_key, p.source,
+       list_sort(p.mechanisms), list_sort(p.sectors), CASE WHEN p.is_new THEN $now ELSE p.old_created_at END
+FROM plan p
 WHERE p.is_new OR p.is_changed
+"""
+
+# The structures a write touched (before and after), whose stored register rows it recomputes.
+_AFFECTED_FROM_PLAN = """
+CREATE OR REPLACE TEMP TABLE affected AS
+SELECT partnership, structure_key FROM plan WHERE (is_new OR is_changed) AND structure_key IS NOT NULL
+UNION
+SELECT old_partnership, old_structure_key FROM plan WHERE is_changed AND old_structure_key IS NOT NULL
 """
 
 # A history row for one entry as it now stands (after a delete or restore).
@@ -154,13 +158,17 @@ def validate(vocab: Vocab, data: Mapping[str, Any], row: int | None = None) -> E
 
 
 class Staging:
-    """Validated rows collected in a temporary table on one cursor, then planned and applied."""
+    """Validated rows collected as Arrow batches on one cursor, then planned and applied.
+
+    The batches are scanned in place by DuckDB (as the view ``staged``); the plan is a
+    temporary table on the same cursor.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.cur = store.cursor()
-        self.cur.execute(_STAGING_DDL)
         self._columns: dict[str, list[Any]] = {name: [] for name, _ in STAGED_COLUMNS}
+        self._batches: list[pa.Table] = []
         self.count = 0
 
     def add(self, entry: EntryIn, row_no: int) -> None:
@@ -202,14 +210,16 @@ class Staging:
         self.count += len(row_nos)
 
     def _insert(self, batch: pa.Table) -> None:
-        self.cur.register("staged_batch", batch)
-        try:
-            self.cur.execute("INSERT INTO staged SELECT * FROM staged_batch")
-        finally:
-            self.cur.unregister("staged_batch")
+        self._batches.append(batch)
+
+    def _register(self) -> None:
+        """Show every queued row to SQL as ``staged``."""
+        self.flush()
+        table = pa.concat_tables(self._batches) if self._batches else STAGED_SCHEMA.empty_table()
+        self.cur.register("staged", table)
 
     def flush(self) -> None:
-        """Write the queued rows into the staging table in one set-based insert."""
+        """Turn the rows queued one by one into an Arrow batch."""
         if not self._columns["row_no"]:
             return
         self._insert(pa.table(self._columns, schema=STAGED_SCHEMA))
@@ -217,7 +227,7 @@ class Staging:
 
     def duplicate_ids(self, unit: str = "row") -> list[Problem]:
         """Ids that appear on more than one row of the input."""
-        self.flush()
+        self._register()
         rows = self.cur.execute(
             "SELECT id, list(row_no ORDER BY row_no) FROM staged GROUP BY id HAVING count(*) > 1"
             " ORDER BY min(row_no) LIMIT 1000"
@@ -233,8 +243,10 @@ class Staging:
 
     def plan(self) -> dict[str, int]:
         """Compare staged rows with the store; return counts of created, updated, unchanged."""
-        self.flush()
+        self._register()
         self.cur.execute(_PLAN)
+        self.cur.unregister("staged")  # the plan holds every staged row; free the batches
+        self._batches = []
         new, changed, total = self.cur.execute(
             "SELECT count(*) FILTER (is_new), count(*) FILTER (is_changed), count(*) FROM plan"
         ).fetchone()  # type: ignore[misc]
@@ -297,8 +309,9 @@ class Staging:
             expected = cur.execute("SELECT count(*) FILTER (is_changed) FROM plan").fetchone()[0]  # type: ignore[index]
             first = cur.execute("SELECT min(id) FILTER (is_new OR is_changed) FROM plan").fetchone()[0]  # type: ignore[index]
             event = audit(cur, actor, action, first if action.startswith("entry.") else None, **(detail or {}))
+            base_seq = cur.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0]  # type: ignore[index]
             names = {"now": now, "actor": actor.email}
-            cur.execute(_INSERT_NEW, names)
+            cur.execute(_INSERT_NEW, {**names, "base_seq": base_seq})
             updated = cur.execute(_UPDATE_CHANGED, names).fetchone()[0]  # type: ignore[index]
             if updated != expected:
                 raise _conflict(cur, "plan")
@@ -309,7 +322,10 @@ class Staging:
                     f"INSERT INTO {table} (entry_id, {key})"
                     f" SELECT id, unnest({column}) FROM plan WHERE is_new OR is_changed"
                 )
-            cur.execute(_HISTORY_FROM_PLAN, {**names, "audit": event})
+            cur.execute(_HISTORY_FROM_PLAN, {**names, "audit": event, "base_seq": base_seq})
+            cur.execute(_AFFECTED_FROM_PLAN)
+            queries.refresh_register(cur, "affected")
+            cur.execute("DROP TABLE affected")
             cur.execute("COMMIT")
         except duckdb.TransactionException as exc:
             cur.execute("ROLLBACK")
@@ -322,7 +338,10 @@ class Staging:
     def close(self) -> None:
         """Drop the temporary tables and the cursor."""
         with contextlib.suppress(duckdb.Error):
-            self.cur.execute("DROP TABLE IF EXISTS staged; DROP TABLE IF EXISTS plan")
+            self.cur.unregister("staged")
+        with contextlib.suppress(duckdb.Error):
+            self.cur.execute("DROP TABLE IF EXISTS plan")
+        self._batches = []
         self.cur.close()
 
 
@@ -430,6 +449,13 @@ def _set_deleted(store: Store, entry_id: str, actor: Member, deleted: bool, base
         cur.execute(
             _HISTORY_FROM_ENTRY, {"now": now, "actor": actor.email, "action": verb, "audit": event, "id": entry_id}
         )
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE affected AS SELECT partnership, structure_key FROM entries"
+            " WHERE id = ? AND structure_key IS NOT NULL",
+            [entry_id],
+        )
+        queries.refresh_register(cur, "affected")
+        cur.execute("DROP TABLE affected")
     saved = get_entry(store, entry_id)
     assert saved is not None
     return saved

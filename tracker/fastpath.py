@@ -20,7 +20,7 @@ texts always come from the model and the model stays the one source of truth:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -40,6 +40,7 @@ from tracker.taxonomy import Vocab, normalise
 
 MISS: Any = object()  # "not certain": the row goes to the model
 _ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))
+_IDS = re.compile(f"(?:{_ID.pattern}\n)*")  # many ids, one per line: all valid at once
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # control characters, line breaks and tabs
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # control characters (line breaks allowed)
 _MEMO_LIMIT = 50_000  # distinct cells remembered per column
@@ -64,13 +65,27 @@ def text(value: Any) -> Any:
     return stripped
 
 
-def _single_line(value: Any, limit: int, required: bool = False) -> Any:
+def texts(values: Sequence[Any], limit: int, forbidden: re.Pattern[str]) -> tuple[list[Any], list[int]]:
+    """:func:`text` of each cell, :data:`MISS` where longer than ``limit`` or containing ``forbidden``;
+    and the positions of the misses."""
+    out = [
+        v
+        if type(v) is str and v and not v[0].isspace() and not v[-1].isspace() and len(v) <= limit
+        else _text_within(v, limit)
+        for v in values
+    ]
+    present = [v for v in out if type(v) is str]
+    if forbidden.search("".join(present)):
+        out = [MISS if type(v) is str and forbidden.search(v) else v for v in out]
+    return out, [i for i, v in enumerate(out) if v is MISS]
+
+
+def _text_within(value: Any, limit: int) -> Any:
     value = text(value)
-    if value is None:
-        return MISS if required else None
-    if value is MISS or len(value) > limit or _ANY_CONTROL.search(value):
-        return MISS
-    return value
+    return MISS if type(value) is str and len(value) > limit else value
+
+
+_NOT_SEEN: Any = object()
 
 
 class FastCheck:
@@ -81,6 +96,7 @@ class FastCheck:
         self.memo: dict[str, dict[Any, Any]] = {
             f: {} for f in ("partnership", "typology", "kind", "date", "status", "mechanisms", "sectors")
         }
+        self.keys: dict[str, str] = {}  # structure name -> structure key
         partnerships = list(vocab["partnership"].labels)
         typologies = list(vocab["typology"].labels)
         statuses = [s for s in vocab["status"].labels if s != HOSTED] if "status" in vocab.lookups else []
@@ -131,129 +147,107 @@ class FastCheck:
         value = getattr(found, field)
         return tuple(value) if isinstance(value, list) else value
 
-    def _lookup(self, field: str, values: Sequence[Any]) -> list[Any]:
+    def _lookup(self, field: str, values: Sequence[Any]) -> tuple[list[Any], list[int]]:
+        """The model's value for each cell (memoised per distinct cell), and the positions of misses."""
         memo = self.memo[field]
-        out = []
-        for raw in values:
-            key = tuple(raw) if type(raw) is list else raw
-            try:
-                found = memo.get(key, MISS)
-            except TypeError:  # unhashable: not a plain cell
-                out.append(MISS)
-                continue
+        get = memo.get
+        try:
+            out = [get(v, _NOT_SEEN) for v in values]
+        except TypeError:  # list cells (JSON, Parquet) are looked up as tuples
+            out = [_NOT_SEEN] * len(values)
+        misses = []
+        for i, found in enumerate(out):
+            if found is _NOT_SEEN:
+                found = out[i] = self._resolve(field, values[i])
             if found is MISS:
-                if key is not None and type(key) not in (str, tuple):
-                    out.append(MISS)
-                    continue
-                if type(key) is tuple and not all(type(v) is str for v in key):
-                    out.append(MISS)
-                    continue
-                found = self._probe(field, list(key) if type(key) is tuple else key)
-                if len(memo) < _MEMO_LIMIT:
-                    memo[key] = found
-            out.append(found)
-        return out
+                misses.append(i)
+        return out, misses
 
-    def _status(self, values: Sequence[Any]) -> list[Any]:
-        """Blank statuses are ``None`` (the kind decides whether that is allowed); others are probed."""
-        blank = [text(v) for v in values]
-        probed = self._lookup("status", [v if b is not None and b is not MISS else None for v, b in zip(values, blank)])
-        return [MISS if b is MISS else (None if b is None else p) for b, p in zip(blank, probed, strict=True)]
+    def _resolve(self, field: str, raw: Any) -> Any:
+        memo = self.memo[field]
+        key = tuple(raw) if type(raw) is list else raw
+        if key is not None and type(key) not in (str, tuple):
+            return MISS
+        if type(key) is tuple and not all(type(v) is str for v in key):
+            return MISS
+        found = memo.get(key, _NOT_SEEN)
+        if found is _NOT_SEEN:
+            found = self._probe(field, list(key) if type(key) is tuple else key)
+            if len(memo) < _MEMO_LIMIT:
+                memo[key] = found
+        return found
 
     # -- a batch --------------------------------------------------------------------------
-    def check(self, columns: dict[str, Sequence[Any]], new_id: Callable[[], str]) -> tuple[dict[str, list[Any]], list[int]]:
+    def check(
+        self, columns: Mapping[str, Sequence[Any]], new_id: Callable[[], str]
+    ) -> tuple[dict[str, list[Any]], list[int]]:
         """Split a batch: staged values (as :class:`~tracker.entries.Staging` stores them) of the rows
         the model certainly accepts, with their positions under ``"index"``; and the positions of
         the rows the model must check."""
         n = len(columns["id"]) if "id" in columns else 0
-        if not self.enabled or n == 0:
+        if not self.enabled or n == 0 or set(columns) != set(self.base):
             return {"index": []}, list(range(n))
-        ids = [text(v) for v in columns["id"]]
-        partnership = self._lookup("partnership", columns["partnership"])
-        dates = self._lookup("date", columns["date"])
-        kinds = self._lookup("kind", columns["kind"])
-        titles = [_single_line(v, MAX_TITLE, required=True) for v in columns["title"]]
-        descriptions = [text(v) for v in columns["description"]]
-        typology = self._lookup("typology", columns["typology"])
-        status = self._status(columns["status"])
-        hosts = [_single_line(v, MAX_NAME) for v in columns["host"]]
-        mechanisms = self._lookup("mechanisms", [v if v is not None else "" for v in columns["mechanisms"]])
-        structures = [_single_line(v, MAX_NAME) for v in columns["structure"]]
-        sectors = self._lookup("sectors", [v if v is not None else "" for v in columns["sectors"]])
-        sources = [_single_line(v, MAX_SOURCE) for v in columns["source"]]
+        misses: set[int] = set()
 
+        def take(found: tuple[list[Any], list[int]]) -> list[Any]:
+            misses.update(found[1])
+            return found[0]
+
+        ids = take(texts(columns["id"], MAX_ID, _ANY_CONTROL))
+        partnership = take(self._lookup("partnership", columns["partnership"]))
+        dates = take(self._lookup("date", columns["date"]))
+        kinds = take(self._lookup("kind", columns["kind"]))
+        titles = take(texts(columns["title"], MAX_TITLE, _ANY_CONTROL))
+        descriptions = take(texts(columns["description"], MAX_DESCRIPTION, _CONTROL))
+        typology = take(self._lookup("typology", columns["typology"]))
+        status = take(self._lookup("status", columns["status"]))
+        hosts = take(texts(columns["host"], MAX_NAME, _ANY_CONTROL))
+        mechanisms = take(self._lookup("mechanisms", columns["mechanisms"]))
+        structures = take(texts(columns["structure"], MAX_NAME, _ANY_CONTROL))
+        sectors = take(self._lookup("sectors", columns["sectors"]))
+        sources = take(texts(columns["source"], MAX_SOURCE, _ANY_CONTROL))
+
+        present = [v for v in ids if type(v) is str]
+        if present and not _IDS.fullmatch("\n".join(present) + "\n"):
+            misses.update(i for i, v in enumerate(ids) if type(v) is str and not _ID.fullmatch(v))
+        misses.update(i for i, t in enumerate(titles) if t is None)  # a title is required
+        misses.update(
+            i
+            for i, (kind, st, mechs, host) in enumerate(zip(kinds, status, mechanisms, hosts, strict=True))
+            if (kind == "milestone" and (st is None or not mechs)) or ((st == HOSTED) != (host is not None))
+        )
+
+        keep = [i for i in range(n) if i not in misses] if misses else range(n)
+
+        def pick(values: list[Any]) -> list[Any]:
+            return [values[i] for i in keep] if misses else values
+
+        keys = self.keys
+        for name in structures:
+            if type(name) is str and name not in keys:
+                keys[name] = normalise(name)
+        if len(keys) > _MEMO_LIMIT:
+            self.keys = {}
+        dates = pick(dates)
+        structures = pick(structures)
         out: dict[str, list[Any]] = {
-            k: []
-            for k in (
-                "index",
-                "id",
-                "partnership",
-                "date_text",
-                "date_precision",
-                "date_start",
-                "date_end",
-                "kind",
-                "title",
-                "description",
-                "typology",
-                "status",
-                "host",
-                "structure",
-                "structure_key",
-                "source",
-                "mechanisms",
-                "sectors",
-            )
+            "index": list(keep),
+            "id": [v if v is not None else new_id() for v in pick(ids)],
+            "partnership": pick(partnership),
+            "date_text": [d[0] for d in dates],
+            "date_precision": [d[1] for d in dates],
+            "date_start": [d[2] for d in dates],
+            "date_end": [d[3] for d in dates],
+            "kind": pick(kinds),
+            "title": pick(titles),
+            "description": pick(descriptions),
+            "typology": pick(typology),
+            "status": pick(status),
+            "host": pick(hosts),
+            "structure": structures,
+            "structure_key": [None if v is None else keys[v] for v in structures],
+            "source": pick(sources),
+            "mechanisms": pick(mechanisms),
+            "sectors": pick(sectors),
         }
-        rest: list[int] = []
-        keys: dict[str, str] = {}
-        for i in range(n):
-            id_, part, when, kind, title = ids[i], partnership[i], dates[i], kinds[i], titles[i]
-            desc, typ, st, host, mechs = descriptions[i], typology[i], status[i], hosts[i], mechanisms[i]
-            struct, secs, src = structures[i], sectors[i], sources[i]
-            if (
-                id_ is MISS
-                or part is MISS
-                or when is MISS
-                or kind is MISS
-                or title is MISS
-                or desc is MISS
-                or typ is MISS
-                or st is MISS
-                or host is MISS
-                or mechs is MISS
-                or struct is MISS
-                or secs is MISS
-                or src is MISS
-                or (id_ is not None and (len(id_) > MAX_ID or not _ID.fullmatch(id_)))
-                or (desc is not None and (len(desc) > MAX_DESCRIPTION or _CONTROL.search(desc)))
-                or (kind == "milestone" and (st is None or not mechs))
-                or ((st == HOSTED) != (host is not None))
-            ):
-                rest.append(i)
-                continue
-            out["index"].append(i)
-            out["id"].append(id_ if id_ is not None else new_id())
-            out["partnership"].append(part)
-            out["date_text"].append(when[0])
-            out["date_precision"].append(when[1])
-            out["date_start"].append(when[2])
-            out["date_end"].append(when[3])
-            out["kind"].append(kind)
-            out["title"].append(title)
-            out["description"].append(desc)
-            out["typology"].append(typ)
-            out["status"].append(st)
-            out["host"].append(host)
-            out["structure"].append(struct)
-            if struct is None:
-                out["structure_key"].append(None)
-            else:
-                key = keys.get(struct)
-                if key is None:
-                    key = keys[struct] = normalise(struct)
-                out["structure_key"].append(key)
-            out["source"].append(src)
-            out["mechanisms"].append(list(mechs))
-            out["sectors"].append(list(secs))
-        return out, rest
+        return out, sorted(misses)

@@ -15,6 +15,7 @@ import codecs
 import csv
 import difflib
 import io
+import itertools
 import json
 import re
 import zipfile
@@ -52,6 +53,7 @@ IMPORT_FORMATS = FORMATS
 _FORMULA = re.compile(r"^'*[=+\-@\t\r]")
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 _CHUNK = 1 << 20
+_BLOCK = 1000  # CSV records read at a time before turning them into columns
 
 
 def neutralise(value: str) -> str:
@@ -186,24 +188,30 @@ def _sniff_encoding(stream: IO[bytes]) -> str:
     decoder = codecs.getincrementaldecoder("utf-8")()
     line = 1
     utf8 = True
-    undefined: tuple[int, int] | None = None  # (byte, line) of the first byte cp1252 lacks
     while chunk := stream.read(_CHUNK):
         if b"\x00" in chunk:
             line += chunk[: chunk.index(b"\x00")].count(b"\n")
             raise InvalidInput([Problem(None, None, f"line {line} contains a NUL byte: this is not a text CSV file")])
-        if utf8:
+        if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):  # ASCII is UTF-8: no need to decode
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
                 utf8 = False
-        if undefined is None and (bad := _CP1252_UNDEFINED.search(chunk)):
-            undefined = (bad.group()[0], line + chunk[: bad.start()].count(b"\n"))
         line += chunk.count(b"\n")
     if utf8:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
+    undefined: tuple[int, int] | None = None  # (byte, line) of the first byte cp1252 lacks
+    if not utf8:
+        stream.seek(0)
+        line = 1
+        while chunk := stream.read(_CHUNK):
+            if bad := _CP1252_UNDEFINED.search(chunk):
+                undefined = (bad.group()[0], line + chunk[: bad.start()].count(b"\n"))
+                break
+            line += chunk.count(b"\n")
     stream.seek(0)
     if not utf8 and undefined is not None:
         raise InvalidInput(
@@ -251,44 +259,60 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
 
     def batches(size: int) -> Iterator[Batch]:
         width = len(columns)
-        number = 1
+        number = 1  # the header
         numbers: list[int] = []
-        block: list[list[str]] = []
-        while True:
-            number += 1
+        cells_by_column: list[list[str]] = [[] for _ in columns]
+        done = False
+        while not done:
+            # Read in small blocks (cheap for the garbage collector), keep columns.
+            block: list[list[str]] = []
             try:
-                cells = next(reader)
-            except StopIteration:
-                break
+                for cells in itertools.islice(reader, min(_BLOCK, size - len(numbers))):
+                    block.append(cells)
             except csv.Error as exc:
                 message = str(exc)
                 if "field larger" in message:
                     message = f"a cell is longer than {csv.field_size_limit():,} characters (is a quote left open?)"
-                source.problems.append(Problem(number, None, f"the file cannot be read from here on: {message}"))
+                at = number + len(block) + 1
+                source.problems.append(Problem(at, None, f"the file cannot be read from here on: {message}"))
+                done = True
+            read = len(block)
+            if not read and not done:
                 break
-            if len(cells) != width or not "".join(cells).strip():
+            odd = {i for i, c in enumerate(block) if len(c) != width or not "".join(c).strip()}
+            if odd:
                 # Blank or ragged: the row-at-a-time rules decide (skip, report, or trim empty cells).
-                if not any(True for _ in _row(number, cells, columns, source, strict_width=True)):
-                    continue
-                cells = cells[:width]
-            numbers.append(number)
-            block.append(cells)
-            if len(block) == size:
-                yield numbers, _columns(block, columns)
-                numbers, block = [], []
-        if block:
-            yield numbers, _columns(block, columns)
+                kept = []
+                for i, cells in enumerate(block):
+                    if i in odd and not any(True for _ in _row(number + i + 1, cells, columns, source, True)):
+                        continue
+                    kept.append(cells[:width])
+                    numbers.append(number + i + 1)
+                block = kept
+            else:
+                numbers.extend(range(number + 1, number + 1 + read))
+            number += read
+            for column, values in zip(cells_by_column, zip(*block, strict=True), strict=False):
+                column.extend(values)
+            if len(numbers) == size:
+                yield numbers, _columns(cells_by_column, columns)
+                numbers, cells_by_column = [], [[] for _ in columns]
+        if numbers:
+            yield numbers, _columns(cells_by_column, columns)
 
     source.rows = rows()
     source.columnar = batches
     return source
 
 
-def _columns(block: list[list[str]], names: list[str]) -> dict[str, list[Any]]:
-    """Rows of CSV cells as columns, with formula-guard quotes removed as :func:`restore` does."""
+def _columns(cells_by_column: list[list[str]], names: list[str]) -> dict[str, list[Any]]:
+    """CSV cells by column name, with formula-guard quotes removed as :func:`restore` does."""
     out: dict[str, list[Any]] = {}
-    for name, cells in zip(names, zip(*block, strict=True), strict=True):
-        out[name] = [restore(v) if v[:1] == "'" else v for v in cells]
+    for name, cells in zip(names, cells_by_column, strict=True):
+        joined = "\x00".join(cells)  # a file with NUL bytes is refused before reading
+        if joined.startswith("'") or "\x00'" in joined:
+            cells = [restore(v) if v[:1] == "'" else v for v in cells]
+        out[name] = cells
     return out
 
 

@@ -96,7 +96,9 @@ def summary(store: Store, by: list[str], filters: Filters = Filters()) -> list[d
 # structures to show, not which of their entries count). The current status is that of
 # the latest entry with a status (latest by date; equal dates -> the later-entered entry);
 # "since" is the date of the entry that began the current run of that status and host.
-_REGISTER_CTE = """
+# The columns of `grouped` are stored per structure in the structure_register table (see
+# schemas/0005_structure_register.sql and refresh_register): change both together.
+_GROUPED_CTE = """
 matched AS (
     SELECT DISTINCT e.partnership, e.structure_key FROM cur_entries e
     WHERE e.structure_key IS NOT NULL AND {where}
@@ -128,7 +130,9 @@ matched AS (
            count(*) AS entries
     FROM ordered
     GROUP BY partnership, structure_key
-), register AS (
+)"""
+_REGISTER_LABELS = """
+register AS (
     SELECT p.name AS partnership, g.structure, ty.label AS typology,
            coalesce(st.label, 'Not recorded') AS status, g.host, g.since, g.last_entry, g.entries,
            p.programme, p.end_date AS partnership_end, g.partnership AS partnership_slug,
@@ -141,8 +145,62 @@ matched AS (
     LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = g.status
 )
 """
+_REGISTER_CTE = _GROUPED_CTE + "," + _REGISTER_LABELS
+"""The register computed from entries (``{where}`` chooses the structures): for any scope."""
+
+# The register of now, read from structure_register: every structure, or those with an entry
+# matching the filter.
+_STORED_ALL = "grouped AS (SELECT * FROM structure_register)"
+_STORED_MATCHED = """
+matched AS (
+    SELECT DISTINCT e.partnership, e.structure_key FROM cur_entries e
+    WHERE e.structure_key IS NOT NULL AND {where}
+), grouped AS (
+    SELECT g.* FROM structure_register g
+    SEMI JOIN matched m ON m.partnership = g.partnership AND m.structure_key = g.structure_key
+)"""
 NOT_RECORDED = "Not recorded"
 SURVIVING = ("continuing", "hosted-elsewhere")
+
+
+def register_scope(filters: Filters = Filters()) -> tuple[str, list[Any]]:
+    """The CTEs up to ``register`` (one labelled row per structure) for ``filters``, and their parameters.
+
+    Use as ``f"WITH {ctes} SELECT … FROM register"``. The register of now comes from the
+    structure_register table kept by every write; "as at" a past moment it is computed from history.
+    """
+    scope, where, params = _parts(filters)
+    if filters.as_at is not None:
+        return f"{scope}, {_REGISTER_CTE.format(where=where)}", params
+    grouped = _STORED_ALL if where == "TRUE" else _STORED_MATCHED.format(where=where)
+    return f"{scope}, {grouped}, {_REGISTER_LABELS}", params
+
+
+def refresh_register(cur: Any, affected: str) -> None:
+    """Recompute the stored register rows of the structures listed in the table ``affected``
+    (columns partnership, structure_key), inside the caller's transaction on ``cur``."""
+    if not cur.execute(f"SELECT count(*) FROM {affected}").fetchone()[0]:
+        return
+    scope, _ = Filters().scope()
+    cur.execute(
+        f"DELETE FROM structure_register r USING {affected} a"
+        " WHERE r.partnership = a.partnership AND r.structure_key = a.structure_key"
+    )
+    which = f"(e.partnership, e.structure_key) IN (SELECT partnership, structure_key FROM {affected})"
+    cur.execute(
+        f"INSERT INTO structure_register BY NAME WITH {scope}, {_GROUPED_CTE.format(where=which)} SELECT * FROM grouped"
+    )
+
+
+def rebuild_register(store: Store) -> None:
+    """Recompute the whole stored register from the entries (it is derived data)."""
+    scope, _ = Filters().scope()
+    with store.transaction() as cur:
+        cur.execute("DELETE FROM structure_register")
+        cur.execute(
+            f"INSERT INTO structure_register BY NAME WITH {scope}, {_GROUPED_CTE.format(where='TRUE')} "
+            "SELECT * FROM grouped"
+        )
 
 
 def structures(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
@@ -150,17 +208,16 @@ def structures(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 
     ``status`` is ``Not recorded`` when no entry of the structure has a status yet.
     """
-    scope, where, params = _parts(filters)
-    register = _REGISTER_CTE.format(where=where)
-    sql = f"WITH {scope}, {register} SELECT * FROM register ORDER BY partnership, lower(structure)"
+    ctes, params = register_scope(filters)
+    sql = f"WITH {ctes} SELECT * FROM register ORDER BY partnership, lower(structure)"
     return store.cursor().execute(sql, params).df()
 
 
 def structure_status_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Structures per partnership and current status (for the legacy stacked bar)."""
-    scope, where, params = _parts(filters)
+    ctes, params = register_scope(filters)
     sql = (
-        f"WITH {scope}, {_REGISTER_CTE.format(where=where)} "
+        f"WITH {ctes} "
         "SELECT partnership, status, count(*) AS structures, min(status_order) AS status_order "
         "FROM register GROUP BY partnership, status ORDER BY partnership, status_order"
     )
@@ -170,9 +227,9 @@ def structure_status_counts(store: Store, filters: Filters = Filters()) -> pd.Da
 def survival(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Per partnership: structures, how many still run (continuing or hosted elsewhere), and how
     many of those have a status recorded after the partnership's funding ended."""
-    scope, where, params = _parts(filters)
+    ctes, params = register_scope(filters)
     sql = (
-        f"WITH {scope}, {_REGISTER_CTE.format(where=where)} "
+        f"WITH {ctes} "
         "SELECT partnership, any_value(partnership_end) AS partnership_end, count(*) AS structures, "
         "count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere')) AS surviving, "
         "count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere') "
@@ -263,10 +320,10 @@ def headline(store: Store, filters: Filters = Filters()) -> dict[str, int]:
         f" count(DISTINCT partnership) FROM cur_entries e WHERE {where}",
         params,
     ).fetchone()  # type: ignore[misc]
+    ctes, register_params = register_scope(filters)
     status_rows = cur.execute(
-        f"WITH {scope}, {_REGISTER_CTE.format(where=where)} "
-        "SELECT coalesce(status_slug, 'not-recorded'), count(*) FROM register GROUP BY ALL",
-        params,
+        f"WITH {ctes} SELECT coalesce(status_slug, 'not-recorded'), count(*) FROM register GROUP BY ALL",
+        register_params,
     ).fetchall()
     by_status = dict(status_rows)
     return {
@@ -322,14 +379,15 @@ _DOMAINS = {
     # the second typology: an entry counts under every condition its typology maps to
     "condition": "SELECT slug AS key, label, position AS pos FROM conditions WHERE {cond}",
 }
-_MEMBERS = {
-    "partnership": "SELECT f.id, f.kind, f.partnership AS key FROM f",
-    "typology": "SELECT f.id, f.kind, f.typology AS key FROM f",
-    "mechanism": "SELECT f.id, f.kind, m.mechanism AS key FROM f JOIN cur_mechanisms m ON m.entry_id = f.id",
-    "sector": "SELECT f.id, f.kind, s.sector AS key FROM f JOIN cur_sectors s ON s.entry_id = f.id",
-    "condition": "SELECT f.id, f.kind, x.condition AS key FROM f JOIN crosswalk x ON x.typology = f.typology",
-}
 HEATMAP_DIMENSIONS = tuple(_DOMAINS)
+# How an entry of `f` reaches each dimension's values: (join, key expression, several per entry?).
+_REACH = {
+    "partnership": ("", "f.partnership", False),
+    "typology": ("", "f.typology", False),
+    "mechanism": ("JOIN cur_mechanisms m ON m.entry_id = f.id", "m.mechanism", True),
+    "sector": ("JOIN cur_sectors s ON s.entry_id = f.id", "s.sector", True),
+    "condition": ("JOIN crosswalk x ON x.typology = f.typology", "x.condition", True),
+}
 
 
 def _domain(dimension: str, filters: Filters) -> tuple[str, list[Any]]:
@@ -364,16 +422,22 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
     scope, where, params = _parts(filters)
     row_domain, row_params = _domain(rows, filters)
     col_domain, col_params = _domain(cols, filters)
+    # Cells and row totals straight from the (filtered) entries, joining only the list dimensions.
+    row_join, row_key, row_many = _REACH[rows]
+    col_join, col_key, _ = _REACH[cols]
     sql = f"""
-    WITH {scope}, f AS (SELECT e.id, e.kind, e.partnership, e.typology FROM cur_entries e WHERE {where}),
-    r AS ({_MEMBERS[rows]}),
-    c AS ({_MEMBERS[cols]}),
-    cells AS (
-        SELECT r.key AS row_key, c.key AS col_key, count(*) AS n,
-               count(*) FILTER (WHERE r.kind = 'milestone') - count(*) FILTER (WHERE r.kind = 'setback') AS net
-        FROM r JOIN c ON c.id = r.id GROUP BY ALL
+    WITH {scope}, f AS NOT MATERIALIZED (
+        SELECT e.id, e.kind, e.partnership, e.typology FROM cur_entries e WHERE {where}
     ),
-    totals AS (SELECT key AS row_key, count(DISTINCT id) AS total FROM r GROUP BY key),
+    cells AS (
+        SELECT {row_key} AS row_key, {col_key} AS col_key, count(*) AS n,
+               count(*) FILTER (WHERE f.kind = 'milestone') - count(*) FILTER (WHERE f.kind = 'setback') AS net
+        FROM f {row_join} {col_join} GROUP BY ALL
+    ),
+    totals AS (
+        SELECT {row_key} AS row_key, {"count(DISTINCT f.id)" if row_many else "count(*)"} AS total
+        FROM f {row_join} GROUP BY 1
+    ),
     rd AS ({row_domain}),
     cd AS ({col_domain})
     SELECT rd.label AS row, cd.label AS col, rd.pos AS row_order, cd.pos AS col_order,
@@ -420,6 +484,12 @@ _LANE = {
 }
 
 
+# Binned timelines: the lane's key columns, and whether lanes are named after a structure.
+_LANE_BINS = {"partnership": ("e.partnership", False), "structure": ("e.partnership, e.structure_key", True)}
+_LANE_LABEL = {"partnership": "p.name", "structure": "p.name || ' · ' || nm.structure"}
+_LANE_ORDER = {"partnership": "p.name", "structure": "p.name, b.structure_key"}
+
+
 def timeline(
     store: Store, filters: Filters, lane: str = "partnership", max_rows: int = 5000
 ) -> tuple[pd.DataFrame, bool]:
@@ -439,9 +509,10 @@ def timeline(
     ]  # type: ignore[index]
     if total <= max_rows:
         sql = f"""
-        WITH {scope}, mech AS (
+        WITH {scope}, shown AS (SELECT e.id FROM cur_entries e WHERE {where} AND {cond}), mech AS (
             SELECT m.entry_id, string_agg(t.label, '; ' ORDER BY t.position) AS labels
             FROM cur_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
+            WHERE m.entry_id IN (SELECT id FROM shown)
             GROUP BY m.entry_id
         ), base AS (
             SELECT {label} AS lane, dense_rank() OVER (ORDER BY {order}) AS lane_order,
@@ -458,26 +529,47 @@ def timeline(
         )
         SELECT * FROM base ORDER BY lane_order, start, id
         """
-        frame = cur.execute(sql, params).df()
+        where_params = filters.where()[1]
+        frame = cur.execute(sql, [*params, *where_params]).df()
         frame["start"] = pd.to_datetime(frame["start"])
         frame["end"] = pd.to_datetime(frame["end"])
         return frame, False
-    for grain, typology in (("month", "ty.label"), ("year", "ty.label"), ("year", "'(several)'")):
-        sql = f"""
-        WITH {scope}, base AS (
-            SELECT {label} AS lane, dense_rank() OVER (ORDER BY {order}) AS lane_order,
-                   date_trunc('{grain}', e.date_start) AS start, e.kind, {typology} AS typology
-            FROM cur_entries e
-            JOIN partnerships p ON p.slug = e.partnership
-            JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
-            WHERE {where} AND {cond}
+    # Too many to draw one by one: count per lane, month, kind and typology once (a few thousand
+    # rows at most per lane), then roll up to years, then over typologies, until it fits.
+    keys, names = _LANE_BINS[lane]
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE timeline_months AS WITH {scope} "
+        f"SELECT {keys}, date_trunc('month', e.date_start) AS month, e.kind, e.typology, count(*) AS n "
+        f"FROM cur_entries e WHERE {where} AND {cond} GROUP BY ALL",
+        params,
+    )
+    if names:
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE timeline_names AS WITH {scope} SELECT e.partnership, e.structure_key,"
+            f" arg_max(e.structure, (e.date_start, e.seq)) AS structure FROM cur_entries e"
+            f" WHERE {where} AND {cond} GROUP BY ALL",
+            params,
         )
-        SELECT lane, lane_order, start, start + INTERVAL 1 {grain} AS "end", kind, typology, count(*) AS count
-        FROM base GROUP BY ALL ORDER BY lane_order, start, kind, typology
-        """
-        frame = cur.execute(sql, params).df()
-        if len(frame) <= max_rows:
-            break
+    try:
+        for grain, typology in (("month", "ty.label"), ("year", "ty.label"), ("year", "'(several)'")):
+            sql = f"""
+            WITH base AS (
+                SELECT {_LANE_LABEL[lane]} AS lane, dense_rank() OVER (ORDER BY {_LANE_ORDER[lane]}) AS lane_order,
+                       date_trunc('{grain}', b.month) AS start, b.kind, {typology} AS typology, b.n
+                FROM timeline_months b
+                JOIN partnerships p ON p.slug = b.partnership
+                JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = b.typology
+                {"JOIN timeline_names nm USING (partnership, structure_key)" if names else ""}
+            )
+            SELECT lane, lane_order, start, start + INTERVAL 1 {grain} AS "end", kind, typology,
+                   CAST(sum(n) AS BIGINT) AS count
+            FROM base GROUP BY lane, lane_order, start, kind, typology ORDER BY lane_order, start, kind, typology
+            """
+            frame = cur.execute(sql).df()
+            if len(frame) <= max_rows:
+                break
+    finally:
+        cur.execute("DROP TABLE IF EXISTS timeline_months; DROP TABLE IF EXISTS timeline_names")
     frame = frame.head(max_rows)
     frame["start"] = pd.to_datetime(frame["start"])
     frame["end"] = pd.to_datetime(frame["end"])

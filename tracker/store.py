@@ -2,7 +2,8 @@
 
 Every access opens its own cursor (``store.cursor()``); cursors are never shared
 between threads. Writes go through ``store.transaction()`` so they are
-all-or-nothing.
+all-or-nothing. A ``postgresql://`` target attaches a shared PostgreSQL database
+to an in-memory DuckDB instead (``tracker.pg``); the SQL is the same.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from tracker import pg
 from tracker.config import SCHEMAS_DIR, Settings
 from tracker.taxonomy import (
     VOCABULARIES,
@@ -59,10 +61,28 @@ class Store:
         self.settings = settings or Settings()
         self.target = str(target if target is not None else self.settings.db)
         self._lock = threading.Lock()
+        self.is_postgres = pg.is_url(self.target)
+        self.name = pg.redact(self.target) if self.is_postgres else self.target  # what messages show
+        self._conn = self._connect_postgres() if self.is_postgres else self._connect_file()
+        try:
+            self.migrate()
+            self.seed()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- connection -----------------------------------------------------------------
+    def _connect_postgres(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return pg.connect(self.target)
+        except pg.PgError as exc:
+            raise StoreError(str(exc)) from None
+
+    def _connect_file(self) -> duckdb.DuckDBPyConnection:
         if self.target != ":memory:":
             Path(self.target).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = duckdb.connect(self.target)
+            return duckdb.connect(self.target)
         except duckdb.IOException as exc:
             wal = Path(f"{self.target}.wal")
             if "wal" in str(exc).lower() and wal.exists():  # DuckDB leaves both files as they were
@@ -80,14 +100,14 @@ class Store:
             raise StoreError(f"cannot open the database {self.target}: {exc}") from exc
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the database {self.target}: {exc}") from exc
-        self.migrate()
-        self.seed()
 
-    # -- connection -----------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on the shared connection; use one per call, never across threads."""
         with self._lock:
-            return self._conn.cursor()
+            cur = self._conn.cursor()
+        if self.is_postgres:
+            cur.execute(f"USE {pg.CATALOG}")  # a new cursor starts in DuckDB's own in-memory catalog
+        return cur
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -96,9 +116,11 @@ class Store:
         cur.execute("BEGIN TRANSACTION")
         try:
             yield cur
-        except BaseException:
+        except BaseException as exc:
             cur.execute("ROLLBACK")
             cur.close()
+            if self.is_postgres and pg.is_conflict(exc) and not isinstance(exc, duckdb.TransactionException):
+                raise duckdb.TransactionException(str(exc)) from exc  # as DuckDB reports a write-write conflict
             raise
         cur.execute("COMMIT")
         cur.close()
@@ -106,6 +128,11 @@ class Store:
     def close(self) -> None:
         """Close the connection (checkpointing the write-ahead log)."""
         self._conn.close()
+
+    def _exclusive(self) -> AbstractContextManager[None]:
+        """Keep other processes out while migrating or seeding: PostgreSQL's advisory lock; a DuckDB
+        file is only ever open in one process (DuckDB locks it), so there it is nothing."""
+        return pg.exclusive(self._conn) if self.is_postgres else nullcontext()
 
     def __enter__(self) -> Store:
         return self
@@ -116,6 +143,10 @@ class Store:
     # -- schema ---------------------------------------------------------------------
     def migrate(self) -> list[int]:
         """Apply every migration not yet applied, each in its own transaction; return those applied."""
+        with self._exclusive():
+            return self._migrate()
+
+    def _migrate(self) -> list[int]:
         cur = self.cursor()
         cur.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -139,6 +170,10 @@ class Store:
 
     def seed(self) -> None:
         """Load the taxonomy and partnerships from ``data/`` into an empty database."""
+        with self._exclusive():
+            self._seed()
+
+    def _seed(self) -> None:
         cur = self.cursor()
         has_terms = cur.execute("SELECT count(*) FROM terms").fetchone()[0]  # type: ignore[index]
         has_partnerships = cur.execute("SELECT count(*) FROM partnerships").fetchone()[0]  # type: ignore[index]

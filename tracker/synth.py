@@ -206,7 +206,7 @@ def generate(entries: int, areas: int = 24, seed: int = 0, vocabulary: Vocabular
             structure: str | None, what: str) -> dict[str, Any]:  # fmt: skip
         nonlocal made
         made += 1
-        type_mix, mech_mix, sector_mix = mixes[area]
+        _, mech_mix, sector_mix = mixes[area]
         if kind == "milestone":
             mechs = _pick(rng, mechanisms, mech_mix, rng.choice((1, 1, 2, 2, 2, 3)))
         else:

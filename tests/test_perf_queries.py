@@ -1,0 +1,203 @@
+"""The faster reads (#6) give exactly what the straightforward formulations give.
+
+- The legacy register is kept in the structure_register table by every write; after imports,
+  edits that move entries between structures and partnerships, deletes and restores, it must equal
+  the register computed from scratch, and the migration that first fills it must agree too.
+- Heatmap cells come straight from the entries (joining only list dimensions) and binned timelines
+  roll up one monthly count; both are checked against the plain SQL they replaced.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ADMIN, valid_row
+from tracker import entries, queries
+from tracker.config import SCHEMAS_DIR
+from tracker.filters import Filters
+from tracker.importer import import_file
+
+
+def stored(store) -> list[tuple]:
+    return store.cursor().execute("SELECT * FROM structure_register ORDER BY ALL").fetchall()
+
+
+def computed(store) -> list[tuple]:
+    scope, _ = Filters().scope()
+    columns = [r[0] for r in store.cursor().execute("DESCRIBE structure_register").fetchall()]
+    return (
+        store.cursor()
+        .execute(
+            f"WITH {scope}, {queries._GROUPED_CTE.format(where='TRUE')} SELECT {', '.join(columns)} FROM grouped"
+            " ORDER BY ALL"
+        )
+        .fetchall()
+    )
+
+
+@pytest.fixture
+def demo(store):
+    assert import_file(store, store.settings.sample, actor=ADMIN).ok
+    return store
+
+
+def test_the_stored_register_follows_every_kind_of_write(demo, write_file):
+    assert stored(demo) == computed(demo) and stored(demo)
+    # an import that adds to a structure, renames one (spacing and case), moves one to another partnership
+    rows = [
+        valid_row(id="p1", structure="MaRG", status="Hosted elsewhere", host="Council", date="2023"),
+        valid_row(id="voices-marg-2015", partnership="Golden Key", structure="Multi-agency Resolution Group (MaRG)"),
+        valid_row(id="p2", structure="multi-agency  resolution group (marg)", kind="setback", status=""),
+        valid_row(id="p3", structure=""),
+    ]
+    assert import_file(demo, write_file(rows), actor=ADMIN).ok
+    assert stored(demo) == computed(demo)
+    # a form save that takes an entry out of its structure
+    entry = entries.get_entry(demo, "p1")
+    data = {k: getattr(entry, k) for k in ("id", "partnership", "kind", "title", "typology", "status", "host")}
+    data |= {"date": entry.date.text, "mechanisms": entry.mechanisms, "structure": None}
+    entries.save_entry(demo, data, actor=ADMIN, base_version=entry.version)
+    assert stored(demo) == computed(demo)
+    # deleting the only entry of a structure removes it; restoring brings it back
+    only = (
+        demo.cursor()
+        .execute(
+            "SELECT any_value(id) FROM entries WHERE structure_key IS NOT NULL AND deleted_at IS NULL"
+            " GROUP BY partnership, structure_key HAVING count(*) = 1 LIMIT 1"
+        )
+        .fetchone()[0]
+    )
+    entries.delete_entry(demo, only, actor=ADMIN)
+    assert stored(demo) == computed(demo)
+    entries.restore_entry(demo, only, actor=ADMIN)
+    assert stored(demo) == computed(demo)
+
+
+def test_the_migration_fills_the_register_as_the_code_computes_it(demo):
+    before = stored(demo)
+    sql = (SCHEMAS_DIR / "0005_structure_register.sql").read_text()
+    with demo.transaction() as cur:
+        cur.execute("DROP TABLE structure_register")
+        cur.execute(sql)
+    assert stored(demo) == before
+    demo.cursor().execute("DELETE FROM structure_register")
+    queries.rebuild_register(demo)
+    assert stored(demo) == before
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(),
+        Filters(partnerships=("voices", "golden-key")),
+        Filters(kinds=("setback",)),
+        Filters(mechanisms=("personal-relationships",)),
+    ],
+)
+def test_register_reads_match_the_register_computed_from_entries(demo, filters):
+    scope, where, params = queries._parts(filters)
+    slow = (
+        demo.cursor()
+        .execute(
+            f"WITH {scope}, {queries._REGISTER_CTE.format(where=where)} SELECT * FROM register"
+            " ORDER BY partnership, lower(structure)",
+            params,
+        )
+        .df()
+    )
+    pd.testing.assert_frame_equal(queries.structures(demo, filters), slow)
+
+
+# The heatmap as first written: every dimension as (id, kind, key) members, rows joined to columns.
+_MEMBERS = {
+    "partnership": "SELECT f.id, f.kind, f.partnership AS key FROM f",
+    "typology": "SELECT f.id, f.kind, f.typology AS key FROM f",
+    "mechanism": "SELECT f.id, f.kind, m.mechanism AS key FROM f JOIN cur_mechanisms m ON m.entry_id = f.id",
+    "sector": "SELECT f.id, f.kind, s.sector AS key FROM f JOIN cur_sectors s ON s.entry_id = f.id",
+    "condition": "SELECT f.id, f.kind, x.condition AS key FROM f JOIN crosswalk x ON x.typology = f.typology",
+}
+
+
+def reference_heatmap(store, filters, rows, cols):
+    scope, where, params = queries._parts(filters)
+    row_domain, row_params = queries._domain(rows, filters)
+    col_domain, col_params = queries._domain(cols, filters)
+    sql = f"""
+    WITH {scope}, f AS (SELECT e.id, e.kind, e.partnership, e.typology FROM cur_entries e WHERE {where}),
+    r AS ({_MEMBERS[rows]}), c AS ({_MEMBERS[cols]}),
+    cells AS (
+        SELECT r.key AS row_key, c.key AS col_key, count(*) AS n,
+               count(*) FILTER (WHERE r.kind = 'milestone') - count(*) FILTER (WHERE r.kind = 'setback') AS net
+        FROM r JOIN c ON c.id = r.id GROUP BY ALL
+    ),
+    totals AS (SELECT key AS row_key, count(DISTINCT id) AS total FROM r GROUP BY key),
+    rd AS ({row_domain}), cd AS ({col_domain})
+    SELECT rd.label AS row, cd.label AS col, rd.pos AS row_order, cd.pos AS col_order, rd.key AS row_key,
+           cd.key AS col_key, coalesce(cells.n, 0) AS count, coalesce(cells.n, 0) / nullif(totals.total, 0) AS share,
+           coalesce(cells.net, 0) AS net, coalesce(totals.total, 0) AS total
+    FROM rd CROSS JOIN cd
+    LEFT JOIN cells ON cells.row_key = rd.key AND cells.col_key = cd.key
+    LEFT JOIN totals ON totals.row_key = rd.key
+    ORDER BY rd.pos, cd.pos
+    """
+    frame = store.cursor().execute(sql, [*params, *row_params, *col_params]).df()
+    frame["share"] = frame["share"].fillna(0.0).astype(float)
+    for column in ("count", "net", "total", "row_order", "col_order"):
+        frame[column] = frame[column].astype(int)
+    return frame
+
+
+PAIRS = [(r, c) for r in queries.HEATMAP_DIMENSIONS for c in queries.HEATMAP_DIMENSIONS if r != c]
+
+
+@pytest.mark.parametrize(("rows", "cols"), PAIRS)
+def test_heatmap_cells_match_the_row_by_column_join(demo, rows, cols):
+    for filters in (Filters(), Filters(partnerships=("voices",), kinds=("milestone",), as_at=datetime.now())):
+        pd.testing.assert_frame_equal(
+            queries.heatmap(demo, filters, rows, cols), reference_heatmap(demo, filters, rows, cols)
+        )
+
+
+def reference_binned(store, filters, lane, max_rows):
+    label, order, cond = {
+        "partnership": ("p.name", "p.name", "TRUE"),
+        "structure": (
+            "p.name || ' · ' || arg_max(e.structure, (e.date_start, e.seq)) OVER (PARTITION BY e.partnership, e.structure_key)",
+            "p.name, e.structure_key",
+            "e.structure_key IS NOT NULL",
+        ),
+    }[lane]
+    scope, where, params = queries._parts(filters)
+    for grain, typology in (("month", "ty.label"), ("year", "ty.label"), ("year", "'(several)'")):
+        sql = f"""
+        WITH {scope}, base AS (
+            SELECT {label} AS lane, dense_rank() OVER (ORDER BY {order}) AS lane_order,
+                   date_trunc('{grain}', e.date_start) AS start, e.kind, {typology} AS typology
+            FROM cur_entries e
+            JOIN partnerships p ON p.slug = e.partnership
+            JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
+            WHERE {where} AND {cond}
+        )
+        SELECT lane, lane_order, start, start + INTERVAL 1 {grain} AS "end", kind, typology, count(*) AS count
+        FROM base GROUP BY ALL ORDER BY lane_order, start, kind, typology
+        """
+        frame = store.cursor().execute(sql, params).df()
+        if len(frame) <= max_rows:
+            break
+    frame = frame.head(max_rows)
+    frame["start"] = pd.to_datetime(frame["start"])
+    frame["end"] = pd.to_datetime(frame["end"])
+    return frame
+
+
+@pytest.mark.parametrize("lane", ["partnership", "structure"])
+@pytest.mark.parametrize("max_rows", [10, 40, 80])
+def test_binned_timeline_matches_counting_every_entry(demo, lane, max_rows):
+    for filters in (Filters(), Filters(kinds=("milestone",)), Filters(as_at=datetime.now() + timedelta(days=1))):
+        frame, binned = queries.timeline(demo, filters, lane, max_rows=max_rows)
+        if not binned:  # few enough to draw one by one
+            continue
+        pd.testing.assert_frame_equal(frame, reference_binned(demo, filters, lane, max_rows), check_dtype=False)
