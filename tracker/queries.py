@@ -534,15 +534,35 @@ def timeline(
         frame["start"] = pd.to_datetime(frame["start"])
         frame["end"] = pd.to_datetime(frame["end"])
         return frame, False
-    # Too many to draw one by one: count per lane, month, kind and typology once (a few thousand
-    # rows at most per lane), then roll up to years, then over typologies, until it fits.
+    # Too many to draw one by one: count per lane, period, kind and typology once, by year first
+    # (a few thousand rows): if even years are too many, so are months, and the typologies are
+    # rolled up; otherwise months are counted and used if they fit, else years.
     keys, names = _LANE_BINS[lane]
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE timeline_months AS WITH {scope} "
-        f"SELECT {keys}, date_trunc('month', e.date_start) AS month, e.kind, e.typology, count(*) AS n "
-        f"FROM cur_entries e WHERE {where} AND {cond} GROUP BY ALL",
-        params,
-    )
+
+    def counts(table: str, grain: str) -> None:
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS WITH {scope} "
+            f"SELECT {keys}, date_trunc('{grain}', e.date_start) AS period, e.kind, e.typology, count(*) AS n "
+            f"FROM cur_entries e WHERE {where} AND {cond} GROUP BY ALL",
+            params,
+        )
+
+    def rollup(table: str, grain: str, typology: str) -> pd.DataFrame:
+        sql = f"""
+        WITH base AS (
+            SELECT {_LANE_LABEL[lane]} AS lane, dense_rank() OVER (ORDER BY {_LANE_ORDER[lane]}) AS lane_order,
+                   b.period AS start, b.kind, {typology} AS typology, b.n
+            FROM {table} b
+            JOIN partnerships p ON p.slug = b.partnership
+            JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = b.typology
+            {"JOIN timeline_names nm USING (partnership, structure_key)" if names else ""}
+        )
+        SELECT lane, lane_order, start, start + INTERVAL 1 {grain} AS "end", kind, typology,
+               CAST(sum(n) AS BIGINT) AS count
+        FROM base GROUP BY lane, lane_order, start, kind, typology ORDER BY lane_order, start, kind, typology
+        """
+        return cur.execute(sql).df()
+
     if names:
         cur.execute(
             f"CREATE OR REPLACE TEMP TABLE timeline_names AS WITH {scope} SELECT e.partnership, e.structure_key,"
@@ -551,25 +571,20 @@ def timeline(
             params,
         )
     try:
-        for grain, typology in (("month", "ty.label"), ("year", "ty.label"), ("year", "'(several)'")):
-            sql = f"""
-            WITH base AS (
-                SELECT {_LANE_LABEL[lane]} AS lane, dense_rank() OVER (ORDER BY {_LANE_ORDER[lane]}) AS lane_order,
-                       date_trunc('{grain}', b.month) AS start, b.kind, {typology} AS typology, b.n
-                FROM timeline_months b
-                JOIN partnerships p ON p.slug = b.partnership
-                JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = b.typology
-                {"JOIN timeline_names nm USING (partnership, structure_key)" if names else ""}
-            )
-            SELECT lane, lane_order, start, start + INTERVAL 1 {grain} AS "end", kind, typology,
-                   CAST(sum(n) AS BIGINT) AS count
-            FROM base GROUP BY lane, lane_order, start, kind, typology ORDER BY lane_order, start, kind, typology
-            """
-            frame = cur.execute(sql).df()
-            if len(frame) <= max_rows:
-                break
+        counts("timeline_years", "year")
+        frame = rollup("timeline_years", "year", "ty.label")
+        if len(frame) > max_rows:
+            frame = rollup("timeline_years", "year", "'(several)'")
+        else:
+            counts("timeline_months", "month")
+            months = rollup("timeline_months", "month", "ty.label")
+            if len(months) <= max_rows:
+                frame = months
     finally:
-        cur.execute("DROP TABLE IF EXISTS timeline_months; DROP TABLE IF EXISTS timeline_names")
+        cur.execute(
+            "DROP TABLE IF EXISTS timeline_years; DROP TABLE IF EXISTS timeline_months;"
+            " DROP TABLE IF EXISTS timeline_names"
+        )
     frame = frame.head(max_rows)
     frame["start"] = pd.to_datetime(frame["start"])
     frame["end"] = pd.to_datetime(frame["end"])
