@@ -10,7 +10,7 @@ DEV    := $(VENV)/.installed-dev
 HOST   ?= localhost
 PORT   ?= 8501
 
-.PHONY: run test check lint types schema clean browser axe
+.PHONY: run test check lint types schema clean browser postgres axe
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ browser:
 	      || echo "could not install chromium: browser tests will be skipped"; \
 	  else echo "chromium not found and not root: browser tests will be skipped"; fi; }
 
+# PostgreSQL's server binaries for the shared-database tests (tests/pg_support.py starts its own
+# server on a free localhost port, as the postgres user when run as root).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	      || echo "could not install postgresql: PostgreSQL tests will be skipped"; \
+	  else echo "PostgreSQL not found and not root: PostgreSQL tests will be skipped"; fi; }
+
 # axe-core, pinned, from the npm registry, for the accessibility browser test (tests/test_a11y_browser.py).
 AXE_VERSION := 4.14.1
 AXE_DIR := build/axe/node_modules/axe-core
@@ -48,7 +57,7 @@ axe:
 	  || echo "could not install axe-core (npm missing or offline): accessibility tests will be skipped"; }
 
 # pytest exits 5 when it collects no tests; that is not a failure of the code.
-test: $(DEV) browser axe
+test: $(DEV) browser postgres axe
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint: $(DEV)

@@ -17,6 +17,7 @@ import streamlit as st
 from pages import _meeting, _present
 from tracker import app_state, queries
 from tracker.filters import PARAMS, Filters, end_of_day, from_params, to_params
+from tracker.models import CONTRIBUTIONS
 from tracker.store import Store
 from tracker.taxonomy import Vocab
 
@@ -100,6 +101,15 @@ def filter_bar() -> tuple[Filters, list[str]]:
             format_func=lambda k: f"{k.title()}s",
             key=FILTER_KEYS["kinds"],
             placeholder="Milestones and setbacks",
+        )
+        st.multiselect(
+            "Programme's contribution",
+            list(CONTRIBUTIONS),
+            format_func=str.capitalize,
+            key=FILTER_KEYS["contributions"],
+            placeholder="Any contribution",
+            help="Direct: the programme made it happen; contributory: one of several causes; influenced: others "
+            "made it happen, influenced by the programme; unclear.",
         )
         for field, vocabulary, label in (
             ("typologies", "typology", "Typology"),

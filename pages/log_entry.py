@@ -8,6 +8,7 @@ from pages import _ui
 from tracker import app_state, entries, history, queries
 from tracker.access import Forbidden
 from tracker.errors import InvalidInput
+from tracker.models import CONTRIBUTIONS, SPEAKER_ROLES
 
 _ui.frame_guard()
 
@@ -24,8 +25,12 @@ FIELDS = (
     "structure",
     "sectors",
     "source",
+    "quote",
+    "speaker",
+    "contribution",
 )
 LISTS = ("mechanisms", "sectors")
+SPEAKERS = list(SPEAKER_ROLES)
 KEY = "e_{}".format
 
 
@@ -329,6 +334,42 @@ with right:
         placeholder="Which parts of the system?",
     )
     error("sectors")
+
+with st.expander("Evidence and voice (optional)", expanded=bool(st.session_state.get(KEY("quote")))):
+    ev = st.columns([3, 2], gap="large")
+    ev[0].text_area(
+        "Quote",
+        key=KEY("quote"),
+        height=100,
+        max_chars=1000,
+        placeholder="A short quote about this change, in the speaker's own words",
+    )
+    with ev[0]:
+        error("quote")
+    typed_speaker = st.session_state.get(KEY("speaker"))
+    ev[1].selectbox(
+        "Speaker's role",
+        SPEAKERS + ([typed_speaker] if typed_speaker and typed_speaker not in SPEAKERS else []),
+        index=None,
+        accept_new_options=True,
+        key=KEY("speaker"),
+        placeholder="e.g. Stakeholder, Housing — or type another role",
+        help="The role, never the name, of the person quoted.",
+    )
+    with ev[1]:
+        error("speaker")
+    ev[1].selectbox(
+        "The programme's contribution",
+        list(CONTRIBUTIONS),
+        index=None,
+        format_func=str.capitalize,
+        key=KEY("contribution"),
+        placeholder="How much did the programme contribute?",
+        help="Direct: the programme made it happen. Contributory: one of several causes. Influenced: others made "
+        "it happen, influenced by the programme. Unclear.",
+    )
+    with ev[1]:
+        error("contribution")
 
 deleted = current is not None and current.deleted_at is not None
 buttons = st.columns([2, 2, 2, 6])

@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 
+from tests.pg_support import pg_cluster, pg_empty_url, pg_url  # noqa: F401 (fixtures)
 from tracker.access import Member
 from tracker.config import Settings
 from tracker.interchange import COLUMNS
 from tracker.store import Store
-
-from tests.pg_support import pg_cluster, pg_empty_url, pg_url  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = Member("admin@example.org", "admin")
@@ -43,6 +42,9 @@ def valid_row(**changes: Any) -> dict[str, Any]:
         "structure": "MaRG",
         "sectors": "Housing and homelessness",
         "source": "CFE Research (2022)",
+        "quote": "",
+        "speaker": "",
+        "contribution": "",
     }
     row.update(changes)
     return row

@@ -309,3 +309,28 @@ def test_heatmaps_switch_to_the_second_typology(db):
     assert any("re-sliced through the crosswalk" in c.value for c in at.caption)
     table = next(d.value for d in at.dataframe if "col" in d.value.columns)
     assert "Mental models" in set(table["col"])
+
+
+def test_form_records_a_quote_with_its_speaker_and_contribution(db):
+    at = app("pages/log_entry.py")
+    fill(at, FORM)
+    at.text_area(key="e_quote").set_value("It has been absolutely critical").run()
+    at.selectbox(key="e_speaker").set_value("Stakeholder, Housing").run()
+    at.selectbox(key="e_contribution").set_value("contributory").run()
+    at.button(key="e_save").click().run()
+    assert any("Saved" in s.value for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        rows = [r for r in queries.export_rows(store) if r["title"] == FORM["e_title"]]
+    assert (rows[0]["quote"], rows[0]["speaker"], rows[0]["contribution"]) == (
+        "It has been absolutely critical",
+        "Stakeholder, Housing",
+        "contributory",
+    )
+
+
+def test_contribution_filter_lives_in_the_url(db):
+    at = app(contribution="influenced")
+    with Store(str(db), Settings(db=str(db))) as store:
+        expected = queries.count_entries(store, Filters(contributions=("influenced",)))
+    assert 0 < expected < 89
+    assert metric(at, "Entries") == str(expected)

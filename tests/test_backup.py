@@ -196,7 +196,7 @@ def test_a_backup_of_an_older_schema_is_migrated_on_restore(tmp_path):
         " 'Old entry', NULL, 'culture', NULL, NULL, NULL, NULL, NULL, now()::TIMESTAMP, now()::TIMESTAMP, 1,"
         " 'x', 'x', NULL, NULL)"
     )
-    manifest = backup.create(types.SimpleNamespace(cursor=conn.cursor), tmp_path / "bk")  # type: ignore[arg-type]
+    manifest = backup.create(types.SimpleNamespace(cursor=conn.cursor, is_postgres=False), tmp_path / "bk")  # type: ignore[arg-type]
     conn.close()
     assert manifest.schema_version == 2
     target = tmp_path / "r.duckdb"

@@ -155,3 +155,22 @@ def test_demo_data_imports_cleanly(store):
     assert report.created >= 40
     covered = {r["partnership"] for r in queries.summary(store, ["partnership"])}
     assert len(covered) == 12
+
+
+def test_evidence_and_voice_are_stored_and_exported(store, write_file):
+    row = valid_row(id="q", quote="It was absolutely critical", speaker="Stakeholder, Housing", contribution="Direct")
+    assert import_file(store, write_file([row]), actor=ADMIN).ok
+    stored = get_entry(store, "q")
+    assert (stored.quote, stored.speaker, stored.contribution) == (
+        "It was absolutely critical",
+        "Stakeholder, Housing",
+        "direct",
+    )
+    exported = next(queries.export_rows(store))
+    assert (exported["quote"], exported["speaker"], exported["contribution"]) == (
+        "It was absolutely critical",
+        "Stakeholder, Housing",
+        "direct",
+    )
+    report = import_file(store, write_file([valid_row(id="q2", speaker="Stakeholder, Housing")]), actor=ADMIN)
+    assert "column speaker: is the role of the person quoted" in str(report.problems[0])

@@ -69,7 +69,7 @@ def test_missing_and_unknown_columns_are_named():
 def test_header_is_case_and_space_insensitive_and_any_order():
     header = [f" {c.upper()} " for c in reversed(COLUMNS)]
     row = valid_row()
-    data = (",".join(header) + "\r\n" + ",".join(f'"{row[c]}"' for c in reversed(COLUMNS)) + "\r\n").encode()
+    data = (",".join(header) + "\r\n" + ",".join(f'"{row.get(c, "")}"' for c in reversed(COLUMNS)) + "\r\n").encode()
     rows, problems = rows_of(data)
     assert problems == [] and rows[0][1]["title"] == "MaRG set up"
 
@@ -80,8 +80,8 @@ def test_ragged_rows_are_reported_with_their_row_number():
     )
     rows, problems = rows_of(data)
     assert [str(p) for p in problems] == [
-        "row 3: has 3 cells but the header has 13 columns (is a comma missing, or a quote left open?)",
-        "row 4: has 14 cells but the header has 13 columns (is a comma inside a cell not quoted?)",
+        "row 3: has 3 cells but the header has 16 columns (is a comma missing, or a quote left open?)",
+        "row 4: has 17 cells but the header has 16 columns (is a comma inside a cell not quoted?)",
     ]
     assert len(rows) == 1
 
@@ -125,7 +125,7 @@ def test_xlsx_dates_keep_the_precision_their_format_shows(tmp_path):
     formats = {"mmm-yy": "2019-03", "yyyy": "2019", "dd/mm/yyyy": "2019-03-01"}
     for number_format in formats:
         row = valid_row()
-        sheet.append([row[c] for c in COLUMNS])
+        sheet.append([row.get(c) for c in COLUMNS])
         cell = sheet.cell(row=sheet.max_row, column=COLUMNS.index("date") + 1, value=datetime(2019, 3, 1))
         cell.number_format = number_format
     path = tmp_path / "dates.xlsx"
@@ -136,3 +136,11 @@ def test_xlsx_dates_keep_the_precision_their_format_shows(tmp_path):
 
 def test_damaged_xlsx_is_a_clear_error():
     assert "not a readable XLSX workbook" in problem_text(b"PK\x03\x04not really a zip", "xlsx")
+
+
+def test_a_file_from_before_the_evidence_columns_still_imports():
+    """quote, speaker and contribution are optional trailing columns: 13-column files still read."""
+    from tracker.interchange import REQUIRED_COLUMNS
+
+    rows, problems = rows_of(csv_bytes([valid_row()], columns=REQUIRED_COLUMNS))
+    assert problems == [] and rows[0][1]["quote"] is None and rows[0][1]["contribution"] is None

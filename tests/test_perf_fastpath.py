@@ -78,6 +78,9 @@ ROWS = st.fixed_dictionaries(
         "structure": cell(["MaRG", "Multi-agency  Resolution_Group", *TEXT]),
         "sectors": st.one_of(cell(SECTORS), st.lists(st.sampled_from(["Mental health", "", "y"]))),
         "source": cell(["CFE Research (2022)", *TEXT]),
+        "quote": cell(["It has been absolutely critical", "q" * 1000, "q" * 1001, *TEXT]),
+        "speaker": cell(["Stakeholder, Housing", "Person with lived experience", "s" * 200, "s" * 201, *TEXT]),
+        "contribution": cell(["direct", "Direct", " contributory ", "influenced", "unclear", "dir", "maybe"]),
     }
 )
 
@@ -112,6 +115,9 @@ def staged(entry: EntryIn) -> dict[str, Any]:
         "source": entry.source,
         "mechanisms": list(entry.mechanisms),
         "sectors": list(entry.sectors),
+        "quote": entry.quote,
+        "speaker": entry.speaker,
+        "contribution": entry.contribution,
     }
 
 

@@ -22,14 +22,14 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ADMIN, ROOT, valid_row
 from tracker import cli as cli_module
-from tracker import report
+from tracker import queries, report
 from tracker.config import Settings
 from tracker.filters import Filters
 from tracker.importer import import_file
 from tracker.store import Store
 
 GENERATED = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
-SECTIONS = ["Overview", "Heatmaps", "Timeline", "Legacy register", "Area summaries"]
+SECTIONS = ["Overview", "Heatmaps", "Timeline", "Legacy register", "Evidence and voice", "Area summaries"]
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,20 @@ def test_the_pack_has_its_sections_in_order(pack_pdf):
     assert parts["Heatmaps"] == ["Partnership × typology", "Partnership × mechanism", "Typology × mechanism"]
     assert parts["Timeline"] == ["Entries over time", "Milestones and setbacks per year"]
     assert parts["Legacy register"] == ["Structures by current status", "Legacy register"]
+    assert parts["Evidence and voice"] == ["The programme's contribution", "In their words"]
     assert len(parts["Area summaries"]) == 12  # every demo partnership has entries
+
+
+def test_evidence_section_matches_the_data(pack_pdf, demo, cli_file, capsys):
+    """Contribution counts as the summary command gives them; recorded quotes with their speaker."""
+    body = " ".join(text(pack_pdf).split())
+    for row in cli_json(capsys, cli_file, "summary", "--by", "contribution,kind"):
+        label = (row["contribution"] or "not rated").capitalize()
+        assert f"{label} {row['kind']} {row['count']}" in body, row
+    quotes = queries.quotes(demo, Filters(), limit=60)
+    assert not quotes.empty
+    first = quotes.iloc[0]
+    assert " ".join(str(first["quote"]).split())[:40] in body
 
 
 def test_page_count_is_within_bounds(pack_pdf):
@@ -224,7 +237,9 @@ def test_html_version_has_the_same_content(demo, write_file, tmp_path):
     parser.feed(page)
     assert parser.h2 == ["Contents", *SECTIONS]
     assert parser.tags.count("svg") == 6 and "script" not in parser.tags
-    assert parser.tags.count("thead") == 4  # headline figures, by partnership, by typology, register
+    assert (
+        parser.tags.count("thead") == 6
+    )  # headline figures, by partnership, by typology, register, contribution, quotes
     assert "14 March 2026, 09:30 UTC" in page
     settings = Settings(db=str(tmp_path / "x.duckdb"))
     with Store(settings.db, settings) as store:

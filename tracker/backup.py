@@ -8,6 +8,10 @@ page downloads) rebuilds a database from it: only into a new or empty file, crea
 schema from this tracker's own migrations up to the backup's version, loading each table
 from its Parquet file (no SQL from the backup is run), checking the counts, and migrating
 to the current schema. The database appears under its name only when all of that succeeded.
+
+In the shared PostgreSQL mode a backup is the same snapshot (one PostgreSQL transaction, each
+table copied to Parquet); it restores into a new DuckDB file. PostgreSQL itself is backed up
+and restored with pg_dump and pg_restore.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 
 import duckdb
 
+from tracker import pg
 from tracker.access import Member, audit, require_admin, system_member
 from tracker.config import Settings
 from tracker.store import Store, StoreError, migrations, utcnow
@@ -119,7 +124,7 @@ def _ident(name: str) -> str:
 def _tables(cur: duckdb.DuckDBPyConnection) -> list[str]:
     rows = cur.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
-        " AND schema_name = 'main' AND NOT temporary ORDER BY table_name"
+        " AND schema_name = current_schema() AND NOT temporary ORDER BY table_name"
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -146,7 +151,12 @@ def create(store: Store, directory: str | Path, actor: Member | None = None) -> 
         tables = _tables(cur)
         counts = {t: cur.execute(f"SELECT count(*) FROM {_ident(t)}").fetchone()[0] for t in tables}  # type: ignore[index]
         version = cur.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]  # type: ignore[index]
-        cur.execute(f"EXPORT DATABASE {_literal(str(target))} (FORMAT parquet)")
+        if store.is_postgres:  # EXPORT DATABASE cannot export an attached PostgreSQL catalog
+            target.mkdir(parents=True, exist_ok=True)
+            for t in tables:
+                cur.execute(f"COPY {_ident(t)} TO {_literal(str(target / f'{t}.parquet'))} (FORMAT parquet)")
+        else:
+            cur.execute(f"EXPORT DATABASE {_literal(str(target))} (FORMAT parquet)")
         cur.execute("COMMIT")
     except BaseException:
         cur.execute("ROLLBACK")
@@ -246,6 +256,11 @@ _MIGRATIONS_TABLE = (
 
 def restore(source: str | Path, db: str | Path, settings: Settings | None = None) -> Manifest:
     """Rebuild the database ``db`` (new or empty) from the backup folder or zip ``source``."""
+    if pg.is_url(str(db)):
+        raise BackupError(
+            "restore writes a new DuckDB file (e.g. --db data/restored.duckdb), not a PostgreSQL database; "
+            "back up and restore PostgreSQL with pg_dump and pg_restore (see README, 'Shared PostgreSQL mode')"
+        )
     source, target = Path(source), Path(db)
     if not source.exists():
         raise BackupError(f"no such backup: {source}")
@@ -340,7 +355,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     rows = sum(t["rows"] for t in manifest.tables.values())
     entries = manifest.tables.get("entries", {}).get("rows", 0)
     print(
-        f"backed up {settings.db} to {args.dir}: {entries} entries, {rows} rows in {len(manifest.tables)} tables "
+        f"backed up {pg.redact(settings.db)} to {args.dir}: {entries} entries, {rows} rows in "
+        f"{len(manifest.tables)} tables "
         f"(schema version {manifest.schema_version})"
     )
     return 0

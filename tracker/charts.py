@@ -76,7 +76,17 @@ _HEATMAP_COLUMNS = (
     "total",
 )
 _POINT_COLUMNS = ("lane", "lane_order", "start", "end", "kind", "typology", "precision")
-_POINT_TEXT_COLUMNS = ("title", "date_text", "partnership", "structure", "mechanisms", "source")
+_POINT_TEXT_COLUMNS = (
+    "title",
+    "date_text",
+    "partnership",
+    "structure",
+    "mechanisms",
+    "source",
+    "quote",
+    "speaker",
+    "contribution",
+)
 _BINNED_COLUMNS = ("lane", "lane_order", "start", "end", "kind", "typology", "count")
 _SEGMENT_COLUMNS = ("lane", "lane_order", "start", "end", "status", "label")
 _STATUS_COUNT_COLUMNS = ("partnership", "status", "structures")
@@ -400,6 +410,9 @@ def _entry_layers(points: pd.DataFrame, y: alt.Y, colour: alt.Color, dy: int) ->
                 alt.Tooltip("kind:N", title="Kind"),
                 alt.Tooltip("status:N", title="Status"),
                 alt.Tooltip("mechanisms:N", title="Mechanisms"),
+                alt.Tooltip("contribution:N", title="Programme's contribution"),
+                alt.Tooltip("quote:N", title="Quote"),
+                alt.Tooltip("speaker:N", title="Speaker"),
                 alt.Tooltip("source:N", title="Source"),
             ],
         )

@@ -71,7 +71,7 @@ def _open(args: argparse.Namespace) -> Store:
 
 def cmd_init(args: argparse.Namespace) -> int:
     with _open(args) as store:
-        print(f"database ready: {store.target} (schema version {store.schema_version()})")
+        print(f"database ready: {store.name} (schema version {store.schema_version()})")
     return EXIT_OK
 
 
@@ -171,7 +171,12 @@ def cmd_member(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and for the README's usage text)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="PATH", help="database file (default: $TRACKER_DB or data/tracker.duckdb)")
+    common.add_argument(
+        "--db",
+        metavar="PATH",
+        help="database file, or postgresql://user:password@host:port/dbname "
+        "(default: $TRACKER_DB or data/tracker.duckdb)",
+    )
     parser = argparse.ArgumentParser(
         prog="python -m tracker", description="Systems Change Tracker: manage the tracker database."
     )

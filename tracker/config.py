@@ -19,7 +19,7 @@ class Settings(BaseSettings):
 
     db: str = Field(
         default=str(DATA_DIR / "tracker.duckdb"),
-        description="Path of the DuckDB file (TRACKER_DB).",
+        description="Path of the DuckDB file, or a postgresql:// URL for the shared PostgreSQL mode (TRACKER_DB).",
     )
     taxonomy: Path = Field(default=DATA_DIR / "taxonomy.toml", description="Taxonomy seed file.")
     partnerships: Path = Field(

@@ -21,7 +21,7 @@ from tracker import queries
 from tracker.access import Member, audit, require_edit
 from tracker.errors import InvalidInput, Problem, problems
 from tracker.models import Entry, EntryIn, FuzzyDate
-from tracker.store import Store, utcnow
+from tracker.store import Store, utcnow, write_conflict
 from tracker.taxonomy import Vocab, normalise
 
 STAGED_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
@@ -43,6 +43,9 @@ STAGED_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("source", pa.string()),
     ("mechanisms", pa.list_(pa.string())),
     ("sectors", pa.list_(pa.string())),
+    ("quote", pa.string()),
+    ("speaker", pa.string()),
+    ("contribution", pa.string()),
 )
 STAGED_SCHEMA = pa.schema([pa.field(name, kind) for name, kind in STAGED_COLUMNS])
 
@@ -74,6 +77,9 @@ SELECT s.*,
          OR e.host IS DISTINCT FROM s.host
          OR e.structure IS DISTINCT FROM s.structure
          OR e.source IS DISTINCT FROM s.source
+         OR e.quote IS DISTINCT FROM s.quote
+         OR e.speaker IS DISTINCT FROM s.speaker
+         OR e.contribution IS DISTINCT FROM s.contribution
          OR coalesce(mech.mechanisms, []::VARCHAR[]) <> list_sort(s.mechanisms)
          OR coalesce(sect.sectors, []::VARCHAR[]) <> list_sort(s.sectors)
        ) AS is_changed
@@ -86,9 +92,10 @@ LEFT JOIN sect ON sect.entry_id = s.id
 _INSERT_NEW = """
 INSERT INTO entries (id, seq, partnership, date_text, date_precision, date_start, date_end, kind,
                      title, description, typology, status, host, structure, structure_key, source,
-                     created_at, updated_at, version, created_by, updated_by)
+                     created_at, updated_at, version, created_by, updated_by, quote, speaker, contribution)
 SELECT id, $base_seq + row_no, partnership, date_text, date_precision, date_start, date_end, kind, title, description,
-       typology, status, host, structure, structure_key, source, $now, $now, 1, $actor, $actor
+       typology, status, host, structure, structure_key, source, $now, $now, 1, $actor, $actor,
+       quote, speaker, contribution
 FROM plan WHERE is_new
 """
 
@@ -97,7 +104,8 @@ UPDATE entries SET
     partnership = p.partnership, date_text = p.date_text, date_precision = p.date_precision,
     date_start = p.date_start, date_end = p.date_end, kind = p.kind, title = p.title,
     description = p.description, typology = p.typology, status = p.status, host = p.host,
-    structure = p.structure, structure_key = p.structure_key, source = p.source, updated_at = $now,
+    structure = p.structure, structure_key = p.structure_key, source = p.source, quote = p.quote,
+    speaker = p.speaker, contribution = p.contribution, updated_at = $now,
     updated_by = $actor, version = entries.version + 1
 FROM plan p
 WHERE entries.id = p.id AND p.is_changed AND entries.version = p.base_version AND entries.deleted_at IS NULL
@@ -113,7 +121,8 @@ SELECT p.id, CASE WHEN p.is_new THEN 1 ELSE p.base_version + 1 END, $now, $actor
        CASE WHEN p.is_new THEN $base_seq + p.row_no ELSE p.old_seq END,
        p.partnership, p.date_text, p.date_precision, p.date_start, p.date_end, p.kind, p.title,
        p.description, p.typology, p.status, p.host, p.structure, p.structure_key, p.source,
-       list_sort(p.mechanisms), list_sort(p.sectors), CASE WHEN p.is_new THEN $now ELSE p.old_created_at END
+       list_sort(p.mechanisms), list_sort(p.sectors), CASE WHEN p.is_new THEN $now ELSE p.old_created_at END,
+       p.quote, p.speaker, p.contribution
 FROM plan p
 WHERE p.is_new OR p.is_changed
 """
@@ -134,7 +143,7 @@ SELECT e.id, e.version, $now, $actor, $action, $audit, e.deleted_at IS NOT NULL,
        e.description, e.typology, e.status, e.host, e.structure, e.structure_key, e.source,
        coalesce((SELECT list(mechanism ORDER BY mechanism) FROM entry_mechanisms WHERE entry_id = e.id), []),
        coalesce((SELECT list(sector ORDER BY sector) FROM entry_sectors WHERE entry_id = e.id), []),
-       e.created_at
+       e.created_at, e.quote, e.speaker, e.contribution
 FROM entries e WHERE e.id = $id
 """
 
@@ -193,6 +202,9 @@ class Staging:
             entry.source,
             entry.mechanisms,
             entry.sectors,
+            entry.quote,
+            entry.speaker,
+            entry.contribution,
         )
         for (name, _), value in zip(STAGED_COLUMNS, values, strict=True):
             self._columns[name].append(value)
@@ -327,9 +339,11 @@ class Staging:
             queries.refresh_register(cur, "affected")
             cur.execute("DROP TABLE affected")
             cur.execute("COMMIT")
-        except duckdb.TransactionException as exc:
+        except duckdb.Error as exc:
             cur.execute("ROLLBACK")
-            raise Conflict(None, None, None, f"another change to the same entries was saved first ({exc})") from exc
+            if (reason := write_conflict(exc)) is None:
+                raise
+            raise Conflict(None, None, None, f"another change to the same entries was saved first ({reason})") from exc
         except BaseException:
             cur.execute("ROLLBACK")
             raise
@@ -479,7 +493,7 @@ def get_entry(store: Store, entry_id: str) -> Entry | None:
         " structure, source, created_at, updated_at,"
         " (SELECT list(mechanism ORDER BY mechanism) FROM entry_mechanisms WHERE entry_id = e.id),"
         " (SELECT list(sector ORDER BY sector) FROM entry_sectors WHERE entry_id = e.id),"
-        " version, created_by, updated_by, deleted_at, deleted_by"
+        " version, created_by, updated_by, deleted_at, deleted_by, quote, speaker, contribution"
         " FROM entries e WHERE id = ?",
         [entry_id],
     ).fetchone()
@@ -506,6 +520,9 @@ def get_entry(store: Store, entry_id: str) -> Entry | None:
         "updated_by",
         "deleted_at",
         "deleted_by",
+        "quote",
+        "speaker",
+        "contribution",
     )
     data = dict(zip(keys, row, strict=True))
     data["date"] = FuzzyDate.parse(data["date"])

@@ -31,6 +31,7 @@ from tracker.models import (
     MAX_DESCRIPTION,
     MAX_ID,
     MAX_NAME,
+    MAX_QUOTE,
     MAX_SOURCE,
     MAX_TITLE,
     EntryIn,
@@ -94,7 +95,8 @@ class FastCheck:
     def __init__(self, vocab: Vocab) -> None:
         self.context = {"vocab": vocab}
         self.memo: dict[str, dict[Any, Any]] = {
-            f: {} for f in ("partnership", "typology", "kind", "date", "status", "mechanisms", "sectors")
+            f: {}
+            for f in ("partnership", "typology", "kind", "date", "status", "mechanisms", "sectors", "contribution")
         }
         self.keys: dict[str, str] = {}  # structure name -> structure key
         partnerships = list(vocab["partnership"].labels)
@@ -116,6 +118,9 @@ class FastCheck:
             "structure": None,
             "sectors": [],
             "source": None,
+            "quote": None,
+            "speaker": None,
+            "contribution": None,
         }
         # A probe row valid for either kind, so that the kind cell alone decides.
         self.kind_base = {**self.base, "status": statuses[0] if statuses else None, "mechanisms": mechanisms[:1]}
@@ -206,11 +211,15 @@ class FastCheck:
         structures = take(texts(columns["structure"], MAX_NAME, _ANY_CONTROL))
         sectors = take(self._lookup("sectors", columns["sectors"]))
         sources = take(texts(columns["source"], MAX_SOURCE, _ANY_CONTROL))
+        quotes = take(texts(columns["quote"], MAX_QUOTE, _CONTROL))
+        speakers = take(texts(columns["speaker"], MAX_NAME, _ANY_CONTROL))
+        contributions = take(self._lookup("contribution", columns["contribution"]))
 
         present = [v for v in ids if type(v) is str]
         if present and not _IDS.fullmatch("\n".join(present) + "\n"):
             misses.update(i for i, v in enumerate(ids) if type(v) is str and not _ID.fullmatch(v))
         misses.update(i for i, t in enumerate(titles) if t is None)  # a title is required
+        misses.update(i for i, (q, s) in enumerate(zip(quotes, speakers, strict=True)) if s is not None and q is None)
         misses.update(
             i
             for i, (kind, st, mechs, host) in enumerate(zip(kinds, status, mechanisms, hosts, strict=True))
@@ -249,5 +258,8 @@ class FastCheck:
             "source": pick(sources),
             "mechanisms": pick(mechanisms),
             "sectors": pick(sectors),
+            "quote": pick(quotes),
+            "speaker": pick(speakers),
+            "contribution": pick(contributions),
         }
         return out, sorted(misses)

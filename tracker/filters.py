@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from tracker.models import FuzzyDate
+from tracker.models import CONTRIBUTIONS, FuzzyDate
 
 if TYPE_CHECKING:
     from tracker.taxonomy import Vocab
@@ -31,6 +31,7 @@ class Filters:
     statuses: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
     conditions: tuple[str, ...] = ()  # second typology: entries whose typology maps to these
+    contributions: tuple[str, ...] = ()  # the programme's contribution: direct, contributory…
     as_at: datetime | None = None  # show the tracker as it stood at this moment (UTC)
 
     def is_empty(self) -> bool:
@@ -77,6 +78,8 @@ class Filters:
             within(f"{alias}.typology", self.typologies)
         if self.kinds:
             within(f"{alias}.kind", self.kinds)
+        if self.contributions:
+            within(f"{alias}.contribution", self.contributions)
         if self.statuses:
             within(f"{alias}.status", self.statuses)
         if self.conditions:
@@ -144,6 +147,7 @@ PARAMS: dict[str, str] = {
     "status": "statuses",
     "sector": "sectors",
     "condition": "conditions",
+    "contribution": "contributions",
 }
 _VOCABULARY = {
     "partnership": "partnership",
@@ -170,6 +174,8 @@ def from_params(params: Mapping[str, list[str]], vocab: Vocab) -> tuple[Filters,
                 match = next((p for p in programmes if p.casefold() == text.casefold()), None)
             elif param == "kind":
                 match = text.casefold() if text.casefold() in ("milestone", "setback") else None
+            elif param == "contribution":
+                match = text.casefold() if text.casefold() in CONTRIBUTIONS else None
             else:
                 match = vocab[_VOCABULARY[param]].resolve(text)
             if match is None:
@@ -236,6 +242,8 @@ def describe(filters: Filters, vocab: Vocab) -> str:
         parts.append(f"dates: {start} to {end}")
     if filters.kinds:
         parts.append("kind: " + ", ".join(f"{k}s" for k in filters.kinds))
+    if filters.contributions:
+        parts.append("programme's contribution: " + ", ".join(filters.contributions))
     for label, vocabulary, selected in (
         ("typology", "typology", filters.typologies),
         ("status", "status", filters.statuses),

@@ -19,6 +19,9 @@ TRACKED = (
     "source",
     "mechanisms",
     "sectors",
+    "quote",
+    "speaker",
+    "contribution",
 )
 LABELS = {"date_text": "date"}
 

@@ -44,7 +44,13 @@ COLUMNS: tuple[str, ...] = (
     "structure",
     "sectors",
     "source",
+    "quote",
+    "speaker",
+    "contribution",
 )
+OPTIONAL_COLUMNS: tuple[str, ...] = ("quote", "speaker", "contribution")
+"""Trailing columns added after the first version of the format: a file without them still imports."""
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS)
 LIST_COLUMNS = ("mechanisms", "sectors")
 FORMATS = ("csv", "xlsx", "json", "parquet")
 IMPORT_FORMATS = FORMATS
@@ -138,7 +144,7 @@ def _check_header(header: list[str], unit: str) -> list[str]:
             ]
         )
     where = 1 if unit == "row" else None
-    missing = [c for c in COLUMNS if c not in cleaned]
+    missing = [c for c in REQUIRED_COLUMNS if c not in cleaned]
     unknown = []
     for i, name in enumerate(cleaned):
         if name in COLUMNS:
@@ -158,7 +164,10 @@ def _check_header(header: list[str], unit: str) -> list[str]:
                 "missing column(s) in the header: "
                 + ", ".join(missing)
                 + ". The header must name: "
-                + ", ".join(COLUMNS),
+                + ", ".join(REQUIRED_COLUMNS)
+                + " (and may add: "
+                + ", ".join(OPTIONAL_COLUMNS)
+                + ")",
             )
         )
     if problems:
@@ -313,6 +322,9 @@ def _columns(cells_by_column: list[list[str]], names: list[str]) -> dict[str, li
         if joined.startswith("'") or "\x00'" in joined:
             cells = [restore(v) if v[:1] == "'" else v for v in cells]
         out[name] = cells
+    size = len(cells_by_column[0]) if cells_by_column else 0
+    for name in OPTIONAL_COLUMNS:
+        out.setdefault(name, [None] * size)  # an older file without the newer optional columns
     return out
 
 
@@ -346,6 +358,8 @@ def _row(
     for i, name in enumerate(columns):
         value = cells[i] if i < len(cells) else None
         values[name] = restore(value) if isinstance(value, str) else value
+    for name in OPTIONAL_COLUMNS:
+        values.setdefault(name, None)  # an older file without the newer optional columns
     yield number, values
 
 
@@ -386,23 +400,38 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
         raise InvalidInput(
             [Problem(None, None, f"this XLSX workbook is damaged and cannot be read ({type(exc).__name__})")]
         ) from None
+    if not book.worksheets:
+        book.close()
+        raise InvalidInput(
+            [Problem(None, None, "this workbook has no worksheets; put the entries on a sheet named 'entries'")]
+        )
     sheet = book["entries"] if "entries" in book.sheetnames else book.worksheets[0]
-    iterator = sheet.iter_rows()
+    if hasattr(sheet, "reset_dimensions"):
+        # Files from some tools state too small a size (<dimension>); openpyxl would stop there and
+        # silently drop the rows after it. Read every row the sheet holds instead.
+        sheet.reset_dimensions()
+    # Rows are numbered by position, as the spreadsheet shows them: openpyxl yields an empty tuple
+    # for a row missing from the file, and a blank cell carries no row number of its own.
+    iterator = enumerate(sheet.iter_rows(), start=1)
     try:
-        header_cells = next(iterator, None)
+        header_cells: tuple[Any, ...] = ()
+        for _, header_cells in iterator:
+            if any(c.value not in (None, "") for c in header_cells):
+                break
     except Exception as exc:
+        book.close()
         raise InvalidInput([Problem(1, None, f"cannot read the header row ({type(exc).__name__})")]) from None
     if not header_cells or not any(c.value not in (None, "") for c in header_cells):
+        book.close()
         raise InvalidInput([Problem(None, None, "the worksheet is empty: it needs a header row and at least one row")])
     columns = _check_header([c.value for c in header_cells], "row")
     source = RowSource("row", iter(()))
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         try:
-            for cells in iterator:
+            for number, cells in iterator:
                 if not cells:
                     continue
-                number = getattr(cells[0], "row", None) or 0
                 values = [_xlsx_value(c) for c in cells]
                 yield from _row(number, values, columns, source, strict_width=False)
         except Exception as exc:
@@ -491,7 +520,7 @@ def write_csv(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
     writer.writerow(COLUMNS)
     n = 0
     for row in rows:
-        writer.writerow([neutralise(_cell(row[c])) for c in COLUMNS])
+        writer.writerow([neutralise(_cell(row.get(c))) for c in COLUMNS])
         n += 1
     text.flush()
     text.detach()
@@ -538,7 +567,7 @@ def write_xlsx(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
     for row in rows:
         cells = []
         for c in COLUMNS:
-            cell = WriteOnlyCell(sheet, value=neutralise(_cell(row[c])) or None)
+            cell = WriteOnlyCell(sheet, value=neutralise(_cell(row.get(c))) or None)
             cell.data_type = "s"
             cells.append(cell)
         sheet.append(cells)
@@ -567,7 +596,7 @@ def write_json(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
     out.write(b"[")
     n = 0
     for row in rows:
-        record = {c: (row[c] if row[c] not in ("",) else None) for c in COLUMNS}
+        record = {c: (row.get(c) if row.get(c) != "" else None) for c in COLUMNS}
         out.write((",\n  " if n else "\n  ").encode())
         out.write(json.dumps(record, ensure_ascii=False).encode("utf-8"))
         n += 1
@@ -585,7 +614,7 @@ def write_parquet(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:
         batch: list[dict[str, Any]] = []
         for row in rows:
-            batch.append(row)
+            batch.append(row)  # a missing optional column (quote, speaker, contribution) is written empty
             if len(batch) >= 50_000:
                 writer.write_table(pa.Table.from_pylist(batch, schema=schema))
                 n += len(batch)

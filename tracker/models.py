@@ -39,6 +39,22 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 5000
 MAX_NAME = 200  # host, structure, partnership
 MAX_SOURCE = 1000
+MAX_QUOTE = 1000
+CONTRIBUTIONS: tuple[str, ...] = ("direct", "contributory", "influenced", "unclear")
+"""How much the programme contributed to a change, as evaluations rate it."""
+SPEAKER_ROLES: tuple[str, ...] = (
+    "Partnership staff member",
+    "Person with lived experience",
+    "Stakeholder, Housing",
+    "Stakeholder, Health",
+    "Stakeholder, Health and social care",
+    "Stakeholder, Police",
+    "Stakeholder, Public policy",
+    "Stakeholder, Substance misuse",
+    "Stakeholder, Voluntary sector",
+    "NECG member",
+)
+"""Speakers' roles as the evaluation reports give them (the form offers these; any role is accepted)."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAK = re.compile(r"[\r\n\t]")
@@ -226,6 +242,18 @@ class EntryIn(BaseModel):
     )
     sectors: list[str] = Field(default_factory=list, description="Sectors (labels or slugs).")
     source: str | None = Field(default=None, max_length=MAX_SOURCE, description="Citation or link.")
+    quote: str | None = Field(
+        default=None, max_length=MAX_QUOTE, description="A short quote about the change, in the speaker's words."
+    )
+    speaker: str | None = Field(
+        default=None,
+        validate_default=True,
+        max_length=MAX_NAME,
+        description="The quoted person's role, e.g. 'Stakeholder, Housing' or 'Person with lived experience'.",
+    )
+    contribution: Literal["direct", "contributory", "influenced", "unclear"] | None = Field(
+        default=None, description="The programme's contribution: direct, contributory, influenced or unclear."
+    )
 
     @field_validator(
         "id",
@@ -237,6 +265,8 @@ class EntryIn(BaseModel):
         "host",
         "structure",
         "source",
+        "quote",
+        "speaker",
         mode="before",
     )
     @classmethod
@@ -284,12 +314,12 @@ class EntryIn(BaseModel):
             )
         raise PydanticCustomError("unknown_kind", "unknown kind '{value}'; use milestone or setback", {"value": value})
 
-    @field_validator("title", "host", "structure", "partnership", "typology", "status", "source")
+    @field_validator("title", "host", "structure", "partnership", "typology", "status", "source", "speaker")
     @classmethod
     def _single_line(cls, value: str | None) -> str | None:
         return None if value is None else _check_text(value, multiline=False)
 
-    @field_validator("description")
+    @field_validator("description", "quote")
     @classmethod
     def _multi_line(cls, value: str | None) -> str | None:
         return None if value is None else _check_text(value, multiline=True)
@@ -334,6 +364,38 @@ class EntryIn(BaseModel):
                 "must be empty unless the status is 'Hosted elsewhere' (status is {status}); "
                 "clear the host or change the status",
                 {"status": f"'{shown}'" if status else "empty"},
+            )
+        return value
+
+    @field_validator("contribution", mode="before")
+    @classmethod
+    def _contribution(cls, value: Any) -> Any:
+        value = _as_text(value)
+        if not isinstance(value, str):
+            return value
+        key = value.strip().casefold()
+        if key in CONTRIBUTIONS:
+            return key
+        close = [c for c in CONTRIBUTIONS if key and c.startswith(key[:4])]
+        if close:
+            raise PydanticCustomError(
+                "unknown_contribution",
+                "unknown contribution '{value}' — did you mean '{hint}'?",
+                {"value": value, "hint": close[0]},
+            )
+        raise PydanticCustomError(
+            "unknown_contribution",
+            "unknown contribution '{value}'; use direct, contributory, influenced or unclear",
+            {"value": value},
+        )
+
+    @field_validator("speaker")
+    @classmethod
+    def _speaker_needs_a_quote(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and "quote" in info.data and not info.data["quote"]:
+            raise PydanticCustomError(
+                "speaker_without_quote",
+                "is the role of the person quoted: add the quote, or clear the speaker",
             )
         return value
 
@@ -382,6 +444,9 @@ class Entry(BaseModel):
     structure: str | None = None
     sectors: list[str] = Field(default_factory=list)
     source: str | None = None
+    quote: str | None = None
+    speaker: str | None = None
+    contribution: str | None = None
     created_at: datetime
     updated_at: datetime
     version: int = 1

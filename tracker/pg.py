@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -206,14 +206,18 @@ def exclusive(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
         conn.execute("CALL pg_clear_cache()")  # forget table definitions another replica may just have changed
         yield
     finally:
-        try:
+        with suppress(duckdb.Error):
             holder.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
         holder.close()
 
 
-def is_conflict(exc: BaseException) -> bool:
-    """True when a PostgreSQL error says another transaction changed the same rows first."""
+def conflict_reason(exc: BaseException) -> str | None:
+    """PostgreSQL's reason when ``exc`` says another transaction changed the same rows first, else None."""
+    if not isinstance(exc, duckdb.Error):
+        return None
     text = str(exc)
-    return isinstance(exc, duckdb.Error) and any(words in text for words in _CONFLICTS)
+    for words in _CONFLICTS:
+        at = text.find(words)
+        if at >= 0:
+            return text[at:].splitlines()[0].strip()
+    return None

@@ -46,6 +46,11 @@ SUMMARY_FIELDS: dict[str, tuple[str, str, str]] = {
         "se.position",
     ),
     "year": ("", "year(e.date_start)", "year(e.date_start)"),
+    "contribution": (
+        "",
+        "e.contribution",
+        "CASE e.contribution WHEN 'direct' THEN 1 WHEN 'contributory' THEN 2 WHEN 'influenced' THEN 3 ELSE 4 END",
+    ),
 }
 
 
@@ -269,7 +274,7 @@ WITH {scope}, mech AS (
 SELECT e.id, p.name AS partnership, e.date_text AS date, e.kind, e.title, e.description,
        ty.label AS typology, st.label AS status, e.host,
        coalesce(mech.labels, []::VARCHAR[]) AS mechanisms, e.structure,
-       coalesce(sect.labels, []::VARCHAR[]) AS sectors, e.source
+       coalesce(sect.labels, []::VARCHAR[]) AS sectors, e.source, e.quote, e.speaker, e.contribution
 FROM cur_entries e
 JOIN partnerships p ON p.slug = e.partnership
 JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
@@ -352,7 +357,7 @@ WITH {scope}, picked AS (
 )
 SELECT e.id, e.date_text AS date, p.name AS partnership, e.kind, e.title, ty.label AS typology,
        st.label AS status, e.host, e.structure, mech.labels AS mechanisms, e.source, e.description,
-       e.version, e.updated_at, e.updated_by
+       e.version, e.updated_at, e.updated_by, e.quote, e.speaker, e.contribution
 FROM picked e
 JOIN partnerships p ON p.slug = e.partnership
 JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
@@ -519,7 +524,7 @@ def timeline(
                    e.id, e.title, e.date_text, e.date_precision AS precision,
                    e.date_start AS start, e.date_end + INTERVAL 1 DAY AS "end", e.kind,
                    ty.label AS typology, st.label AS status, mech.labels AS mechanisms, e.source,
-                   p.name AS partnership, e.structure
+                   p.name AS partnership, e.structure, e.quote, e.speaker, e.contribution
             FROM cur_entries e
             JOIN partnerships p ON p.slug = e.partnership
             JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
@@ -647,3 +652,15 @@ REGISTER_COLUMNS = {
     "last_entry": "last entry",
     "entries": "entries",
 }
+
+
+def quotes(store: Store, filters: Filters = Filters(), limit: int = 60) -> pd.DataFrame:
+    """Entries that carry a quote (latest first): who said it, about what, and the programme's contribution."""
+    scope, where, params = _parts(filters)
+    sql = (
+        f"WITH {scope} SELECT p.name AS partnership, e.date_text AS date, e.title, e.quote, e.speaker,"
+        " e.contribution FROM cur_entries e JOIN partnerships p ON p.slug = e.partnership"
+        f" WHERE e.quote IS NOT NULL AND {where}"
+        " ORDER BY e.date_start DESC, e.seq DESC LIMIT ?"
+    )
+    return store.cursor().execute(sql, [*params, limit]).df()

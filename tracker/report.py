@@ -256,6 +256,38 @@ def build(
         )
     )
 
+    said = queries.quotes(store, filters, limit=60)
+    contribution = queries.summary(store, ["contribution", "kind"], filters)
+    evidence: list[Block] = [
+        Table(
+            "The programme's contribution",
+            ["Contribution", "Kind", "Entries"],
+            [
+                [_cell(r["contribution"] or "not rated").capitalize(), _cell(r["kind"]), _cell(r["count"])]
+                for r in contribution
+            ],
+            [2.0, 1.5, 1.0],
+            "How much the programme contributed to each change, as the partnerships rated it.",
+        )
+    ]
+    if not said.empty:
+        evidence.append(
+            Table(
+                "In their words",
+                ["Partnership", "Date", "Entry", "Quote", "Speaker", "Contribution"],
+                _rows(said, ["partnership", "date", "title", "quote", "speaker", "contribution"]),
+                [1.6, 0.8, 2.0, 4.2, 1.5, 1.1],
+                "Quotes recorded with the entries (the latest 60), with the speaker's role as given.",
+            )
+        )
+    sections.append(
+        Section(
+            "Evidence and voice",
+            "What the changes rest on: the programme's contribution, and quotes from the people involved.",
+            evidence,
+        )
+    )
+
     chosen = list(dict.fromkeys(areas))
     labels = compare.area_options(store, filters, by)
     if compare.MIN_AREAS <= len(chosen) <= compare.MAX_AREAS:

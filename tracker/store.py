@@ -41,6 +41,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def write_conflict(exc: BaseException) -> str | None:
+    """Why ``exc`` means another transaction changed the same rows first, or None: DuckDB's
+    write-write conflict, or PostgreSQL's serialization failure, deadlock or duplicate key."""
+    if isinstance(exc, duckdb.TransactionException):
+        return str(exc)
+    return pg.conflict_reason(exc)
+
+
 def migrations(directory: Path = SCHEMAS_DIR) -> list[tuple[int, str, Path]]:
     """The numbered migration files, in order: (version, name, path)."""
     found = []
@@ -119,8 +127,9 @@ class Store:
         except BaseException as exc:
             cur.execute("ROLLBACK")
             cur.close()
-            if self.is_postgres and pg.is_conflict(exc) and not isinstance(exc, duckdb.TransactionException):
-                raise duckdb.TransactionException(str(exc)) from exc  # as DuckDB reports a write-write conflict
+            reason = pg.conflict_reason(exc) if self.is_postgres else None
+            if reason is not None:  # reported as DuckDB reports a write-write conflict
+                raise duckdb.TransactionException(reason) from exc
             raise
         cur.execute("COMMIT")
         cur.close()

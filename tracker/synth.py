@@ -26,6 +26,7 @@ from tracker.access import Member, audit, require_admin, system_member
 from tracker.config import Settings
 from tracker.errors import InvalidInput
 from tracker.importer import ImportReport, import_file
+from tracker.models import CONTRIBUTIONS, SPEAKER_ROLES
 from tracker.store import Store
 from tracker.taxonomy import PartnershipRef, load_terms
 
@@ -230,6 +231,12 @@ def generate(entries: int, areas: int = 24, seed: int = 0, vocabulary: Vocabular
             "structure": structure,
             "sectors": [voc.sector[s] for s in secs],
             "source": source,
+            "contribution": rng.choices(CONTRIBUTIONS, (0.3, 0.4, 0.2, 0.1))[0] if rng.random() < 0.6 else None,
+            **(
+                {"quote": f"Synthetic quote about {subject}: {what}.", "speaker": rng.choice(SPEAKER_ROLES)}
+                if rng.random() < 0.05
+                else {}
+            ),
         }
 
     while made < entries:

@@ -1,0 +1,161 @@
+"""The shared PostgreSQL mode (#6) as a deployment uses it: several replicas on one database.
+
+Each "replica" is a Store (or a whole process) of its own on the same PostgreSQL database of the
+real test server (tests/pg_support.py). The rest of the suite already runs every store test on
+PostgreSQL too; these are the things only several replicas can show.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ADMIN, ROOT, valid_row
+from tests.pg_support import Cluster
+from tests.test_app import navigation_mode  # noqa: F401 (autouse: AppTest as a real server runs)
+from tracker import entries, pg, queries
+from tracker.config import Settings
+from tracker.entries import Conflict
+from tracker.filters import Filters
+from tracker.importer import import_file
+from tracker.store import Store, StoreError, migrations
+
+SAMPLE = ROOT / "data" / "sample" / "entries.csv"
+
+
+def replica(url: str) -> Store:
+    return Store(url, Settings(db=url))
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_a_write_on_one_replica_is_read_on_another(pg_url):
+    with replica(pg_url) as a, replica(pg_url) as b:
+        saved = entries.save_entry(a, valid_row(id="shared-1"), actor=ADMIN, expect="new")
+        seen = entries.get_entry(b, "shared-1")
+        assert seen is not None and (seen.title, seen.version) == (saved.title, saved.version)
+        assert queries.count_entries(b, Filters()) == 1
+
+
+def test_a_stale_edit_from_another_replica_is_refused_and_nothing_is_lost(pg_url):
+    with replica(pg_url) as a, replica(pg_url) as b:
+        first = entries.save_entry(a, valid_row(id="e-1"), actor=ADMIN, expect="new")
+        entries.save_entry(a, valid_row(id="e-1", title="Edited on A"), actor=ADMIN, base_version=first.version)
+        with pytest.raises(Conflict) as refused:
+            entries.save_entry(b, valid_row(id="e-1", title="Edited on B"), actor=ADMIN, base_version=first.version)
+        assert "admin@example.org" in str(refused.value)
+        assert entries.get_entry(b, "e-1").title == "Edited on A"  # type: ignore[union-attr]
+
+
+def test_simultaneous_edits_on_two_replicas_keep_exactly_one(pg_url):
+    """Both replicas pass the version check at the same moment: the database lets one through."""
+    with replica(pg_url) as a, replica(pg_url) as b:
+        base = entries.save_entry(a, valid_row(id="race"), actor=ADMIN, expect="new").version
+        start = threading.Barrier(2)
+        outcome: dict[str, str] = {}
+
+        def edit(store: Store, title: str) -> None:
+            start.wait()
+            try:
+                entries.save_entry(store, valid_row(id="race", title=title), actor=ADMIN, base_version=base)
+                outcome[title] = "saved"
+            except Conflict:
+                outcome[title] = "conflict"
+
+        threads = [threading.Thread(target=edit, args=(s, t)) for s, t in ((a, "From A"), (b, "From B"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert sorted(outcome.values()) == ["conflict", "saved"], outcome
+        final = entries.get_entry(a, "race")
+        winner = next(title for title, result in outcome.items() if result == "saved")
+        assert final is not None and final.title == winner and final.version == base + 1
+
+
+def test_replicas_starting_together_apply_each_migration_once(pg_empty_url):
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tracker", "init", "--db", pg_empty_url],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [(*p.communicate(timeout=300), p.returncode) for p in procs]
+    assert all(rc == 0 for _, _, rc in results), results
+    latest = max(v for v, _, _ in migrations())
+    assert all(f"schema version {latest}" in out for out, _, _ in results), results
+    with replica(pg_empty_url) as store:
+        cur = store.cursor()
+        versions = [r[0] for r in cur.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
+        partnerships = cur.execute("SELECT count(*) FROM partnerships").fetchone()[0]  # type: ignore[index]
+    assert versions == [v for v, _, _ in migrations()]
+    assert partnerships == 12  # seeded once, not three times
+
+
+def test_cli_import_and_export_match_the_duckdb_file(pg_url, tmp_path):
+    file_db = tmp_path / "f.duckdb"
+    for db in (pg_url, str(file_db)):
+        done = cli("import", str(SAMPLE), "--db", db)
+        assert done.returncode == 0, done.stderr
+    for db, out in ((pg_url, tmp_path / "pg.csv"), (str(file_db), tmp_path / "file.csv")):
+        done = cli("export", str(out), "--db", db)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "pg.csv").read_bytes() == (tmp_path / "file.csv").read_bytes()
+    summary = cli("summary", "--db", pg_url, "--by", "kind", "--format", "json")
+    assert summary.returncode == 0 and '"milestone"' in summary.stdout
+
+
+def test_backup_of_postgres_restores_into_a_duckdb_file(pg_url, tmp_path):
+    with replica(pg_url) as store:
+        assert import_file(store, SAMPLE, actor=ADMIN).ok
+    assert cli("backup", str(tmp_path / "bk"), "--db", pg_url).returncode == 0
+    restored = tmp_path / "restored.duckdb"
+    done = cli("restore", str(tmp_path / "bk"), "--db", str(restored))
+    assert done.returncode == 0, done.stderr
+    for db, out in ((pg_url, tmp_path / "a.csv"), (str(restored), tmp_path / "b.csv")):
+        assert cli("export", str(out), "--db", db).returncode == 0
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_a_wrong_password_is_reported_without_showing_it(pg_cluster: Cluster):
+    url = pg_cluster.url("postgres").replace("://", "://nobody:Sup3rS3cret@", 1)
+    with pytest.raises(StoreError) as failed:
+        replica(url)
+    message = str(failed.value)
+    assert "Sup3rS3cret" not in message and "***" in message
+    done = cli("init", "--db", url)
+    assert done.returncode != 0 and "Sup3rS3cret" not in done.stdout + done.stderr
+    assert pg.redact(url) in done.stdout + done.stderr
+
+
+def test_the_dashboard_runs_on_postgres(pg_url, monkeypatch):
+    with replica(pg_url) as store:
+        assert import_file(store, SAMPLE, actor=ADMIN).ok
+        expected = queries.count_entries(store, Filters())
+    monkeypatch.setenv("TRACKER_DB", pg_url)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert next(m.value for m in at.metric if m.label == "Entries") == str(expected)
+    for page in ("pages/heatmaps.py", "pages/legacy.py", "pages/timeline.py"):
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, (page, at.exception)
