@@ -6,13 +6,15 @@ from pages import _ui
 from tracker import app_state, charts, interchange, links, queries, verification
 from tracker.access import Forbidden
 from tracker.errors import InvalidInput
-from tracker.filters import Filters
 
 _ui.frame_guard()
 
 st.title("Legacy register")
 filters = _ui.current_filters()
-register = app_state.read(verification.register, filters)
+SHOWN = 1000  # register rows sent to the browser (#6); the CSV download has every structure
+CHECKS_SHOWN = 25  # structures to check shown per partnership: three buttons each
+LINK_CHOICES = 50  # structures offered in each list of the link form
+register = app_state.read(verification.register, filters, limit=SHOWN)
 _ui.filter_caption(filters, app_state.read(queries.count_entries, filters))
 
 if register.empty:
@@ -74,14 +76,13 @@ st.dataframe(
 )
 
 st.header("Register")
-SHOWN = 1000  # rows sent to the browser (#6); the CSV download below has every structure
-if len(register) > SHOWN:
+if len(register) >= SHOWN and structures > SHOWN:
     st.caption(
-        f"Showing the first {SHOWN:,} of {len(register):,} structures. Download the CSV for all of them, "
+        f"Showing the first {SHOWN:,} of {structures:,} structures. Download the CSV for all of them, "
         "or narrow the filters."
     )
 st.dataframe(
-    register.head(SHOWN),
+    register,
     hide_index=True,
     width="stretch",
     column_order=[
@@ -115,7 +116,9 @@ st.dataframe(
 )
 st.download_button(
     "Download the register (CSV)",
-    data=lambda: interchange.frame_csv(register, verification.REGISTER_CSV),
+    data=lambda: interchange.frame_csv(
+        verification.register(app_state.store(), filters), verification.REGISTER_CSV
+    ),  # built only when clicked
     file_name="legacy-register.csv",
     mime="text/csv",
     icon=":material/download:",
@@ -133,9 +136,8 @@ def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
 
 
 st.header("Needs checking")
-CHECKS_SHOWN = 25  # per partnership (#6): three buttons each, so a big register stays quick
 member = app_state.member()
-checks = app_state.read(verification.to_check, filters)
+checks = app_state.read(verification.to_check, filters, per_partnership=CHECKS_SHOWN)
 message = st.session_state.pop("verify_message", None)
 if message:
     (st.success if message[0] == "success" else st.error)(message[1])
@@ -146,16 +148,18 @@ if checks.empty:
         icon=":material/verified:",
     )
 else:
+    due = int(checks.groupby("partnership")["to_check"].first().sum())
     st.caption(
-        f"{len(checks)} structure(s) recorded as running have not been confirmed for "
+        f"{due:,} structure(s) recorded as running have not been confirmed for "
         f"{app_state.store().settings.verify_months} months or more. Partnership leads: check each one and record "
         "what you find — one click if nothing changed."
     )
     for partnership, rows in checks.groupby("partnership", sort=True):
-        with st.expander(f"{partnership}: {len(rows)} to check"):
-            if len(rows) > CHECKS_SHOWN:
-                st.caption(f"The {CHECKS_SHOWN} confirmed longest ago of {len(rows):,}; record them to see the next.")
-            for row in rows.head(CHECKS_SHOWN).itertuples():
+        total = int(rows["to_check"].iloc[0])
+        with st.expander(f"{partnership}: {total:,} to check"):
+            if total > len(rows):
+                st.caption(f"The {len(rows)} confirmed longest ago of {total:,}; record them to see the next.")
+            for row in rows.itertuples():
                 cols = st.columns([4, 2, 2, 2, 2], vertical_alignment="center")
                 confirmed = f"{row.last_confirmed:%Y-%m-%d}" if row.last_confirmed == row.last_confirmed else "never"
                 cols[0].markdown(
@@ -223,11 +227,21 @@ else:
         },
     )
 if member.can_write and filters.as_at is None:
-    everything = app_state.read(verification.register, Filters())
-    options = {f"{r.structure} — {r.partnership}": (r.partnership_slug, r.structure) for r in everything.itertuples()}
-    mine = {k: v for k, v in options.items() if member.can_edit(v[0])}
+    st.subheader("Link a structure to its successor")
+    editable = None if member.is_admin else tuple(sorted(member.partnerships))
+    cols = st.columns(2)
+    find_earlier = cols[0].text_input(
+        "Find the earlier structure", key="link_find_earlier", placeholder="Part of its name or partnership"
+    )
+    find_later = cols[1].text_input(
+        "Find your structure that carries it on", key="link_find_later", placeholder="Part of its name"
+    )
+    earlier_found = app_state.read(links.find_structures, find_earlier, limit=LINK_CHOICES)
+    later_found = app_state.read(links.find_structures, find_later, partnerships=editable, limit=LINK_CHOICES)
+    options = {label: (slug, name) for label, slug, name in earlier_found}
+    mine = {label: (slug, name) for label, slug, name in later_found}
+    st.caption(f"Up to {LINK_CHOICES} matches are offered in each list; type more of the name to narrow them.")
     with st.form("add_link"):
-        st.subheader("Link a structure to its successor")
         earlier = st.selectbox("Earlier structure", list(options), index=None, placeholder="Choose a structure")
         later = st.selectbox(
             "Carried on as (one of your partnership's structures)",

@@ -32,7 +32,7 @@ if cohort.unconfirmed_since_origin:
 if cohort.no_status:
     left_out.append(f"{cohort.no_status} have no status recorded at all")
 
-if cohort.structures.empty:
+if not cohort.followed:
     st.info(
         "No structure has a status recorded after this starting point, so there is no curve to draw. "
         + ("Left out: " + "; ".join(left_out) + "." if left_out else "")
@@ -40,9 +40,9 @@ if cohort.structures.empty:
     st.stop()
 
 cols = st.columns(3)
-cols[0].metric("Structures followed", f"{len(cohort.structures):,}")
-cols[1].metric("Stopped since", f"{int(cohort.structures['event'].sum()):,}")
-cols[2].metric("No news since (censored)", f"{int((~cohort.structures['event']).sum()):,}")
+cols[0].metric("Structures followed", f"{cohort.followed:,}")
+cols[1].metric("Stopped since", f"{cohort.stopped:,}")
+cols[2].metric("No news since (censored)", f"{cohort.censored:,}")
 if left_out:
     st.caption("Left out: " + "; ".join(left_out) + ". Confirm structures on the legacy register to bring them in.")
 

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ADMIN, ROOT, csv_bytes, valid_row
-from tracker import queries
+from tracker import queries, verification
 from tracker.config import Settings
 from tracker.filters import Filters
 from tracker.importer import import_file
@@ -293,6 +293,24 @@ def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(
     assert any("is still running, as of today" in s.value for s in at.success)
     after = len([b for b in at.button if b.key and b.key.startswith("ok_")])
     assert after == before - 1
+
+
+def test_legacy_link_form_searches_structures_and_links_them(db):
+    at = app("pages/legacy.py")
+    at.text_input(key="link_find_earlier").set_value("resolution group").run()
+    at.text_input(key="link_find_later").set_value("EXPERT citizens").run()
+    earlier = next(s for s in at.selectbox if s.label == "Earlier structure")
+    later = next(s for s in at.selectbox if s.label.startswith("Carried on as"))
+    assert earlier.options == ["Multi-agency Resolution Group (MaRG) — VOICES"]
+    assert later.options == ["Expert Citizens CIC — VOICES", "National Expert Citizens Group (NECG) — Golden Key"]
+    earlier.set_value(earlier.options[0])
+    later.set_value(later.options[0])
+    next(b for b in at.button if b.label == "Add link").click().run()
+    assert not at.exception, at.exception
+    assert any("Linked:" in plain(s.value) for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        row = verification.register(store).set_index("structure").loc["Multi-agency Resolution Group (MaRG)"]
+    assert row["carried_on_as"] == "Expert Citizens CIC (VOICES, Fulfilling Lives)"
 
 
 def test_survival_page_draws_curves_and_says_who_is_left_out(db):

@@ -1,5 +1,6 @@
 """Kaplan–Meier survival, checked against a hand-worked example, and honest censoring."""
 
+import pandas as pd
 import pytest
 
 from tests.conftest import ADMIN, valid_row
@@ -90,3 +91,30 @@ def test_unverified_structures_and_one_click_confirmation(structures):
 def test_structures_stopping_at_the_origin_show_as_a_drop_at_zero():
     steps = kaplan_meier([0, 0, 4], [True, False, False])
     assert steps[["time", "survival"]].round(6).values.tolist()[:2] == [[0.0, 1.0], [0.0, round(2 / 3, 6)]]
+
+
+def test_counts_give_the_same_curve_as_one_row_per_structure():
+    counted = kaplan_meier([1.0, 2.0, 2.0, 5.0], [True, True, False, False], [3, 1, 2, 4])
+    expanded = kaplan_meier(
+        [1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 5.0, 5.0, 5.0, 5.0],
+        [True, True, True, True, False, False, False, False, False, False],
+    )
+    pd.testing.assert_frame_equal(counted, expanded)
+    assert counted["survival"].tolist() == pytest.approx([1.0, 0.7, 0.7 * 6 / 7, 0.6])
+
+
+@pytest.mark.parametrize("origin", ["funding_end", "start"])
+@pytest.mark.parametrize("by", ["none", "partnership"])
+def test_curves_counted_in_sql_match_the_structure_by_structure_cohort(structures, origin, by):
+    steps, counts = curves(structures, Filters(), origin, by)
+    found = cohort(structures, Filters(), origin, by)
+    assert (counts.followed, counts.stopped) == (len(found.structures), int(found.structures["event"].sum()))
+    assert (counts.stopped_before_origin, counts.unconfirmed_since_origin, counts.no_status) == (
+        found.stopped_before_origin,
+        found.unconfirmed_since_origin,
+        found.no_status,
+    )
+    for name, group in found.structures.groupby("group"):
+        expected = kaplan_meier(group["months"], group["event"])
+        got = steps[steps["group"] == name].drop(columns="group").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected)

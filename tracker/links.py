@@ -88,10 +88,6 @@ def links(store: Store) -> pd.DataFrame:
         store.cursor()
         .execute(
             """
-            WITH names AS (
-                SELECT partnership, structure_key, arg_max(structure, (date_start, seq)) AS structure
-                FROM entries WHERE deleted_at IS NULL AND structure_key IS NOT NULL GROUP BY ALL
-            )
             SELECT l.id, fp.name AS from_partnership, fp.programme AS from_programme,
                    coalesce(fn.structure, l.from_structure) AS from_structure,
                    tp.name AS to_partnership, tp.programme AS to_programme,
@@ -101,8 +97,9 @@ def links(store: Store) -> pd.DataFrame:
             FROM structure_links l
             JOIN partnerships fp ON fp.slug = l.from_partnership
             JOIN partnerships tp ON tp.slug = l.to_partnership
-            LEFT JOIN names fn ON fn.partnership = l.from_partnership AND fn.structure_key = l.from_structure
-            LEFT JOIN names tn ON tn.partnership = l.to_partnership AND tn.structure_key = l.to_structure
+            LEFT JOIN structure_register fn
+                   ON fn.partnership = l.from_partnership AND fn.structure_key = l.from_structure
+            LEFT JOIN structure_register tn ON tn.partnership = l.to_partnership AND tn.structure_key = l.to_structure
             ORDER BY fp.name, from_structure
             """
         )
@@ -110,19 +107,22 @@ def links(store: Store) -> pd.DataFrame:
     )
 
 
-def annotate(register: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
-    """The register with "carried on as" and "grew out of" columns (text, across programmes)."""
-    out = register.copy()
-    later: dict[tuple[str, str], list[str]] = {}
-    earlier: dict[tuple[str, str], list[str]] = {}
-    for row in found.itertuples():
-        later.setdefault((row.from_slug, row.from_key), []).append(
-            f"{row.to_structure} ({row.to_partnership}, {row.to_programme})"
+def find_structures(
+    store: Store, text: str = "", partnerships: tuple[str, ...] | None = None, limit: int = 50
+) -> list[tuple[str, str, str]]:
+    """Structures whose name or partnership contains ``text`` (any case), of ``partnerships`` (slugs;
+    None for all), by name: (label "structure — partnership", partnership slug, structure name)."""
+    needle = " ".join(text.split()).casefold()
+    rows = (
+        store.cursor()
+        .execute(
+            "SELECT r.structure || ' — ' || p.name, r.partnership, r.structure"
+            " FROM structure_register r JOIN partnerships p ON p.slug = r.partnership"
+            " WHERE (? = '' OR contains(lower(r.structure), ?) OR contains(lower(p.name), ?))"
+            " AND (? OR list_contains(?, r.partnership))"
+            " ORDER BY lower(r.structure), p.name LIMIT ?",
+            [needle, needle, needle, partnerships is None, list(partnerships or ()), limit],
         )
-        earlier.setdefault((row.to_slug, row.to_key), []).append(
-            f"{row.from_structure} ({row.from_partnership}, {row.from_programme})"
-        )
-    keys = list(zip(out["partnership_slug"], out["structure_key"], strict=True))
-    out["carried_on_as"] = ["; ".join(later.get(k, [])) for k in keys]
-    out["grew_out_of"] = ["; ".join(earlier.get(k, [])) for k in keys]
-    return out
+        .fetchall()
+    )
+    return [(label, slug, name) for label, slug, name in rows]

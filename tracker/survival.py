@@ -9,11 +9,12 @@ Time is counted in months from the partnership's funding end, or from the struct
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from tracker.filters import Filters
-from tracker.queries import _REGISTER_CTE, _parts
+from tracker.queries import register_scope
 from tracker.store import Store
 
 ORIGINS = {"funding_end": "after the partnership's funding ended", "start": "after the structure started"}
@@ -25,58 +26,100 @@ DAYS_PER_MONTH = 365.25 / 12
 class Cohort:
     """Who is in a curve, and who had to be left out (and why)."""
 
-    structures: pd.DataFrame  # group, structure, partnership, months, event
+    structures: pd.DataFrame  # group, structure, partnership, months, event (empty from ``curves``)
     stopped_before_origin: int
     unconfirmed_since_origin: int
     no_status: int
+    followed: int = 0  # structures in the curves
+    stopped: int = 0  # of those, decommissioned since the origin (events)
+
+    @property
+    def censored(self) -> int:
+        """Followed structures still running at their last news (censored)."""
+        return self.followed - self.stopped
+
+
+def _timed(filters: Filters, origin: str, by: str) -> tuple[str, list[Any]]:
+    """CTEs up to ``timed``: each structure's group, months from ``origin`` to its closure (event) or
+    last confirmation (censored), and which of the cohort's cases it is; with parameters."""
+    if origin not in ORIGINS or by not in GROUPS:
+        raise ValueError(f"origin is one of {list(ORIGINS)}, by one of {list(GROUPS)}")
+    ctes, params = register_scope(filters)
+    start = "partnership_end" if origin == "funding_end" else "first_entry_start"
+    group = GROUPS[by] or "'All structures'"
+    sql = f"""
+    {ctes}, spans AS (
+        SELECT {group} AS grp, structure, partnership, status_slug,
+               status_slug = 'decommissioned' AS event,
+               date_diff('day', CAST({start} AS DATE),
+                         CASE WHEN status_slug = 'decommissioned' THEN since_start ELSE last_confirmed END)
+                   / {DAYS_PER_MONTH!r} AS months
+        FROM register
+    ), timed AS (
+        SELECT *, CASE WHEN status_slug IS NULL THEN 'no_status'
+                       WHEN months IS NULL THEN 'no_origin'
+                       WHEN months < 0 AND event THEN 'stopped_before'
+                       WHEN months < 0 THEN 'unconfirmed'
+                       ELSE 'followed' END AS "case"
+        FROM spans
+    )"""
+    return sql, params
+
+
+def _left_out(store: Store, ctes: str, params: list[Any]) -> dict[str, int]:
+    rows = store.cursor().execute(f'WITH {ctes} SELECT "case", count(*) FROM timed GROUP BY ALL', params).fetchall()
+    return {case: int(n) for case, n in rows}
 
 
 def cohort(store: Store, filters: Filters, origin: str = "funding_end", by: str = "none") -> Cohort:
     """Each structure's time at risk (months from ``origin``) and whether it stopped (event)."""
-    if origin not in ORIGINS or by not in GROUPS:
-        raise ValueError(f"origin is one of {list(ORIGINS)}, by one of {list(GROUPS)}")
-    scope, where, params = _parts(filters)
-    start = "partnership_end" if origin == "funding_end" else "first_entry_start"
-    group = GROUPS[by] or "'All structures'"
-    sql = f"""
-    WITH {scope}, {_REGISTER_CTE.format(where=where)}
-    SELECT {group} AS grp, structure, partnership, status_slug,
-           CAST({start} AS DATE) AS origin,
-           CASE WHEN status_slug = 'decommissioned' THEN since_start ELSE last_confirmed END AS until,
-           status_slug = 'decommissioned' AS event
-    FROM register
-    """
-    frame = store.cursor().execute(sql, params).df()
-    no_status = int(frame["status_slug"].isna().sum())
-    frame = frame[frame["status_slug"].notna() & frame["origin"].notna()].copy()
-    frame["months"] = (pd.to_datetime(frame["until"]) - pd.to_datetime(frame["origin"])).dt.days / DAYS_PER_MONTH
-    before = frame["months"] < 0
-    stopped_before = int((before & frame["event"]).sum())
-    unconfirmed = int((before & ~frame["event"]).sum())
-    kept = frame[~before].rename(columns={"grp": "group"})
+    ctes, params = _timed(filters, origin, by)
+    frame = (
+        store.cursor()
+        .execute(
+            f'WITH {ctes} SELECT grp AS "group", structure, partnership, months, event FROM timed'
+            " WHERE \"case\" = 'followed' ORDER BY grp, months, lower(structure)",
+            params,
+        )
+        .df()
+    )
+    cases = _left_out(store, ctes, params)
     return Cohort(
-        kept[["group", "structure", "partnership", "months", "event"]].reset_index(drop=True),
-        stopped_before,
-        unconfirmed,
-        no_status,
+        frame,
+        cases.get("stopped_before", 0),
+        cases.get("unconfirmed", 0),
+        cases.get("no_status", 0),
+        followed=len(frame),
+        stopped=int(frame["event"].sum()),
     )
 
 
-def kaplan_meier(months: list[float] | pd.Series, events: list[bool] | pd.Series) -> pd.DataFrame:
+def kaplan_meier(
+    months: list[float] | pd.Series, events: list[bool] | pd.Series, counts: list[int] | pd.Series | None = None
+) -> pd.DataFrame:
     """The Kaplan–Meier estimate S(t) = Π (1 − dᵢ/nᵢ) over event times tᵢ ≤ t.
 
-    One row per distinct time with at least one event or censoring: time, at_risk (nᵢ),
-    events (dᵢ), censored, survival (after that time). At tied times events come before
-    censorings, the usual convention. Starts with a row at time 0, survival 1 (followed by a
-    second row at 0 if some stopped right at the origin).
+    ``counts`` (default one each) says how many structures share each (time, event): the curves
+    are computed from counts aggregated in SQL. One row per distinct time with at least one event
+    or censoring: time, at_risk (nᵢ), events (dᵢ), censored, survival (after that time). At tied
+    times events come before censorings, the usual convention. Starts with a row at time 0,
+    survival 1 (followed by a second row at 0 if some stopped right at the origin).
     """
-    data = pd.DataFrame({"time": list(months), "event": [bool(e) for e in events]})
-    rows = [{"time": 0.0, "at_risk": len(data), "events": 0, "censored": 0, "survival": 1.0}]
+    times = list(months)
+    data = pd.DataFrame(
+        {
+            "time": times,
+            "event": [bool(e) for e in events],
+            "n": [int(c) for c in counts] if counts is not None else [1] * len(times),
+        }
+    )
+    total = int(data["n"].sum())
+    rows = [{"time": 0.0, "at_risk": total, "events": 0, "censored": 0, "survival": 1.0}]
     survival = 1.0
-    at_risk = len(data)
+    at_risk = total
     for time, group in data.groupby("time", sort=True):
-        died = int(group["event"].sum())
-        censored = int((~group["event"]).sum())
+        died = int(group.loc[group["event"], "n"].sum())
+        censored = int(group.loc[~group["event"], "n"].sum())
         if at_risk and died:
             survival *= 1 - died / at_risk
         rows.append(
@@ -90,17 +133,39 @@ def kaplan_meier(months: list[float] | pd.Series, events: list[bool] | pd.Series
 def curves(
     store: Store, filters: Filters, origin: str = "funding_end", by: str = "none"
 ) -> tuple[pd.DataFrame, Cohort]:
-    """Kaplan–Meier steps for each group (group, time, at_risk, events, censored, survival)."""
-    found = cohort(store, filters, origin, by)
+    """Kaplan–Meier steps for each group (group, time, at_risk, events, censored, survival).
+
+    Counted in SQL: structures per group, month and outcome, so the curves cost the same for a
+    hundred structures as for a million entries. The returned cohort has the counts, not the list.
+    """
+    ctes, params = _timed(filters, origin, by)
+    counted = (
+        store.cursor()
+        .execute(
+            f"WITH {ctes} SELECT grp, months, event, count(*) AS n FROM timed WHERE \"case\" = 'followed'"
+            " GROUP BY ALL ORDER BY grp, months",
+            params,
+        )
+        .df()
+    )
     parts = []
-    for name, group in found.structures.groupby("group", sort=True):
-        steps = kaplan_meier(group["months"], group["event"])
+    for name, group in counted.groupby("grp", sort=True):
+        steps = kaplan_meier(group["months"], group["event"], group["n"])
         steps.insert(0, "group", name)
         parts.append(steps)
     frame = (
         pd.concat(parts, ignore_index=True)
         if parts
         else pd.DataFrame(columns=["group", "time", "at_risk", "events", "censored", "survival"])
+    )
+    cases = _left_out(store, ctes, params)
+    found = Cohort(
+        pd.DataFrame(columns=["group", "structure", "partnership", "months", "event"]),
+        cases.get("stopped_before", 0),
+        cases.get("unconfirmed", 0),
+        cases.get("no_status", 0),
+        followed=int(counted["n"].sum()),
+        stopped=int(counted.loc[counted["event"].astype(bool), "n"].sum()),
     )
     return frame, found
 

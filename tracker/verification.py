@@ -9,10 +9,11 @@ the audit trail all apply.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
-from tracker import links, queries
+from tracker import queries
 from tracker.access import Member
 from tracker.entries import save_entry
 from tracker.filters import Filters
@@ -31,17 +32,66 @@ def cutoff(today: date, months: int) -> date:
     return date(year, month, day)
 
 
-def register(store: Store, filters: Filters = Filters(), today: date | None = None) -> pd.DataFrame:
-    """The legacy register with ``last_confirmed`` and ``unverified`` (not confirmed within the period)."""
-    frame = queries.structures(store, filters)
+# "Carried on as" and "grew out of" for every linked structure, as text (names from the stored
+# register: a link always shows a structure's current name, also "as at" a past moment).
+_LINK_CTES = """
+link_named AS (
+    SELECT l.from_partnership AS from_slug, l.from_structure AS from_key,
+           l.to_partnership AS to_slug, l.to_structure AS to_key,
+           coalesce(fn.structure, l.from_structure) || ' (' || fp.name || ', ' || fp.programme || ')' AS from_text,
+           coalesce(tn.structure, l.to_structure) || ' (' || tp.name || ', ' || tp.programme || ')' AS to_text
+    FROM structure_links l
+    JOIN partnerships fp ON fp.slug = l.from_partnership
+    JOIN partnerships tp ON tp.slug = l.to_partnership
+    LEFT JOIN structure_register fn ON fn.partnership = l.from_partnership AND fn.structure_key = l.from_structure
+    LEFT JOIN structure_register tn ON tn.partnership = l.to_partnership AND tn.structure_key = l.to_structure
+), later AS (
+    SELECT from_slug AS slug, from_key AS key, string_agg(to_text, '; ' ORDER BY to_text) AS carried_on_as
+    FROM link_named GROUP BY ALL
+), earlier AS (
+    SELECT to_slug AS slug, to_key AS key, string_agg(from_text, '; ' ORDER BY from_text) AS grew_out_of
+    FROM link_named GROUP BY ALL
+), checked AS (
+    SELECT r.*,
+           r.status_slug IS NOT NULL AND (r.last_confirmed IS NULL OR r.last_confirmed < ?) AS unverified,
+           coalesce(la.carried_on_as, '') AS carried_on_as, coalesce(ea.grew_out_of, '') AS grew_out_of
+    FROM register r
+    LEFT JOIN later la ON la.slug = r.partnership_slug AND la.key = r.structure_key
+    LEFT JOIN earlier ea ON ea.slug = r.partnership_slug AND ea.key = r.structure_key
+)"""
+
+
+def _checked(store: Store, filters: Filters, today: date | None) -> tuple[str, list[Any]]:
+    """The CTEs up to ``checked`` (the register with ``unverified`` and link columns), and their
+    positional parameters (the scope's, then the cut-off date: in the order they appear)."""
+    ctes, params = queries.register_scope(filters)
     reference = (filters.as_at.date() if filters.as_at else None) or today or date.today()
-    limit = pd.Timestamp(cutoff(reference, store.settings.verify_months))
-    confirmed = pd.to_datetime(frame["last_confirmed"])
-    frame["unverified"] = frame["status_slug"].notna() & (confirmed.isna() | (confirmed < limit))
-    frame["confirmation"] = [
-        f"Not confirmed for {store.settings.verify_months}+ months" if flag else "" for flag in frame["unverified"]
-    ]
-    return links.annotate(frame, links.links(store))
+    return f"{ctes}, {_LINK_CTES}", [*params, cutoff(reference, store.settings.verify_months)]
+
+
+def _label(frame: pd.DataFrame, months: int) -> pd.DataFrame:
+    frame["unverified"] = frame["unverified"].astype(bool)
+    frame["confirmation"] = [f"Not confirmed for {months}+ months" if flag else "" for flag in frame["unverified"]]
+    return frame
+
+
+def register(
+    store: Store, filters: Filters = Filters(), today: date | None = None, limit: int | None = None
+) -> pd.DataFrame:
+    """The legacy register with ``last_confirmed``, ``unverified`` (not confirmed within the period)
+    and the links across programmes; the first ``limit`` structures (by partnership, name), or all."""
+    ctes, params = _checked(store, filters, today)
+    sql = f"WITH {ctes} SELECT * FROM checked ORDER BY partnership, lower(structure), structure_key"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return _label(store.cursor().execute(sql, params).df(), store.settings.verify_months)
+
+
+def register_size(store: Store, filters: Filters = Filters()) -> int:
+    """How many structures the register has for ``filters``."""
+    ctes, params = queries.register_scope(filters)
+    return int(store.cursor().execute(f"WITH {ctes} SELECT count(*) FROM register", params).fetchone()[0])  # type: ignore[index]
 
 
 REGISTER_CSV = {
@@ -60,11 +110,22 @@ REGISTER_CSV = {
 }
 
 
-def to_check(store: Store, filters: Filters = Filters(), today: date | None = None) -> pd.DataFrame:
-    """Unverified structures that are still running as far as anyone knows, oldest confirmation first."""
-    frame = register(store, filters, today)
-    running = frame["status_slug"].isin(["continuing", "hosted-elsewhere"])
-    return frame[frame["unverified"] & running].sort_values(["partnership", "last_confirmed"]).reset_index(drop=True)
+def to_check(
+    store: Store, filters: Filters = Filters(), today: date | None = None, per_partnership: int | None = None
+) -> pd.DataFrame:
+    """Unverified structures that are still running as far as anyone knows, never confirmed and then
+    confirmed longest ago first; at most ``per_partnership`` of each partnership (all if None), with
+    ``to_check``: how many that partnership has in all."""
+    ctes, params = _checked(store, filters, today)
+    params.append(per_partnership if per_partnership is not None else 2**62)
+    sql = (
+        f"WITH {ctes}, due AS ("
+        " SELECT *, row_number() OVER (PARTITION BY partnership ORDER BY last_confirmed NULLS FIRST,"
+        "   lower(structure), structure_key) AS rank, count(*) OVER (PARTITION BY partnership) AS to_check"
+        " FROM checked WHERE unverified AND status_slug IN ('continuing', 'hosted-elsewhere'))"
+        " SELECT * EXCLUDE (rank) FROM due WHERE rank <= ? ORDER BY partnership, rank"
+    )
+    return _label(store.cursor().execute(sql, params).df(), store.settings.verify_months)
 
 
 def confirm(
