@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pages import _ui
-from tracker import app_state, charts, queries
+from tracker import app_state, charts, queries, verification
 
 _ui.frame_guard()
 
@@ -31,6 +31,21 @@ cols[2].metric("Hosted elsewhere", f"{figures['hosted-elsewhere']:,}")
 cols[3].metric("Decommissioned", f"{figures['decommissioned']:,}")
 if figures["not-recorded"]:
     st.caption(f"{figures['not-recorded']} structure(s) have no status recorded yet.")
+checks = app_state.read(verification.unverified, filters)
+if checks["running"]:
+    months = app_state.store().settings.verify_months
+    st.warning(
+        f"**{checks['running']:,} structure(s) still running as far as we know have not been confirmed for "
+        f"{months} months or more** — their status may be out of date. The legacy register lists them per "
+        "partnership under *Needs checking*.",
+        icon=":material/pending_actions:",
+    )
+    st.page_link(
+        "pages/legacy.py",
+        label="Check them on the legacy register",
+        icon=":material/arrow_forward:",
+        query_params=_ui.filter_params(filters),
+    )
 
 st.header("Area × typology")
 cells = app_state.read(queries.heatmap, filters, "partnership", "typology")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pages import _ui
-from tracker import app_state, charts, survival
+from tracker import app_state, charts, survival, verification
 
 _ui.frame_guard()
 
@@ -43,6 +43,13 @@ cols = st.columns(3)
 cols[0].metric("Structures followed", f"{cohort.followed:,}")
 cols[1].metric("Stopped since", f"{cohort.stopped:,}")
 cols[2].metric("No news since (censored)", f"{cohort.censored:,}")
+checks = app_state.read(verification.unverified, filters)
+if checks["running"]:
+    st.caption(
+        f"Unverified: {checks['running']:,} structure(s) still running have not been confirmed for "
+        f"{app_state.store().settings.verify_months} months or more; their curves stop at the last confirmation. "
+        "Confirm them on the legacy register to extend the curves."
+    )
 if left_out:
     st.caption("Left out: " + "; ".join(left_out) + ". Confirm structures on the legacy register to bring them in.")
 

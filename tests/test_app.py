@@ -313,6 +313,17 @@ def test_legacy_link_form_searches_structures_and_links_them(db):
     assert row["carried_on_as"] == "Expert Citizens CIC (VOICES, Fulfilling Lives)"
 
 
+def test_overview_and_survival_flag_unverified_structures(db):
+    with Store(str(db), Settings(db=str(db))) as store:
+        due = verification.unverified(store)["running"]
+        listed = verification.to_check(store)
+    assert due > 0 and due == len(listed)  # demo data: funding ended in 2022, nothing confirmed since
+    at = app()
+    assert any(f"{due:,} structure(s) still running" in plain(w.value) for w in at.warning)
+    at = app("pages/survival.py")
+    assert any(f"Unverified: {due:,} structure(s)" in c.value for c in at.caption)
+
+
 def test_survival_page_draws_curves_and_says_who_is_left_out(db):
     at = app("pages/survival.py", origin="start", split="typology")
     assert not at.exception

@@ -155,7 +155,11 @@ def test_the_dashboard_runs_on_postgres(pg_url, monkeypatch):
     at.run()
     assert not at.exception, at.exception
     assert next(m.value for m in at.metric if m.label == "Entries") == str(expected)
-    for page in ("pages/heatmaps.py", "pages/legacy.py", "pages/timeline.py"):
+    with replica(pg_url) as other:  # another replica saves an entry: this one shows it on its next run
+        entries.save_entry(other, valid_row(id="from-replica-b"), actor=ADMIN, expect="new")
+    at.run()
+    assert next(m.value for m in at.metric if m.label == "Entries") == str(expected + 1)
+    for page in ("pages/heatmaps.py", "pages/legacy.py", "pages/timeline.py", "pages/survival.py"):
         at.switch_page(page)
         at.run()
         assert not at.exception, (page, at.exception)

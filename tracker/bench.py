@@ -969,10 +969,20 @@ def write_doc(text: str, path: Path = DOC) -> None:
         path.write_text(f"# Benchmarks\n\n## Latest run\n\n{block}\n")
 
 
+def count(text: str) -> int:
+    """A size as written on the command line: ``10000``, ``10k``, ``100K``, ``1M`` or ``1_000_000``."""
+    text = text.strip().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
+    try:
+        return int(float(text[:-1]) * scale) if scale > 1 else int(text)
+    except ValueError:
+        raise SystemExit(f"bench: '{text}' is not a size (write 10000, 10k or 1M)") from None
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """``bench``: run the benchmarks, print the table, write docs/benchmarks.md."""
-    sizes = [int(s) for s in args.sizes.split(",")]
-    import_sizes = [int(s) for s in args.import_sizes.split(",")] if args.import_sizes else []
+    sizes = [count(s) for s in args.sizes.split(",")]
+    import_sizes = [count(s) for s in args.import_sizes.split(",")] if args.import_sizes else []
     parts = set(args.only.split(",")) if args.only else {"import", "pages", "serve", "concurrency"}
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="tracker-bench-"))
     try:

@@ -94,6 +94,22 @@ def register_size(store: Store, filters: Filters = Filters()) -> int:
     return int(store.cursor().execute(f"WITH {ctes} SELECT count(*) FROM register", params).fetchone()[0])  # type: ignore[index]
 
 
+def unverified(store: Store, filters: Filters = Filters(), today: date | None = None) -> dict[str, int]:
+    """How many structures are unverified (a status, not confirmed within the period), and how many
+    of those are still running as far as anyone knows (``running``)."""
+    ctes, params = _checked(store, filters, today)
+    row = (
+        store.cursor()
+        .execute(
+            f"WITH {ctes} SELECT count(*) FILTER (WHERE unverified),"
+            " count(*) FILTER (WHERE unverified AND status_slug IN ('continuing', 'hosted-elsewhere')) FROM checked",
+            params,
+        )
+        .fetchone()
+    )
+    return {"unverified": int(row[0]), "running": int(row[1])} if row else {"unverified": 0, "running": 0}
+
+
 REGISTER_CSV = {
     "partnership": "partnership",
     "structure": "structure",
