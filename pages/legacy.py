@@ -148,50 +148,64 @@ if checks.empty:
         icon=":material/verified:",
     )
 else:
-    due = int(checks.groupby("partnership")["to_check"].first().sum())
+    count_due = int(checks.groupby("partnership")["to_check"].first().sum())
     st.caption(
-        f"{due:,} structure(s) recorded as running have not been confirmed for "
+        f"{count_due:,} structure(s) recorded as running have not been confirmed for "
         f"{app_state.store().settings.verify_months} months or more. Partnership leads: check each one and record "
         "what you find — one click if nothing changed."
     )
-    for partnership, rows in checks.groupby("partnership", sort=True):
-        total = int(rows["to_check"].iloc[0])
-        with st.expander(f"{partnership}: {total:,} to check"):
-            if total > len(rows):
-                st.caption(f"The {len(rows)} confirmed longest ago of {total:,}; record them to see the next.")
-            for row in rows.itertuples():
-                cols = st.columns([4, 2, 2, 2, 2], vertical_alignment="center")
-                confirmed = f"{row.last_confirmed:%Y-%m-%d}" if row.last_confirmed == row.last_confirmed else "never"
-                cols[0].markdown(
-                    f"**{_ui.inert(row.structure)}** · {row.status}"
-                    + (f" ({_ui.inert(row.host)})" if row.host else "")
-                    + f"  \nlast confirmed {confirmed}"
-                )
-                editable = member.can_edit(row.partnership_slug) and filters.as_at is None
-                args = (row.partnership_slug, row.structure_key)
-                cols[1].button(
-                    "Still running",
-                    key=f"ok_{row.partnership_slug}_{row.structure_key}",
-                    on_click=_confirm,
-                    args=(*args, "running", row.structure),
-                    disabled=not editable,
-                    icon=":material/check:",
-                )
-                cols[2].button(
-                    "Closed",
-                    key=f"closed_{row.partnership_slug}_{row.structure_key}",
-                    on_click=_confirm,
-                    args=(*args, "closed", row.structure),
-                    disabled=not editable,
-                    icon=":material/block:",
-                )
-                if editable:
-                    cols[3].page_link(
-                        "pages/log_entry.py",
-                        label="Changed…",
-                        icon=":material/edit:",
-                        query_params={"partnership": row.partnership_slug, "structure": row.structure},
-                    )
+    due = checks.groupby("partnership", sort=True).agg(
+        to_check=("to_check", "first"), slug=("partnership_slug", "first")
+    )
+    names = list(due.index)
+    mine = [p for p in names if member.can_edit(due.loc[p, "slug"])]
+    if st.session_state.get("check_partnership") not in (None, *names):  # all of it checked since
+        del st.session_state["check_partnership"]
+    # One partnership at a time, as a lead works through their list (yours first if you edit one).
+    partnership = st.selectbox(
+        "Partnership to check",
+        names,
+        index=names.index(mine[0]) if mine else 0,
+        format_func=lambda p: f"{p} — {int(due.loc[p, 'to_check']):,} to check",
+        key="check_partnership",
+    )
+    rows = checks[checks["partnership"] == partnership]
+    total = int(due.loc[partnership, "to_check"])
+    if total > len(rows):
+        st.caption(f"The {len(rows)} confirmed longest ago of {total:,}; record them to see the next.")
+    for row in rows.itertuples():
+        cols = st.columns([4, 2, 2, 2, 2], vertical_alignment="center")
+        confirmed = f"{row.last_confirmed:%Y-%m-%d}" if row.last_confirmed == row.last_confirmed else "never"
+        cols[0].markdown(
+            f"**{_ui.inert(row.structure)}** · {row.status}"
+            + (f" ({_ui.inert(row.host)})" if row.host else "")
+            + f"  \nlast confirmed {confirmed}"
+        )
+        editable = member.can_edit(row.partnership_slug) and filters.as_at is None
+        args = (row.partnership_slug, row.structure_key)
+        cols[1].button(
+            "Still running",
+            key=f"ok_{row.partnership_slug}_{row.structure_key}",
+            on_click=_confirm,
+            args=(*args, "running", row.structure),
+            disabled=not editable,
+            icon=":material/check:",
+        )
+        cols[2].button(
+            "Closed",
+            key=f"closed_{row.partnership_slug}_{row.structure_key}",
+            on_click=_confirm,
+            args=(*args, "closed", row.structure),
+            disabled=not editable,
+            icon=":material/block:",
+        )
+        if editable:
+            cols[3].page_link(
+                "pages/log_entry.py",
+                label="Changed…",
+                icon=":material/edit:",
+                query_params={"partnership": row.partnership_slug, "structure": row.structure},
+            )
 
 
 st.header("Links across programmes")

@@ -286,6 +286,10 @@ def test_an_edit_on_a_stale_version_is_refused_and_the_text_kept(db):
 def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(db):
     at = app("pages/legacy.py")
     assert any(h.value == "Needs checking" for h in at.header)
+    chooser = at.selectbox(key="check_partnership")
+    assert len(chooser.options) > 1 and all(" to check" in o for o in chooser.options)
+    assert not [b for b in at.button if b.key and b.key.startswith("ok_voices_")]  # one partnership at a time
+    chooser.set_value("VOICES").run()
     buttons = [b for b in at.button if b.key and b.key.startswith("ok_voices_")]
     assert buttons, "VOICES structures should need checking (demo data ends in 2022)"
     before = len([b for b in at.button if b.key and b.key.startswith("ok_")])

@@ -108,26 +108,33 @@ def kaplan_meier(
     times = list(months)
     data = pd.DataFrame(
         {
-            "time": times,
+            "time": pd.Series(times, dtype="float64"),
             "event": [bool(e) for e in events],
             "n": [int(c) for c in counts] if counts is not None else [1] * len(times),
         }
     )
     total = int(data["n"].sum())
-    rows = [{"time": 0.0, "at_risk": total, "events": 0, "censored": 0, "survival": 1.0}]
-    survival = 1.0
-    at_risk = total
-    for time, group in data.groupby("time", sort=True):
-        died = int(group.loc[group["event"], "n"].sum())
-        censored = int(group.loc[~group["event"], "n"].sum())
-        if at_risk and died:
-            survival *= 1 - died / at_risk
-        rows.append(
-            {"time": float(time), "at_risk": at_risk, "events": died, "censored": censored, "survival": survival}
-        )
-        at_risk -= died + censored
+    start = pd.DataFrame([{"time": 0.0, "at_risk": total, "events": 0, "censored": 0, "survival": 1.0}])
+    data = data[data["time"].notna()]
+    if data.empty:
+        return start
+    data["died"] = data["n"].where(data["event"], 0)
+    data["left"] = data["n"].where(~data["event"], 0)
+    steps = data.groupby("time", sort=True)[["died", "left"]].sum().reset_index()
+    removed = (steps["died"] + steps["left"]).cumsum().shift(fill_value=0)
+    at_risk = total - removed
+    factor = (1 - steps["died"] / at_risk.where(at_risk > 0)).fillna(1.0)
+    out = pd.DataFrame(
+        {
+            "time": steps["time"].astype(float),
+            "at_risk": at_risk.astype("int64"),
+            "events": steps["died"].astype("int64"),
+            "censored": steps["left"].astype("int64"),
+            "survival": factor.cumprod().astype(float),
+        }
+    )
     # Structures that stopped exactly at the origin show as a drop at 0 from the 100% start row.
-    return pd.DataFrame(rows)
+    return pd.concat([start, out], ignore_index=True)
 
 
 def curves(
