@@ -8,27 +8,12 @@ from pages import _ui
 from tracker import app_state, entries, history, queries
 from tracker.access import Forbidden
 from tracker.errors import InvalidInput
+from tracker.interchange import COLUMNS
 from tracker.models import CONTRIBUTIONS, SPEAKER_ROLES
 
 _ui.frame_guard()
 
-FIELDS = (
-    "partnership",
-    "date",
-    "kind",
-    "title",
-    "description",
-    "typology",
-    "status",
-    "host",
-    "mechanisms",
-    "structure",
-    "sectors",
-    "source",
-    "quote",
-    "speaker",
-    "contribution",
-)
+FIELDS = tuple(c for c in COLUMNS if c != "id")  # the form's fields: the interchange columns
 LISTS = ("mechanisms", "sectors")
 SPEAKERS = list(SPEAKER_ROLES)
 KEY = "e_{}".format
