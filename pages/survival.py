@@ -47,8 +47,8 @@ checks = app_state.read(verification.unverified, filters)
 if checks["running"]:
     st.caption(
         f"Unverified: {checks['running']:,} structure(s) still running have not been confirmed for "
-        f"{app_state.store().settings.verify_months} months or more; their curves stop at the last confirmation. "
-        "Confirm them on the legacy register to extend the curves."
+        f"{app_state.store().settings.verify_months} months or more. Each counts only until it was last confirmed, "
+        "or not at all if that was before the starting point. Confirm them on the legacy register."
     )
 if left_out:
     st.caption("Left out: " + "; ".join(left_out) + ". Confirm structures on the legacy register to bring them in.")
