@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
 
 from tests.conftest import ADMIN, valid_row
-from tracker import entries, queries
+from tracker import entries, queries, synth, verification
 from tracker.config import SCHEMAS_DIR
 from tracker.filters import Filters
 from tracker.importer import import_file
@@ -109,6 +109,44 @@ def test_register_reads_match_the_register_computed_from_entries(demo, filters):
         .df()
     )
     pd.testing.assert_frame_equal(queries.structures(demo, filters), slow)
+
+
+@pytest.fixture
+def crowded(store):
+    """Demo data and 1,500 synthetic entries: hundreds of structures, most of them unconfirmed."""
+    assert import_file(store, store.settings.sample, actor=ADMIN).ok
+    assert synth.load(store, 1500, 4, actor=ADMIN).ok
+    return store
+
+
+@pytest.mark.parametrize("filters", [Filters(), Filters(kinds=("setback",)), Filters(as_at=datetime(2100, 1, 1))])
+def test_the_register_and_checks_a_page_shows_are_the_first_of_the_whole_register(crowded, filters):
+    """The page asks for the first 1,000 structures and 25 checks per partnership; picking them
+    before labelling and linking (#6) must give exactly the head of the whole register."""
+    today = date(2026, 11, 25)
+    whole = verification.register(crowded, filters, today=today)
+    assert len(whole) > 150
+    first = verification.register(crowded, filters, today=today, limit=100)
+    pd.testing.assert_frame_equal(first, whole.head(100))
+
+    due = whole[whole["unverified"] & whole["status_slug"].isin(queries.SURVIVING)].copy()
+    due["never"] = due["last_confirmed"].isna()
+    due["name"] = due["structure"].str.lower()
+    due = due.sort_values(
+        ["partnership", "never", "last_confirmed", "name", "structure_key"], ascending=[True, False, True, True, True]
+    )
+    expected = due.groupby("partnership", sort=False).head(7)
+    checks = verification.to_check(crowded, filters, today=today, per_partnership=7)
+    assert len(due) > len(checks) > 10
+    assert list(zip(checks["partnership"], checks["structure_key"])) == list(
+        zip(expected["partnership"], expected["structure_key"])
+    )
+    sizes = due.groupby("partnership").size()
+    assert all(checks["to_check"] == checks["partnership"].map(sizes))
+    everything = verification.to_check(crowded, filters, today=today)
+    assert sorted(zip(everything["partnership"], everything["structure_key"])) == sorted(
+        zip(due["partnership"], due["structure_key"])
+    )
 
 
 # The heatmap as first written: every dimension as (id, kind, key) members, rows joined to columns.

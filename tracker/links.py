@@ -82,12 +82,24 @@ def remove_link(store: Store, actor: Member, link: str) -> None:
         audit(tx, actor, "link.remove", earlier=f"{row[1]}/{row[2]}", later=f"{row[0]}/{row[3]}")
 
 
+# The current names of the linked structures only: a semi join on the (few) links, so that a
+# register of hundreds of thousands of structures is probed, not hashed, on every read (#6).
+NAMED_CTE = """
+named AS (
+    SELECT r.partnership, r.structure_key, r.structure FROM structure_register r
+    SEMI JOIN (SELECT from_partnership AS slug, from_structure AS key FROM structure_links
+               UNION SELECT to_partnership, to_structure FROM structure_links) l
+           ON l.slug = r.partnership AND l.key = r.structure_key
+)"""
+
+
 def links(store: Store) -> pd.DataFrame:
     """Every link with names: earlier and later structure, partnership and programme."""
     return (
         store.cursor()
         .execute(
-            """
+            f"""
+            WITH {NAMED_CTE}
             SELECT l.id, fp.name AS from_partnership, fp.programme AS from_programme,
                    coalesce(fn.structure, l.from_structure) AS from_structure,
                    tp.name AS to_partnership, tp.programme AS to_programme,
@@ -97,9 +109,8 @@ def links(store: Store) -> pd.DataFrame:
             FROM structure_links l
             JOIN partnerships fp ON fp.slug = l.from_partnership
             JOIN partnerships tp ON tp.slug = l.to_partnership
-            LEFT JOIN structure_register fn
-                   ON fn.partnership = l.from_partnership AND fn.structure_key = l.from_structure
-            LEFT JOIN structure_register tn ON tn.partnership = l.to_partnership AND tn.structure_key = l.to_structure
+            LEFT JOIN named fn ON fn.partnership = l.from_partnership AND fn.structure_key = l.from_structure
+            LEFT JOIN named tn ON tn.partnership = l.to_partnership AND tn.structure_key = l.to_structure
             ORDER BY fp.name, from_structure
             """
         )

@@ -168,17 +168,30 @@ NOT_RECORDED = "Not recorded"
 SURVIVING = ("continuing", "hosted-elsewhere")
 
 
+def grouped_scope(filters: Filters = Filters()) -> tuple[str, list[Any]]:
+    """The CTEs up to ``grouped`` (one unlabelled row per structure, the columns of
+    structure_register) for ``filters``, and their parameters."""
+    scope, where, params = _parts(filters)
+    if filters.as_at is not None:
+        return f"{scope}, {_GROUPED_CTE.format(where=where)}", params
+    grouped = _STORED_ALL if where == "TRUE" else _STORED_MATCHED.format(where=where)
+    return f"{scope}, {grouped}", params
+
+
+def register_labels(source: str = "grouped") -> str:
+    """The ``register`` CTE (labels, partnership, programme) over ``source``: ``grouped`` or a CTE
+    with its columns, such as the few structures a page shows (labelled after picking, #6)."""
+    return _REGISTER_LABELS.replace("FROM grouped g", f"FROM {source} g")
+
+
 def register_scope(filters: Filters = Filters()) -> tuple[str, list[Any]]:
     """The CTEs up to ``register`` (one labelled row per structure) for ``filters``, and their parameters.
 
     Use as ``f"WITH {ctes} SELECT … FROM register"``. The register of now comes from the
     structure_register table kept by every write; "as at" a past moment it is computed from history.
     """
-    scope, where, params = _parts(filters)
-    if filters.as_at is not None:
-        return f"{scope}, {_REGISTER_CTE.format(where=where)}", params
-    grouped = _STORED_ALL if where == "TRUE" else _STORED_MATCHED.format(where=where)
-    return f"{scope}, {grouped}, {_REGISTER_LABELS}", params
+    ctes, params = grouped_scope(filters)
+    return f"{ctes}, {_REGISTER_LABELS}", params
 
 
 def refresh_register(cur: Any, affected: str) -> None:
