@@ -50,6 +50,12 @@ if checks["running"]:
         f"{app_state.store().settings.verify_months} months or more. Each counts only until it was last confirmed, "
         "or not at all if that was before the starting point. Confirm them on the legacy register."
     )
+if cohort.step:
+    st.caption(
+        f"There are too many distinct dates to draw one step each, so times are rounded down to whole "
+        f"{survival.STEP_WORDS[cohort.step]}s: a closure or last confirmation counts at the start of its "
+        f"{survival.STEP_WORDS[cohort.step]}."
+    )
 if left_out:
     st.caption("Left out: " + "; ".join(left_out) + ". Confirm structures on the legacy register to bring them in.")
 

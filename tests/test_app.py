@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ADMIN, ROOT, csv_bytes, valid_row
-from tracker import queries, verification
+from tracker import queries, survival, verification
 from tracker.config import Settings
 from tracker.filters import Filters
 from tracker.importer import import_file
@@ -335,6 +335,18 @@ def test_survival_page_draws_curves_and_says_who_is_left_out(db):
     at = app("pages/survival.py")
     text = " ".join([*(c.value for c in at.caption), *(i.value for i in at.info)])
     assert "have no status recorded since funding ended" in text
+
+
+def test_survival_page_says_when_times_are_rounded_to_fit_a_chart(db, monkeypatch):
+    monkeypatch.setattr(survival, "MAX_STEPS", 12)  # as at a million entries, where days do not fit
+    at = app("pages/survival.py", origin="start", split="typology")
+    assert not at.exception
+    assert any("rounded down to whole" in c.value for c in at.caption)
+    table = next(d.value for d in at.dataframe if "survival" in d.value.columns)
+    assert (table["time"] % 1 == 0).all()
+    monkeypatch.setattr(survival, "MAX_STEPS", 4000)
+    at = app("pages/survival.py", origin="start", split="programme")  # another split: not a cached result
+    assert not any("rounded down to whole" in c.value for c in at.caption)
 
 
 def test_heatmaps_switch_to_the_second_typology(db):

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ADMIN, valid_row
+from tracker import survival, synth
 from tracker.filters import Filters
 from tracker.importer import import_file
 from tracker.survival import cohort, curves, kaplan_meier, median_survival
@@ -118,3 +119,27 @@ def test_curves_counted_in_sql_match_the_structure_by_structure_cohort(structure
         expected = kaplan_meier(group["months"], group["event"])
         got = steps[steps["group"] == name].drop(columns="group").reset_index(drop=True)
         pd.testing.assert_frame_equal(got, expected)
+
+
+def test_too_many_steps_for_a_chart_are_rounded_down_to_whole_weeks_or_months(store, monkeypatch):
+    """At a million entries the exact curves have tens of thousands of steps, more than a chart may
+    ship (#6): times are then rounded down to the finest of week, month, quarter, year that fits,
+    and the curve is the Kaplan–Meier estimate of the rounded times."""
+    assert synth.load(store, 1500, 4, actor=ADMIN).ok
+    exact, counts = curves(store, Filters(), "funding_end", "partnership")
+    assert counts.step == 0 and len(exact) > 60
+    found = cohort(store, Filters(), "funding_end", "partnership")
+    seen = []
+    for limit in [len(exact), *range(len(exact) - 1, 4, -4)]:
+        monkeypatch.setattr(survival, "MAX_STEPS", limit)
+        steps, counts = curves(store, Filters(), "funding_end", "partnership")
+        step = counts.step
+        assert step in (0.0, *survival.STEPS) and (len(steps) <= limit or step == survival.STEPS[-1])
+        seen.append(step)
+        assert (counts.followed, counts.stopped) == (len(found.structures), int(found.structures["event"].sum()))
+        for name, group in found.structures.groupby("group"):
+            months = (group["months"] // step) * step if step else group["months"]
+            expected = kaplan_meier(months, group["event"])
+            got = steps[steps["group"] == name].drop(columns="group").reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, expected)
+    assert seen == sorted(seen) and seen[:2] == [0.0, survival.STEPS[0]] and len(set(seen)) >= 4, seen  # coarser only when it must be

@@ -20,6 +20,11 @@ from tracker.store import Store
 ORIGINS = {"funding_end": "after the partnership's funding ended", "start": "after the structure started"}
 GROUPS = {"none": None, "typology": "typology", "partnership": "partnership", "programme": "programme"}
 DAYS_PER_MONTH = 365.25 / 12
+MAX_STEPS = 4000
+"""The most rows of curve steps ``curves`` returns (a chart ships at most 5,000 rows): beyond that,
+times are rounded down to the finest of ``STEPS`` (months) that fits."""
+STEPS = (7 / DAYS_PER_MONTH, 1.0, 3.0, 12.0)
+STEP_WORDS = {STEPS[0]: "week", 1.0: "month", 3.0: "quarter", 12.0: "year"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class Cohort:
     no_status: int
     followed: int = 0  # structures in the curves
     stopped: int = 0  # of those, decommissioned since the origin (events)
+    step: float = 0.0  # months per time step: 0 when exact (to the day), else times rounded down to it
 
     @property
     def censored(self) -> int:
@@ -146,15 +152,30 @@ def curves(
     hundred structures as for a million entries. The returned cohort has the counts, not the list.
     """
     ctes, params = _timed(filters, origin, by)
-    counted = (
+    # One pass over the register: the followed structures counted per group, month and outcome,
+    # and the ones left out counted per case (#6: a second scan cost a third of the page at 1M).
+    tallied = (
         store.cursor()
         .execute(
-            f"WITH {ctes} SELECT grp, months, event, count(*) AS n FROM timed WHERE \"case\" = 'followed'"
+            f"WITH {ctes} SELECT \"case\", grp, CASE WHEN \"case\" = 'followed' THEN months END AS months,"
+            " CASE WHEN \"case\" = 'followed' THEN event END AS event, count(*) AS n FROM timed"
             " GROUP BY ALL ORDER BY grp, months",
             params,
         )
         .df()
     )
+    followed = tallied["case"] == "followed"
+    counted = tallied[followed]
+    cases = tallied[~followed].groupby("case")["n"].sum()
+    # One step per distinct time and group (and a start row each): at a million entries, split by
+    # partnership, that is tens of thousands, more than a chart may ship. Then times are rounded down
+    # to whole weeks, months… (ties: closures before censorings, as for equal times).
+    exact, step = counted["months"], 0.0
+    for size in STEPS:
+        if counted.groupby("grp")["months"].nunique().sum() + counted["grp"].nunique() <= MAX_STEPS:
+            break
+        step = size
+        counted = counted.assign(months=(exact // size) * size)
     parts = []
     for name, group in counted.groupby("grp", sort=True):
         steps = kaplan_meier(group["months"], group["event"], group["n"])
@@ -165,14 +186,14 @@ def curves(
         if parts
         else pd.DataFrame(columns=["group", "time", "at_risk", "events", "censored", "survival"])
     )
-    cases = _left_out(store, ctes, params)
     found = Cohort(
         pd.DataFrame(columns=["group", "structure", "partnership", "months", "event"]),
-        cases.get("stopped_before", 0),
-        cases.get("unconfirmed", 0),
-        cases.get("no_status", 0),
+        int(cases.get("stopped_before", 0)),
+        int(cases.get("unconfirmed", 0)),
+        int(cases.get("no_status", 0)),
         followed=int(counted["n"].sum()),
         stopped=int(counted.loc[counted["event"].astype(bool), "n"].sum()),
+        step=step,
     )
     return frame, found
 
