@@ -138,15 +138,14 @@ def test_the_register_and_checks_a_page_shows_are_the_first_of_the_whole_registe
     expected = due.groupby("partnership", sort=False).head(7)
     checks = verification.to_check(crowded, filters, today=today, per_partnership=7)
     assert len(due) > len(checks) > 10
-    assert list(zip(checks["partnership"], checks["structure_key"])) == list(
-        zip(expected["partnership"], expected["structure_key"])
-    )
+    def pairs(frame):
+        return list(frame[["partnership", "structure_key"]].itertuples(index=False, name=None))
+
+    assert pairs(checks) == pairs(expected)
     sizes = due.groupby("partnership").size()
     assert all(checks["to_check"] == checks["partnership"].map(sizes))
     everything = verification.to_check(crowded, filters, today=today)
-    assert sorted(zip(everything["partnership"], everything["structure_key"])) == sorted(
-        zip(due["partnership"], due["structure_key"])
-    )
+    assert sorted(pairs(everything)) == sorted(pairs(due))
 
 
 # The heatmap as first written: every dimension as (id, kind, key) members, rows joined to columns.
