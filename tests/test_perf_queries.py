@@ -138,6 +138,7 @@ def test_the_register_and_checks_a_page_shows_are_the_first_of_the_whole_registe
     expected = due.groupby("partnership", sort=False).head(7)
     checks = verification.to_check(crowded, filters, today=today, per_partnership=7)
     assert len(due) > len(checks) > 10
+
     def pairs(frame):
         return list(frame[["partnership", "structure_key"]].itertuples(index=False, name=None))
 

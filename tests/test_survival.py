@@ -142,4 +142,5 @@ def test_too_many_steps_for_a_chart_are_rounded_down_to_whole_weeks_or_months(st
             expected = kaplan_meier(months, group["event"])
             got = steps[steps["group"] == name].drop(columns="group").reset_index(drop=True)
             pd.testing.assert_frame_equal(got, expected)
-    assert seen == sorted(seen) and seen[:2] == [0.0, survival.STEPS[0]] and len(set(seen)) >= 4, seen  # coarser only when it must be
+    # coarser only when it must be
+    assert seen == sorted(seen) and seen[:2] == [0.0, survival.STEPS[0]] and len(set(seen)) >= 4, seen

@@ -157,7 +157,7 @@ def curves(
     tallied = (
         store.cursor()
         .execute(
-            f"WITH {ctes} SELECT \"case\", grp, CASE WHEN \"case\" = 'followed' THEN months END AS months,"
+            f'WITH {ctes} SELECT "case", grp, CASE WHEN "case" = \'followed\' THEN months END AS months,'
             " CASE WHEN \"case\" = 'followed' THEN event END AS event, count(*) AS n FROM timed"
             " GROUP BY ALL ORDER BY grp, months",
             params,
