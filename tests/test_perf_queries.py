@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -21,21 +22,33 @@ from tracker.filters import Filters
 from tracker.importer import import_file
 
 
-def stored(store) -> list[tuple]:
-    return store.cursor().execute("SELECT * FROM structure_register ORDER BY ALL").fetchall()
+def stored(store) -> list[list[tuple]]:
+    """The derived tables as stored: the register and the entry counts."""
+    cur = store.cursor()
+    return [
+        cur.execute("SELECT * FROM structure_register ORDER BY ALL").fetchall(),
+        # signed rows appended by each write: what counts is their sum per group
+        cur.execute(
+            "SELECT partnership, typology, kind, month, sum(entries) FROM entry_counts GROUP BY ALL"
+            " HAVING sum(entries) <> 0 ORDER BY ALL"
+        ).fetchall(),
+    ]
 
 
-def computed(store) -> list[tuple]:
+def computed(store) -> list[list[tuple]]:
+    """The same, computed from scratch from the entries."""
     scope, _ = Filters().scope()
-    columns = [r[0] for r in store.cursor().execute("DESCRIBE structure_register").fetchall()]
-    return (
-        store.cursor()
-        .execute(
-            f"WITH {scope}, {queries._GROUPED_CTE.format(where='TRUE')} SELECT {', '.join(columns)} FROM grouped"
-            " ORDER BY ALL"
-        )
-        .fetchall()
-    )
+    cur = store.cursor()
+    columns = [r[0] for r in cur.execute("DESCRIBE structure_register").fetchall()]
+    register = cur.execute(
+        f"WITH {scope}, {queries._GROUPED_CTE.format(where='TRUE')} SELECT {', '.join(columns)} FROM grouped"
+        " ORDER BY ALL"
+    ).fetchall()
+    counts = cur.execute(
+        "SELECT partnership, typology, kind, CAST(date_trunc('month', date_start) AS DATE), count(*)"
+        " FROM entries WHERE deleted_at IS NULL GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    return [register, counts]
 
 
 @pytest.fixture
@@ -45,7 +58,7 @@ def demo(store):
 
 
 def test_the_stored_register_follows_every_kind_of_write(demo, write_file):
-    assert stored(demo) == computed(demo) and stored(demo)
+    assert stored(demo) == computed(demo) and all(stored(demo))
     # an import that adds to a structure, renames one (spacing and case), moves one to another partnership
     rows = [
         valid_row(id="p1", structure="MaRG", status="Hosted elsewhere", host="Council", date="2023"),
@@ -78,14 +91,108 @@ def test_the_stored_register_follows_every_kind_of_write(demo, write_file):
 
 def test_the_migration_fills_the_register_as_the_code_computes_it(demo):
     before = stored(demo)
-    sql = (SCHEMAS_DIR / "0005_structure_register.sql").read_text()
     with demo.transaction() as cur:
-        cur.execute("DROP TABLE structure_register")
-        cur.execute(sql)
+        for table, migration in (("structure_register", "0005"), ("entry_counts", "0007")):
+            cur.execute(f"DROP TABLE {table}")
+            cur.execute(next(SCHEMAS_DIR.glob(f"{migration}_*.sql")).read_text())
     assert stored(demo) == before
-    demo.cursor().execute("DELETE FROM structure_register")
+    demo.cursor().execute("DELETE FROM structure_register; DELETE FROM entry_counts")
     queries.rebuild_register(demo)
     assert stored(demo) == before
+
+
+def test_entry_counts_are_compacted_once_writes_have_doubled_them(demo, monkeypatch):
+    """Each write appends its change to entry_counts; after enough writes the rows are folded back
+    to one per group, and the counts stay what the entries say throughout."""
+    folded = demo.cursor().execute("SELECT count(*) FROM entry_counts").fetchone()[0]
+    entry = entries.get_entry(demo, "voices-marg-2015")
+    data = {k: getattr(entry, k) for k in ("id", "partnership", "kind", "title", "typology", "status", "host")}
+    data |= {"mechanisms": entry.mechanisms, "structure": entry.structure}
+    monkeypatch.setattr(queries, "COUNTS_SLACK", 10)
+    version, peak = entry.version, folded
+    for i in range(folded + 20):  # move the entry between two months: −1 and +1 rows each time
+        saved = entries.save_entry(demo, {**data, "date": f"2015-0{1 + i % 2}"}, actor=ADMIN, base_version=version)
+        version = saved.version
+        peak = max(peak, demo.cursor().execute("SELECT count(*) FROM entry_counts").fetchone()[0])
+    rows = demo.cursor().execute("SELECT count(*) FROM entry_counts").fetchone()[0]
+    assert peak > 2 * folded and peak <= 2 * folded + 12 and rows < peak
+    assert stored(demo) == computed(demo)
+    assert queries.compact_counts(demo) == len(computed(demo)[1])
+    assert demo.cursor().execute("SELECT count(*) FROM entry_counts").fetchone()[0] == len(computed(demo)[1])
+
+
+def test_two_people_adding_entries_to_one_partnership_at_once_do_not_collide(demo):
+    """Counts are appended, never rewritten: new entries of the same partnership saved at the same
+    moment both succeed (rewriting the partnership's counts made every second one a Conflict)."""
+    entry = entries.get_entry(demo, "voices-marg-2015")
+    data = {k: getattr(entry, k) for k in ("partnership", "kind", "title", "typology", "status", "host")}
+    data |= {"date": entry.date.text, "mechanisms": entry.mechanisms}
+    barrier = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def add(n: int) -> None:
+        barrier.wait()
+        try:
+            for k in range(25):
+                entries.save_entry(demo, {**data, "id": f"same-{n}-{k}", "date": f"{2000 + k}"}, actor=ADMIN)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert failures == []
+    assert stored(demo) == computed(demo)
+
+
+_COUNTED = [
+    Filters(),
+    Filters(partnerships=("voices", "golden-key")),
+    Filters(programmes=("Fulfilling Lives",), kinds=("setback",)),
+    Filters(typologies=("infrastructure", "coproduction")),
+    Filters(conditions=("policies",)),
+]
+
+
+@pytest.mark.parametrize("filters", _COUNTED)
+def test_reads_from_the_stored_counts_match_reading_every_entry(crowded, filters, monkeypatch):
+    """Figures, heatmap, latest entries and the binned timeline come from entry_counts when the
+    filter allows (#6); they must be what reading the entries gives."""
+    assert queries.counted(filters) is not None
+    fast = (
+        queries.count_entries(crowded, filters),
+        queries.headline(crowded, filters),
+        queries.heatmap(crowded, filters, "partnership", "typology"),
+        queries.heatmap(crowded, filters, "typology", "partnership"),
+        queries.entry_list(crowded, filters, limit=7, offset=3),
+        queries.timeline(crowded, filters, "partnership", max_rows=60),
+        queries.timeline(crowded, filters, "partnership", max_rows=400),
+    )
+    monkeypatch.setattr(queries, "counted", lambda filters: None)
+    slow = (
+        queries.count_entries(crowded, filters),
+        queries.headline(crowded, filters),
+        queries.heatmap(crowded, filters, "partnership", "typology"),
+        queries.heatmap(crowded, filters, "typology", "partnership"),
+        queries.entry_list(crowded, filters, limit=7, offset=3),
+        queries.timeline(crowded, filters, "partnership", max_rows=60),
+        queries.timeline(crowded, filters, "partnership", max_rows=400),
+    )
+    assert fast[:2] == slow[:2] and fast[0] > 0
+    for got, expected in zip(fast[2:5], slow[2:5], strict=True):
+        pd.testing.assert_frame_equal(got, expected)
+    for (got, got_binned), (expected, binned) in zip(fast[5:], slow[5:], strict=True):
+        assert got_binned == binned
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+def test_filters_the_counts_cannot_answer_read_the_entries():
+    assert queries.counted(Filters(mechanisms=("personal-relationships",))) is None
+    assert queries.counted(Filters(date_from=date(2020, 1, 1))) is None
+    assert queries.counted(Filters(as_at=datetime(2024, 1, 1))) is None
+    assert queries.counted(Filters(statuses=("continuing",), partnerships=("voices",))) is None
 
 
 @pytest.mark.parametrize(

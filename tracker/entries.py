@@ -323,6 +323,7 @@ class Staging:
             event = audit(cur, actor, action, first if action.startswith("entry.") else None, **(detail or {}))
             base_seq = cur.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0]  # type: ignore[index]
             names = {"now": now, "actor": actor.email}
+            cur.execute(queries.COUNT_CHANGES)  # before the update: it reads the entries as they were
             cur.execute(_INSERT_NEW, {**names, "base_seq": base_seq})
             updated = cur.execute(_UPDATE_CHANGED, names).fetchone()[0]  # type: ignore[index]
             if updated != expected:
@@ -347,6 +348,7 @@ class Staging:
         except BaseException:
             cur.execute("ROLLBACK")
             raise
+        queries.tidy_counts(self.store)
         return event
 
     def close(self) -> None:
@@ -470,6 +472,8 @@ def _set_deleted(store: Store, entry_id: str, actor: Member, deleted: bool, base
         )
         queries.refresh_register(cur, "affected")
         cur.execute("DROP TABLE affected")
+        cur.execute(queries.COUNT_ONE, [-1 if deleted else 1, entry_id])
+    queries.tidy_counts(store)
     saved = get_entry(store, entry_id)
     assert saved is not None
     return saved

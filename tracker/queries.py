@@ -6,10 +6,13 @@ small, already-summarised tables.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import date
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from tracker.filters import Filters, narrow
@@ -63,9 +66,13 @@ def _parts(filters: Filters) -> tuple[str, str, list[Any]]:
 
 def count_entries(store: Store, filters: Filters = Filters()) -> int:
     """How many entries match the filter."""
-    scope, sp = filters.scope()
-    where, wp = filters.where()
-    row = store.cursor().execute(f"WITH {scope} SELECT count(*) FROM cur_entries e WHERE {where}", sp + wp).fetchone()
+    if (fast := counted(filters)) is not None:
+        sql, params = f"SELECT coalesce(sum(entries), 0) FROM entry_counts c WHERE {fast[0]}", fast[1]
+    else:
+        scope, sp = filters.scope()
+        where, wp = filters.where()
+        sql, params = f"WITH {scope} SELECT count(*) FROM cur_entries e WHERE {where}", sp + wp
+    row = store.cursor().execute(sql, params).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -210,10 +217,89 @@ def refresh_register(cur: Any, affected: str) -> None:
     )
 
 
+# The entry_counts table (schemas/0007_entry_counts.sql) holds signed counts: every write appends
+# its change (+1 for an entry that now counts under a partnership, typology, kind and month, −1
+# where it no longer does) and never updates or deletes a row, so writers of the same partnership
+# do not collide on it. A group's count is the sum of its rows; compact_counts() folds the rows
+# back to one per group now and then. Readers always sum.
+_MONTH = "CAST(date_trunc('month', {alias}date_start) AS DATE)"
+_COUNTS = (
+    f"SELECT partnership, typology, kind, {_MONTH.format(alias='')} AS month, count(*) AS entries"
+    " FROM entries WHERE deleted_at IS NULL GROUP BY ALL"
+)
+COUNT_CHANGES = f"""
+INSERT INTO entry_counts
+SELECT partnership, typology, kind, month, sum(n) FROM (
+    SELECT e.partnership, e.typology, e.kind, {_MONTH.format(alias="e.")} AS month, -1 AS n
+    FROM entries e JOIN plan p ON p.id = e.id WHERE p.is_changed AND e.deleted_at IS NULL
+    UNION ALL
+    SELECT p.partnership, p.typology, p.kind, {_MONTH.format(alias="p.")}, 1 FROM plan p WHERE p.is_new OR p.is_changed
+) GROUP BY ALL HAVING sum(n) <> 0
+"""
+"""The change in counts a planned write makes (run before it, while ``entries`` holds the old rows)."""
+COUNT_ONE = f"""
+INSERT INTO entry_counts
+SELECT partnership, typology, kind, {_MONTH.format(alias="")}, ? FROM entries WHERE id = ?
+"""
+"""+1 or −1 for one entry (restored or deleted)."""
+
+
+def compact_counts(store: Store) -> int:
+    """Fold entry_counts to one row per group (dropping groups that sum to zero); return the rows
+    left. Safe beside writers: they only append, and this transaction replaces only the rows it
+    read. Two compactions at once: one is refused and the table is simply compacted once."""
+    with store.transaction() as cur:
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE counts_folded AS SELECT partnership, typology, kind, month,"
+            " sum(entries) AS entries FROM entry_counts GROUP BY ALL HAVING sum(entries) <> 0"
+        )
+        cur.execute("DELETE FROM entry_counts")
+        cur.execute("INSERT INTO entry_counts SELECT * FROM counts_folded")
+        rows = cur.execute("SELECT count(*) FROM counts_folded").fetchone()[0]  # type: ignore[index]
+        cur.execute("DROP TABLE counts_folded")
+    return int(rows)
+
+
+COUNTS_SLACK = 1000
+"""Rows entry_counts may grow by, beyond twice its folded size, before it is compacted."""
+
+
+def tidy_counts(store: Store) -> None:
+    """After a write: compact entry_counts once its rows have doubled since it was last folded (a
+    few thousand rows at a million entries, plus a row or two per saved entry)."""
+    cur = store.cursor()
+    rows = int(cur.execute("SELECT count(*) FROM entry_counts").fetchone()[0])  # type: ignore[index]
+    if store.counts_folded is None:  # first write in this process: how many groups there are
+        store.counts_folded = int(
+            cur.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM entry_counts GROUP BY partnership, typology, kind, month)"
+            ).fetchone()[0]  # type: ignore[index]
+        )
+    if rows > 2 * store.counts_folded + COUNTS_SLACK:
+        # another process or thread compacting at the same moment: leave it to that one
+        with contextlib.suppress(duckdb.TransactionException):
+            store.counts_folded = compact_counts(store)
+
+
+_COUNTED_FILTERS = ("programmes", "partnerships", "typologies", "kinds", "conditions")
+"""The filters entry_counts can answer: on its partnership, typology and kind columns."""
+
+
+def counted(filters: Filters) -> tuple[str, list[Any]] | None:
+    """A condition on ``entry_counts c`` choosing the counts of the entries ``filters`` selects, and
+    its parameters; None when the counts cannot tell (a filter on something they do not keep, such
+    as dates or mechanisms, or a view "as at" a past moment): then read the entries."""
+    if any(getattr(filters, f.name) for f in fields(filters) if f.name not in _COUNTED_FILTERS):
+        return None
+    return filters.where("c")
+
+
 def rebuild_register(store: Store) -> None:
-    """Recompute the whole stored register from the entries (it is derived data)."""
+    """Recompute the whole stored register and entry counts from the entries (derived data)."""
     scope, _ = Filters().scope()
     with store.transaction() as cur:
+        cur.execute("DELETE FROM entry_counts")
+        cur.execute(f"INSERT INTO entry_counts {_COUNTS}")
         cur.execute("DELETE FROM structure_register")
         cur.execute(
             f"INSERT INTO structure_register BY NAME WITH {scope}, {_GROUPED_CTE.format(where='TRUE')} "
@@ -330,17 +416,26 @@ def programmes(store: Store) -> list[str]:
 
 def headline(store: Store, filters: Filters = Filters()) -> dict[str, int]:
     """Headline figures: entries, milestones, setbacks, partnerships, and structures by current status."""
-    scope, where, params = _parts(filters)
     cur = store.cursor()
-    entries, milestones, setbacks, partnerships = cur.execute(
-        f"WITH {scope} SELECT count(*), count(*) FILTER (WHERE kind = 'milestone'),"
-        " count(*) FILTER (WHERE kind = 'setback'),"
-        f" count(DISTINCT partnership) FROM cur_entries e WHERE {where}",
-        params,
-    ).fetchone()  # type: ignore[misc]
-    ctes, register_params = register_scope(filters)
+    if (fast := counted(filters)) is not None:
+        sql, params = (
+            "WITH g AS (SELECT partnership, kind, sum(entries) AS n FROM entry_counts c"
+            f" WHERE {fast[0]} GROUP BY ALL HAVING sum(entries) <> 0)"
+            " SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE kind = 'milestone'), 0),"
+            " coalesce(sum(n) FILTER (WHERE kind = 'setback'), 0), count(DISTINCT partnership) FROM g",
+            fast[1],
+        )
+    else:
+        scope, where, params = _parts(filters)
+        sql = (
+            f"WITH {scope} SELECT count(*), count(*) FILTER (WHERE kind = 'milestone'),"
+            " count(*) FILTER (WHERE kind = 'setback'),"
+            f" count(DISTINCT partnership) FROM cur_entries e WHERE {where}"
+        )
+    entries, milestones, setbacks, partnerships = (int(n) for n in cur.execute(sql, params).fetchone())  # type: ignore[union-attr]
+    ctes, register_params = grouped_scope(filters)
     status_rows = cur.execute(
-        f"WITH {ctes} SELECT coalesce(status_slug, 'not-recorded'), count(*) FROM register GROUP BY ALL",
+        f"WITH {ctes} SELECT coalesce(status, 'not-recorded'), count(*) FROM grouped GROUP BY ALL",
         register_params,
     ).fetchall()
     by_status = dict(status_rows)
@@ -383,8 +478,19 @@ ORDER BY e.date_start DESC, e.date_end DESC, e.seq DESC
 def entry_list(store: Store, filters: Filters = Filters(), limit: int = 200, offset: int = 0) -> pd.DataFrame:
     """Entries matching the filter, latest date first, with labels (for tables and drill-downs)."""
     scope, where, params = _parts(filters)
+    cur = store.cursor()
+    if (fast := counted(filters)) is not None:
+        # The latest entries are in the latest months: the stored counts say from which month on
+        # there are enough, so only those entries are sorted, not a million (#6).
+        since = cur.execute(
+            "SELECT max(month) FROM (SELECT month, sum(sum(entries)) OVER (ORDER BY month DESC) AS running"
+            f" FROM entry_counts c WHERE {fast[0]} GROUP BY month) WHERE running >= ?",
+            [*fast[1], limit + offset],
+        ).fetchone()[0]  # type: ignore[index]
+        if since is not None:
+            where, params = f"{where} AND e.date_start >= ?", [*params, since]
     sql = _ENTRY_LIST.format(scope=scope, where=where)
-    return store.cursor().execute(sql, [*params, limit, offset]).df()
+    return cur.execute(sql, [*params, limit, offset]).df()
 
 
 # Heatmap dimensions: the domain of values (rows of the grid) and how an entry maps to them.
@@ -440,20 +546,33 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
     scope, where, params = _parts(filters)
     row_domain, row_params = _domain(rows, filters)
     col_domain, col_params = _domain(cols, filters)
-    # Cells and row totals straight from the (filtered) entries, joining only the list dimensions.
+    # Cells and row totals straight from the (filtered) entries, joining only the list dimensions;
+    # partnership × typology from the stored entry counts when the filter allows (#6).
     row_join, row_key, row_many = _REACH[rows]
     col_join, col_key, _ = _REACH[cols]
+    fast = counted(filters) if {rows, cols} == {"partnership", "typology"} else None
+    if fast is not None:
+        source = f"SELECT c.kind, c.partnership, c.typology, c.entries FROM entry_counts c WHERE {fast[0]}"
+        scope, params = "_ AS (SELECT 1)", fast[1]
+
+        def tally(cond: str = "TRUE") -> str:
+            return f"CAST(coalesce(sum(f.entries) FILTER (WHERE {cond}), 0) AS BIGINT)"
+    else:
+        source = f"SELECT e.id, e.kind, e.partnership, e.typology FROM cur_entries e WHERE {where}"
+
+        def tally(cond: str = "TRUE") -> str:
+            return f"count(*) FILTER (WHERE {cond})"
+
+    total = "count(DISTINCT f.id)" if row_many else tally()
     sql = f"""
-    WITH {scope}, f AS NOT MATERIALIZED (
-        SELECT e.id, e.kind, e.partnership, e.typology FROM cur_entries e WHERE {where}
-    ),
+    WITH {scope}, f AS NOT MATERIALIZED ({source}),
     cells AS (
-        SELECT {row_key} AS row_key, {col_key} AS col_key, count(*) AS n,
-               count(*) FILTER (WHERE f.kind = 'milestone') - count(*) FILTER (WHERE f.kind = 'setback') AS net
+        SELECT {row_key} AS row_key, {col_key} AS col_key, {tally()} AS n,
+               {tally("f.kind = 'milestone'")} - {tally("f.kind = 'setback'")} AS net
         FROM f {row_join} {col_join} GROUP BY ALL
     ),
     totals AS (
-        SELECT {row_key} AS row_key, {"count(DISTINCT f.id)" if row_many else "count(*)"} AS total
+        SELECT {row_key} AS row_key, {total} AS total
         FROM f {row_join} GROUP BY 1
     ),
     rd AS ({row_domain}),
@@ -522,9 +641,13 @@ def timeline(
     label, order, cond = _LANE[lane]
     scope, where, params = _parts(filters)
     cur = store.cursor()
-    total = cur.execute(f"WITH {scope} SELECT count(*) FROM cur_entries e WHERE {where} AND {cond}", params).fetchone()[
-        0
-    ]  # type: ignore[index]
+    fast = counted(filters) if lane == "partnership" else None  # every entry has a partnership lane
+    if fast is not None:
+        total = count_entries(store, filters)
+    else:
+        total = cur.execute(
+            f"WITH {scope} SELECT count(*) FROM cur_entries e WHERE {where} AND {cond}", params
+        ).fetchone()[0]  # type: ignore[index]
     if total <= max_rows:
         sql = f"""
         WITH {scope}, shown AS (SELECT e.id FROM cur_entries e WHERE {where} AND {cond}), mech AS (
@@ -564,7 +687,7 @@ def timeline(
             params,
         )
 
-    def rollup(table: str, grain: str, typology: str) -> pd.DataFrame:
+    def rollup(table: str, grain: str, typology: str, params: list[Any] | None = None) -> pd.DataFrame:
         sql = f"""
         WITH base AS (
             SELECT {_LANE_LABEL[lane]} AS lane, dense_rank() OVER (ORDER BY {_LANE_ORDER[lane]}) AS lane_order,
@@ -576,9 +699,28 @@ def timeline(
         )
         SELECT lane, lane_order, start, start + INTERVAL 1 {grain} AS "end", kind, typology,
                CAST(sum(n) AS BIGINT) AS count
-        FROM base GROUP BY lane, lane_order, start, kind, typology ORDER BY lane_order, start, kind, typology
+        FROM base GROUP BY lane, lane_order, start, kind, typology HAVING sum(n) <> 0
+        ORDER BY lane_order, start, kind, typology
         """
-        return cur.execute(sql).df()
+        return cur.execute(sql, params or []).df()
+
+    if fast is not None:  # partnership lanes from the stored monthly counts, one row each (#6)
+        stored = (
+            "(SELECT c.partnership, date_trunc('{grain}', c.month) AS period, c.kind, c.typology, c.entries AS n"
+            f" FROM entry_counts c WHERE {fast[0]})"  # signed rows: the rollup sums them
+        )
+        months = cur.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM entry_counts c WHERE {fast[0]}"
+            " GROUP BY partnership, month, kind, typology HAVING sum(entries) <> 0)",
+            fast[1],
+        ).fetchone()[0]  # type: ignore[index]
+        if months <= max_rows:
+            frame = rollup(stored.format(grain="month"), "month", "ty.label", fast[1])
+        else:
+            frame = rollup(stored.format(grain="year"), "year", "ty.label", fast[1])
+            if len(frame) > max_rows:
+                frame = rollup(stored.format(grain="year"), "year", "'(several)'", fast[1])
+        return _dated(frame.head(max_rows)), True
 
     if names:
         cur.execute(
@@ -608,10 +750,13 @@ def timeline(
             "DROP TABLE IF EXISTS timeline_years; DROP TABLE IF EXISTS timeline_months;"
             " DROP TABLE IF EXISTS timeline_names"
         )
-    frame = frame.head(max_rows)
+    return _dated(frame.head(max_rows)), True
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
     frame["start"] = pd.to_datetime(frame["start"])
     frame["end"] = pd.to_datetime(frame["end"])
-    return frame, True
+    return frame
 
 
 def status_segments(store: Store, filters: Filters = Filters(), until: date | None = None) -> pd.DataFrame:
