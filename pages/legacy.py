@@ -137,26 +137,23 @@ def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
 
 st.header("Needs checking")
 member = app_state.member()
-checks = app_state.read(verification.to_check, filters, per_partnership=CHECKS_SHOWN)
+due = app_state.read(verification.due, filters)
 message = st.session_state.pop("verify_message", None)
 if message:
     (st.success if message[0] == "success" else st.error)(message[1])
-if checks.empty:
+if due.empty:
     st.success(
         "Every structure still running has been confirmed in the last "
         f"{app_state.store().settings.verify_months} months.",
         icon=":material/verified:",
     )
 else:
-    count_due = int(checks.groupby("partnership")["to_check"].first().sum())
     st.caption(
-        f"{count_due:,} structure(s) recorded as running have not been confirmed for "
+        f"{int(due['to_check'].sum()):,} structure(s) recorded as running have not been confirmed for "
         f"{app_state.store().settings.verify_months} months or more. Partnership leads: check each one and record "
         "what you find — one click if nothing changed."
     )
-    due = checks.groupby("partnership", sort=True).agg(
-        to_check=("to_check", "first"), slug=("partnership_slug", "first")
-    )
+    due = due.set_index("partnership")
     names = list(due.index)
     mine = [p for p in names if member.can_edit(due.loc[p, "slug"])]
     if st.session_state.get("check_partnership") not in (None, *names):  # all of it checked since
@@ -169,7 +166,9 @@ else:
         format_func=lambda p: f"{p} — {int(due.loc[p, 'to_check']):,} to check",
         key="check_partnership",
     )
-    rows = checks[checks["partnership"] == partnership]
+    rows = app_state.read(
+        verification.to_check, filters, per_partnership=CHECKS_SHOWN, partnership=str(due.loc[partnership, "slug"])
+    )
     total = int(due.loc[partnership, "to_check"])
     if total > len(rows):
         st.caption(f"The {len(rows)} confirmed longest ago of {total:,}; record them to see the next.")

@@ -252,8 +252,45 @@ def test_the_register_and_checks_a_page_shows_are_the_first_of_the_whole_registe
     assert pairs(checks) == pairs(expected)
     sizes = due.groupby("partnership").size()
     assert all(checks["to_check"] == checks["partnership"].map(sizes))
+    counts = verification.due(crowded, filters, today=today)
+    assert dict(zip(counts["partnership"], counts["to_check"], strict=True)) == sizes.to_dict()
+    one = counts.iloc[-1]  # one partnership's list, as the page asks for it
+    alone = verification.to_check(crowded, filters, today=today, per_partnership=7, partnership=one["slug"])
+    assert pairs(alone) == pairs(expected[expected["partnership"] == one["partnership"]])
     everything = verification.to_check(crowded, filters, today=today)
     assert sorted(pairs(everything)) == sorted(pairs(due))
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(),
+        Filters(partnerships=("voices", "golden-key")),
+        Filters(kinds=("setback",)),
+        Filters(as_at=datetime(2100, 1, 1)),
+    ],
+)
+def test_status_and_survival_tables_match_counting_the_labelled_register(crowded, filters):
+    """Counted per slug, then labelled (#6): the same as grouping the labelled register."""
+    ctes, params = queries.register_scope(filters)
+    cur = crowded.cursor()
+    by_status = cur.execute(
+        f"WITH {ctes} SELECT partnership, status, count(*) AS structures, min(status_order) AS status_order"
+        " FROM register GROUP BY partnership, status ORDER BY partnership, status_order",
+        params,
+    ).df()
+    surviving = cur.execute(
+        f"WITH {ctes} SELECT partnership, any_value(partnership_end) AS partnership_end, count(*) AS structures,"
+        " count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere')) AS surviving,"
+        " count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere')"
+        "                  AND status_recorded > partnership_end) AS confirmed_after_end"
+        " FROM register GROUP BY partnership ORDER BY partnership",
+        params,
+    ).df()
+    surviving["share_surviving"] = surviving["surviving"] / surviving["structures"]
+    assert len(by_status) >= 3
+    pd.testing.assert_frame_equal(queries.structure_status_counts(crowded, filters), by_status, check_dtype=False)
+    pd.testing.assert_frame_equal(queries.survival(crowded, filters), surviving, check_dtype=False)
 
 
 # The heatmap as first written: every dimension as (id, kind, key) members, rows joined to columns.

@@ -162,7 +162,9 @@ _REGISTER_CTE = _GROUPED_CTE + "," + _REGISTER_LABELS
 
 # The register of now, read from structure_register: every structure, or those with an entry
 # matching the filter.
-_STORED_ALL = "grouped AS (SELECT * FROM structure_register)"
+# NOT MATERIALIZED: a query naming grouped twice reads the table twice rather than copying all of
+# it first (DuckDB materialises a CTE used twice: 20 ms for 300,000 structures).
+_STORED_ALL = "grouped AS NOT MATERIALIZED (SELECT * FROM structure_register)"
 _STORED_MATCHED = """
 matched AS (
     SELECT DISTINCT e.partnership, e.structure_key FROM cur_entries e
@@ -319,27 +321,37 @@ def structures(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 
 def structure_status_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Structures per partnership and current status (for the legacy stacked bar)."""
-    ctes, params = register_scope(filters)
-    sql = (
-        f"WITH {ctes} "
-        "SELECT partnership, status, count(*) AS structures, min(status_order) AS status_order "
-        "FROM register GROUP BY partnership, status ORDER BY partnership, status_order"
-    )
+    ctes, params = grouped_scope(filters)
+    # counted per slug first, then labelled: a few dozen rows to join, not every structure (#6)
+    sql = f"""
+    WITH {ctes}, n AS (SELECT partnership, status, count(*) AS structures FROM grouped GROUP BY ALL)
+    SELECT p.name AS partnership, coalesce(st.label, '{NOT_RECORDED}') AS status,
+           CAST(sum(n.structures) AS BIGINT) AS structures, min(coalesce(st.position, 999)) AS status_order
+    FROM n
+    JOIN partnerships p ON p.slug = n.partnership
+    LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = n.status
+    GROUP BY p.name, coalesce(st.label, '{NOT_RECORDED}') ORDER BY partnership, status_order
+    """
     return store.cursor().execute(sql, params).df()
 
 
 def survival(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Per partnership: structures, how many still run (continuing or hosted elsewhere), and how
     many of those have a status recorded after the partnership's funding ended."""
-    ctes, params = register_scope(filters)
-    sql = (
-        f"WITH {ctes} "
-        "SELECT partnership, any_value(partnership_end) AS partnership_end, count(*) AS structures, "
-        "count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere')) AS surviving, "
-        "count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere') "
-        "                 AND status_recorded > partnership_end) AS confirmed_after_end "
-        "FROM register GROUP BY partnership ORDER BY partnership"
+    ctes, params = grouped_scope(filters)
+    sql = f"""
+    WITH {ctes}, n AS (
+        SELECT g.partnership, count(*) AS structures,
+               count(*) FILTER (WHERE g.status IN {SURVIVING}) AS surviving,
+               count(*) FILTER (WHERE g.status IN {SURVIVING} AND g.status_recorded > p.end_date)
+                   AS confirmed_after_end
+        FROM grouped g JOIN partnerships p ON p.slug = g.partnership
+        GROUP BY g.partnership
     )
+    SELECT p.name AS partnership, p.end_date AS partnership_end, n.structures, n.surviving, n.confirmed_after_end
+    FROM n JOIN partnerships p ON p.slug = n.partnership
+    ORDER BY partnership
+    """
     frame = store.cursor().execute(sql, params).df()
     frame["share_surviving"] = frame["surviving"] / frame["structures"]
     return frame

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from tracker.filters import Filters
-from tracker.queries import register_scope
+from tracker.queries import grouped_scope
 from tracker.store import Store
 
 ORIGINS = {"funding_end": "after the partnership's funding ended", "start": "after the structure started"}
@@ -50,17 +50,18 @@ def _timed(filters: Filters, origin: str, by: str) -> tuple[str, list[Any]]:
     last confirmation (censored), and which of the cohort's cases it is; with parameters."""
     if origin not in ORIGINS or by not in GROUPS:
         raise ValueError(f"origin is one of {list(ORIGINS)}, by one of {list(GROUPS)}")
-    ctes, params = register_scope(filters)
-    start = "partnership_end" if origin == "funding_end" else "first_entry_start"
-    group = GROUPS[by] or "'All structures'"
+    ctes, params = grouped_scope(filters)  # unlabelled: only the group's label is joined (#6)
+    start = "p.end_date" if origin == "funding_end" else "g.first_entry_start"
+    group = {"typology": "ty.label", "partnership": "p.name", "programme": "p.programme"}.get(by, "'All structures'")
+    typology = "LEFT JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = g.typology" if by == "typology" else ""
     sql = f"""
     {ctes}, spans AS (
-        SELECT {group} AS grp, structure, partnership, status_slug,
-               status_slug = 'decommissioned' AS event,
+        SELECT {group} AS grp, g.structure, p.name AS partnership, g.status AS status_slug,
+               g.status = 'decommissioned' AS event,
                date_diff('day', CAST({start} AS DATE),
-                         CASE WHEN status_slug = 'decommissioned' THEN since_start ELSE last_confirmed END)
+                         CASE WHEN g.status = 'decommissioned' THEN g.since_start ELSE g.last_confirmed END)
                    / {DAYS_PER_MONTH!r} AS months
-        FROM register
+        FROM grouped g JOIN partnerships p ON p.slug = g.partnership {typology}
     ), timed AS (
         SELECT *, CASE WHEN status_slug IS NULL THEN 'no_status'
                        WHEN months IS NULL THEN 'no_origin'
