@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import _meeting, _present
-from tracker import app_state, queries
+from tracker import app_state, charts, queries
 from tracker.filters import PARAMS, Filters, end_of_day, from_params, to_params
 from tracker.models import CONTRIBUTIONS
 from tracker.store import Store
@@ -228,7 +228,7 @@ def chart_with_table(
     kwargs: dict[str, Any] = {"key": key, "width": "stretch"}
     if on_select != "ignore":
         kwargs |= {"on_select": on_select, "selection_mode": selection_mode}
-    event = st.altair_chart(chart, **kwargs)
+    event = st.altair_chart(charts.unvalidated(chart), **kwargs)
     _meeting.download_buttons(chart, table, key=key, description=description, columns=columns)
     with st.expander(f"Data behind this chart: {description}"):
         st.dataframe(

@@ -684,3 +684,15 @@ def test_timeline_context_bands_are_clipped_to_the_entries_and_rings_mark_tagged
     rings = [layer for layer in spec["layer"] if layer.get("mark", {}).get("size") == 420]
     ring_rows = spec["datasets"][rings[0]["data"]["name"]]
     assert [row["mechanisms"] for row in ring_rows] == ["COVID-19 pandemic; Flexibility"]
+
+
+def test_pages_draw_the_spec_unchecked_and_unchanged():
+    """Pages skip the schema check on every rerun (#6): the spec is the same, only not re-checked."""
+    frame = pd.DataFrame({"x": ["a", "b"], "y": [1, 2]})
+    chart = alt.Chart(frame).mark_bar().encode(x="x:N", y="y:Q")
+    assert charts.unvalidated(chart).to_dict() == chart.to_dict(validate=True)
+    broken = alt.Chart(frame).mark_bar().encode(x="x:N")
+    broken["width"] = "wide"  # not a width Vega-Lite knows
+    with pytest.raises(alt.utils.schemapi.SchemaValidationError):
+        broken.to_dict(validate=True)
+    assert charts.unvalidated(broken).to_dict()["width"] == "wide"

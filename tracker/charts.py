@@ -13,10 +13,11 @@ position, and sustainability status is also written as text.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import altair as alt
 import pandas as pd
@@ -102,6 +103,17 @@ _KIND_LABEL_EXPR = "datum.label == 'setback' ? 'Setback' : datum.label == 'miles
 
 
 # --- shared helpers ---------------------------------------------------------------------------
+
+
+_Chart = TypeVar("_Chart", bound=alt.TopLevelMixin)
+
+
+def unvalidated(chart: _Chart) -> _Chart:
+    """``chart``, drawn without checking its Vega-Lite spec against the schema again on every
+    rerun (that check is a fifth of a dashboard page's run, #6). Every builder in this module is
+    checked against the schema by tests/test_charts.py; a copy of the chart validates as usual."""
+    object.__setattr__(chart, "to_dict", functools.partial(type(chart).to_dict, chart, validate=False))
+    return chart
 
 
 def spec_rows(chart: alt.TopLevelMixin) -> int:
