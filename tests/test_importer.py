@@ -29,6 +29,24 @@ def test_valid_file_is_stored_and_counted(store, write_file):
     assert count(store, "entry_mechanisms") == 4
 
 
+def test_a_term_repeated_in_a_cell_is_stored_once(store, write_file):
+    """The list tables have no key since migration 0008 (#6): the model keeps each term once."""
+    rows = [
+        valid_row(id="a", mechanisms="Personal relationships; personal relationships;Personal relationships"),
+        valid_row(id="b", sectors="Housing and homelessness; Housing and homelessness"),
+    ]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    twice = store.cursor().execute(
+        "SELECT count(*) FROM (SELECT entry_id, mechanism FROM entry_mechanisms GROUP BY ALL HAVING count(*) > 1)"
+        " UNION ALL SELECT count(*) FROM (SELECT entry_id, sector FROM entry_sectors GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchall()
+    assert twice == [(0,), (0,)]
+    assert get_entry(store, "a").mechanisms == ["personal-relationships"]
+    assert count(store, "entry_mechanisms") == 1 + 2  # a: one; b: the two of valid_row
+    assert import_file(store, write_file(rows), actor=ADMIN).ok  # again: unchanged, still once each
+    assert count(store, "entry_mechanisms") == 3
+
+
 def test_one_bad_row_stores_nothing_and_reports_every_problem(store, write_file):
     rows = [valid_row(id=f"r{i}") for i in range(5)]
     rows[1]["typology"] = "Leadrship"

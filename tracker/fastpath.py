@@ -72,6 +72,8 @@ def texts(values: Sequence[Any], limit: int, forbidden: re.Pattern[str]) -> tupl
     out = [
         v
         if type(v) is str and v and not v[0].isspace() and not v[-1].isspace() and len(v) <= limit
+        else None
+        if v is None or v == ""  # blank: most cells of the optional columns
         else _text_within(v, limit)
         for v in values
     ]
