@@ -36,10 +36,14 @@ def test_a_term_repeated_in_a_cell_is_stored_once(store, write_file):
         valid_row(id="b", sectors="Housing and homelessness; Housing and homelessness"),
     ]
     assert import_file(store, write_file(rows), actor=ADMIN).ok
-    twice = store.cursor().execute(
-        "SELECT count(*) FROM (SELECT entry_id, mechanism FROM entry_mechanisms GROUP BY ALL HAVING count(*) > 1)"
-        " UNION ALL SELECT count(*) FROM (SELECT entry_id, sector FROM entry_sectors GROUP BY ALL HAVING count(*) > 1)"
-    ).fetchall()
+    twice = (
+        store.cursor()
+        .execute(
+            "SELECT count(*) FROM (SELECT entry_id, mechanism FROM entry_mechanisms GROUP BY ALL HAVING count(*) > 1)"
+            " UNION ALL SELECT count(*) FROM (SELECT entry_id, sector FROM entry_sectors GROUP BY ALL HAVING count(*) > 1)"
+        )
+        .fetchall()
+    )
     assert twice == [(0,), (0,)]
     assert get_entry(store, "a").mechanisms == ["personal-relationships"]
     assert count(store, "entry_mechanisms") == 1 + 2  # a: one; b: the two of valid_row
