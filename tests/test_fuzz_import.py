@@ -26,10 +26,11 @@ import pytest
 from hypothesis import currently_in_test_context, event, given
 from hypothesis import strategies as st
 
-from tests.conftest import ADMIN, valid_row
+from tests.conftest import ADMIN, csv_bytes, valid_row
 from tests.hypothesis_profiles import scaled
+from tracker import interchange
 from tracker.entries import get_entry
-from tracker.errors import Problem
+from tracker.errors import InvalidInput, Problem
 from tracker.importer import ImportReport, import_stream
 from tracker.interchange import COLUMNS, read_rows
 from tracker.models import EntryIn
@@ -509,3 +510,52 @@ def test_an_xlsx_workbook_without_worksheets_is_a_problem_not_a_crash(store):
             dst.writestr(info, content)
     report = import_stream(store, io.BytesIO(out.getvalue()), "xlsx", actor=ADMIN)
     assert not report.ok and "worksheet" in report.problems[0].message
+
+
+# -- pyarrow's CSV parser against the csv module -----------------------------------------------
+
+
+def _read_all(data: bytes, arrow: bool, block: int, size: int = 4) -> tuple[Any, ...]:
+    """Everything a CSV read gives the importer: batches, problems, or the file's refusal."""
+    saved = interchange.ARROW_CSV, interchange._ARROW_BLOCK
+    interchange.ARROW_CSV, interchange._ARROW_BLOCK = arrow, block
+    try:
+        source = read_rows(io.BytesIO(data), "csv")
+        batches = list(source.batches(size))
+        return ("read", batches, [str(p) for p in source.problems])
+    except InvalidInput as exc:
+        return ("refused", [str(p) for p in exc.problems])
+    finally:
+        interchange.ARROW_CSV, interchange._ARROW_BLOCK = saved
+
+
+@scaled(1.0)
+@given(data=st.one_of(MALFORMED_CSV, CSV_ROWS), block=st.sampled_from([1 << 22, 300, 64]))
+def test_pyarrow_reads_every_csv_exactly_as_the_csv_module(data, block):
+    """UTF-8 CSV is parsed by pyarrow where it reads as the csv module does, and by the csv module
+    from the first record where it might not (#6): the importer must see no difference at all."""
+    assert _read_all(data, True, block) == _read_all(data, False, block)
+
+
+def test_pyarrow_hands_over_to_the_csv_module_mid_file(monkeypatch):
+    rows = [valid_row(id=f"r{i}", title=f'Title "{i}", quoted', description="line one\nline two") for i in range(300)]
+    good = csv_bytes(rows)
+    cut = good.index(b"\nr200,") + 1
+    broken = good[:cut] + b",,,\n" + good[cut:]  # a ragged row two thirds in
+    blank = good[:cut] + b"," * 15 + b"\n" + good[cut:]  # a row of empty cells
+    handed_over: list[int] = []
+    real = interchange._arrow_batches
+
+    def spy(*args: Any) -> Any:
+        finished = yield from real(*args)
+        handed_over.append(-1 if finished else args[-1][0])
+        return finished
+
+    monkeypatch.setattr(interchange, "_arrow_batches", spy)
+    for data in (good, broken, blank, b"\xef\xbb\xbf" + good, good.replace(b"MaRG", "MéRG".encode())):
+        for block in (1 << 22, 4096):
+            assert _read_all(data, True, block, size=7) == _read_all(data, False, block, size=7)
+    # the clean files wholly by pyarrow; the broken ones by pyarrow up to the block with the odd row
+    # (none of it when the whole file is one block), then by the csv module from there
+    assert handed_over.count(-1) == 6, handed_over
+    assert any(0 < n < 200 for n in handed_over) and all(n < 200 for n in handed_over), handed_over

@@ -19,7 +19,7 @@ import itertools
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -266,9 +266,8 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
                 return
             yield from _row(number, cells, columns, source, strict_width=True)
 
-    def batches(size: int) -> Iterator[Batch]:
+    def csv_batches(size: int, reader: Any, number: int) -> Iterator[Batch]:
         width = len(columns)
-        number = 1  # the header
         numbers: list[int] = []
         cells_by_column: list[list[str]] = [[] for _ in columns]
         done = False
@@ -309,9 +308,112 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
         if numbers:
             yield numbers, _columns(cells_by_column, columns)
 
+    def batches(size: int) -> Iterator[Batch]:
+        if not (ARROW_CSV and encoding == "utf-8-sig" and len(header) == len(columns)):
+            yield from csv_batches(size, reader, 1)
+            return
+        done = [0]
+        if (yield from _arrow_batches(stream, header, columns, size, done)):
+            return
+        start = done[0]
+        # pyarrow read the first ``start`` records and then met something the csv module must
+        # decide (or reads differently): the csv module goes on from there.
+        stream.seek(0)
+        again = csv.reader(io.TextIOWrapper(stream, encoding=encoding, newline=""))
+        for _ in range(start + 1):
+            next(again)
+        yield from csv_batches(size, again, 1 + start)
+
     source.rows = rows()
     source.columnar = batches
     return source
+
+
+ARROW_CSV = True
+"""Read UTF-8 CSV files with pyarrow's parser (C++, in parallel) while it reads them exactly as the
+csv module does; tests turn it off to compare (#6)."""
+_ARROW_BLOCK = 1 << 22  # bytes pyarrow parses at a time
+
+
+def _arrow_batches(
+    stream: IO[bytes], header: list[str], columns: list[str], size: int, done: list[int]
+) -> Generator[Batch, None, bool]:
+    """Batches of a UTF-8 CSV file parsed by pyarrow; returns True when it read the whole file.
+
+    pyarrow and the csv module parse fields alike (quotes, doubled quotes, stray quotes, line ends
+    inside quoted fields; tests/test_interchange.py compares them on generated files). Where they
+    would differ, or where the csv module's own rules must decide, this stops *before* yielding the
+    block in question and returns False, with ``done[0]`` the data records yielded so far, for the
+    csv module to go on from: a row of another width or a blank line (pyarrow refuses the block),
+    a row of blank cells, a cell longer than the csv module's field limit, a header read
+    differently, or anything pyarrow cannot read (invalid UTF-8…).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pacsv
+
+    width = len(columns)
+    names = [f"f{i}" for i in range(width)]
+    limit = csv.field_size_limit()
+    stream.seek(0)
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=_ARROW_BLOCK),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError, OSError):
+        return False
+    pending: list[pa.RecordBatch] = []
+    waiting = 0
+    number = 1  # the header
+    first = True
+
+    def flush(rows: int) -> Batch:
+        nonlocal pending, waiting, number
+        table = pa.Table.from_batches(pending)
+        part, rest = table.slice(0, rows), table.slice(rows)
+        pending, waiting = rest.to_batches(), rest.num_rows
+        cells = [part.column(name).to_pylist() for name in names]
+        numbers = list(range(number + 1, number + 1 + rows))
+        number += rows
+        done[0] += rows
+        return numbers, _columns(cells, columns)
+
+    title = names[columns.index("title")]
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            if waiting:
+                yield flush(waiting)
+            return True
+        except (pa.ArrowException, ValueError, OSError):  # another width, a blank line, bad UTF-8…
+            return False
+        if batch.num_columns != width:
+            return False
+        if first:  # the header, as the csv module read it
+            first = False
+            if [batch.column(i)[0].as_py() for i in range(width)] != header:
+                return False
+            batch = batch.slice(1)
+        if batch.num_rows == 0:
+            continue
+        if max(pc.max(pc.utf8_length(batch.column(i))).as_py() or 0 for i in range(width)) > limit:
+            return False  # the csv module refuses a cell this long: let it say so
+        titles = batch.column(title).to_pylist()
+        for j, text in enumerate(titles):
+            if not text.strip() and all(not batch.column(i)[j].as_py().strip() for i in range(width)):
+                return False  # a row of blank cells: the csv module's rules skip it
+        pending.append(batch)
+        waiting += batch.num_rows
+        while waiting >= size:
+            yield flush(size)
 
 
 def _columns(cells_by_column: list[list[str]], names: list[str]) -> dict[str, list[Any]]:
