@@ -61,8 +61,8 @@ test: $(DEV) browser postgres axe
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint: $(DEV)
-	$(BIN)/ruff check tracker tests pages app.py
-	$(BIN)/ruff format --check tracker tests pages app.py
+	$(BIN)/ruff check tracker tests pages benchmarks app.py
+	$(BIN)/ruff format --check tracker tests pages benchmarks app.py
 
 types: $(DEV)
 	$(BIN)/mypy

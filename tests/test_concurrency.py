@@ -1,7 +1,7 @@
 """Many sessions in one process (#6): 20 readers, 2 writers and AppTest sessions on one store.
 
 A SCAN meeting has many people on the same dashboard while leads log entries. Every session has
-its own cursor on the one connection. This runs the workload of ``tracker.bench.concurrency``
+its own cursor on the one connection. This runs the workload of ``tracker.bench.concurrency`` (app sessions from ``benchmarks.apptest``)
 (readers with a think time between page reads; writers saving new entries, editing the same
 entries so that edits really collide, and importing small files; two AppTest sessions browsing
 pages, taking turns with each other because AppTest swaps Streamlit's process-wide runtime) and
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks import apptest
 from tests.conftest import ADMIN
 from tracker import bench, entries, queries, synth
 from tracker.config import Settings
@@ -43,7 +44,9 @@ def crowd(store, attempts: int = 1) -> list[bench.ConcurrencyResult]:
     """Run the workload up to ``attempts`` times (stopping once p95 is within 2×); check correctness each time."""
     results = []
     for _ in range(attempts):
-        result = bench.concurrency(store, readers=20, writers=2, seconds=8, app_sessions=2)
+        result = bench.concurrency(
+            store, readers=20, writers=2, seconds=8, app_sessions=2, app_session=apptest.app_session
+        )
         assert result.errors == [], result.errors
         assert result.stuck == [], f"threads still running (deadlock?): {result.stuck}"
         assert result.lost == [], f"acknowledged writes missing: {result.lost}"

@@ -13,7 +13,9 @@ Not tests: the figures depend on the machine. What is measured, each in a fresh 
 - **concurrency**: readers and writers on one store (:func:`concurrency`, also run by
   tests/test_concurrency.py).
 
-Streamlit and Playwright are imported inside the steps that need them: tracker/ stays UI-free.
+The steps that drive Streamlit (pages, and the concurrency workload's app sessions) are in
+benchmarks/apptest.py, run as ``python -m benchmarks.apptest``: tracker/ never imports Streamlit.
+Playwright is imported inside the serve step.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import re
 import resource
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,47 +49,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-
-TRIVIAL_PAGE = """
-import altair as alt
-import pandas as pd
-import streamlit as st
-
-st.title("Trivial")
-data = pd.DataFrame({"x": list("abcdefghijkl"), "y": range(12)})
-st.altair_chart(alt.Chart(data).mark_bar().encode(x="x", y="y"), width="stretch")
-"""
-
-# The overview page as people build it without a query layer: every entry into pandas, then group.
-PANDAS_PAGE = """
-import altair as alt
-import streamlit as st
-
-from tracker import app_state
-
-cur = app_state.store().cursor()
-df = cur.execute("SELECT * FROM entries WHERE deleted_at IS NULL").df()
-names = dict(cur.execute("SELECT slug, name FROM partnerships").fetchall())
-st.title("Overview (pandas)")
-cols = st.columns(4)
-cols[0].metric("Entries", f"{len(df):,}")
-cols[1].metric("Milestones", f"{int((df['kind'] == 'milestone').sum()):,}")
-cols[2].metric("Setbacks", f"{int((df['kind'] == 'setback').sum()):,}")
-cols[3].metric("Partnerships", f"{df['partnership'].nunique():,}")
-history = df[df["structure_key"].notna() & df["status"].notna()].sort_values(["date_start", "date_end", "seq"])
-current = history.groupby(["partnership", "structure_key"])["status"].last().value_counts()
-cols = st.columns(3)
-for col, status in zip(cols, ("continuing", "hosted-elsewhere", "decommissioned")):
-    col.metric(status, f"{int(current.get(status, 0)):,}")
-cells = df.groupby(["partnership", "typology"]).size().reset_index(name="count")
-cells["partnership"] = cells["partnership"].map(names)
-st.altair_chart(
-    alt.Chart(cells).mark_rect().encode(x="typology:N", y="partnership:N", color="count:Q"), width="stretch"
-)
-latest = df.sort_values(["date_start", "date_end", "seq"], ascending=False).head(10)
-st.dataframe(latest[["date_text", "partnership", "kind", "title", "typology", "status"]], hide_index=True)
-"""
-
+FRAMED = "(trivial one-chart page in the app frame)"
 
 # -- the machine ----------------------------------------------------------------------------
 
@@ -206,146 +166,6 @@ def _partnerships_in(csv_path: str) -> int:
 def registered_pages() -> list[str]:
     """The page files app.py registers, in menu order."""
     return re.findall(r'st\.Page\("(pages/[^"]+\.py)"', APP.read_text())
-
-
-def _navigation_mode() -> None:
-    """Run AppTest as a long-running server does, in st.navigation mode (see tests/test_app.py)."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if getattr(PagesManager.__init__, "_bench", False):
-        return
-    original = PagesManager.__init__
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    init._bench = True  # type: ignore[attr-defined]
-    PagesManager.__init__ = init  # type: ignore[method-assign]
-
-
-def chart_rows(at: Any) -> int:
-    """The most data rows one Vega-Lite chart on the current page ships to the browser."""
-    import pyarrow as pa
-
-    def arrow_rows(data: bytes) -> int:
-        if not data:
-            return 0
-        try:
-            return int(pa.ipc.open_stream(data).read_all().num_rows)
-        except pa.ArrowInvalid:
-            return 0
-
-    def inline(node: Any) -> int:
-        if isinstance(node, dict):
-            data = node.get("data")
-            own = len(data["values"]) if isinstance(data, dict) and isinstance(data.get("values"), list) else 0
-            return own + sum(inline(v) for k, v in node.items() if k != "datasets")
-        if isinstance(node, list):
-            return sum(inline(v) for v in node)
-        return 0
-
-    most = 0
-    for element in at.get("vega_lite_chart"):
-        proto = element.proto
-        rows = arrow_rows(proto.data.data) + sum(arrow_rows(d.data.data) for d in proto.datasets)
-        try:
-            spec = json.loads(proto.spec)
-            rows += inline(spec) + sum(len(v) for v in spec.get("datasets", {}).values())
-        except (ValueError, AttributeError):
-            pass
-        most = max(most, rows)
-    return most
-
-
-def step_pages(db: str, runs: int, only: str = "") -> dict[str, Any]:
-    """Every page's full script run (app.py + page) on ``db``: cold and warm, median of ``runs``.
-
-    ``only``: comma-separated page files to run instead of all (for profiling one page).
-    """
-    os.environ["TRACKER_DB"] = db
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    _navigation_mode()
-    tmp = Path(tempfile.mkdtemp(prefix="tracker-bench-pages-"))
-    try:
-        trivial_file = tmp / "trivial.py"
-        trivial_file.write_text(TRIVIAL_PAGE)
-        pandas_file = tmp / "pandas_overview.py"
-        pandas_file.write_text(PANDAS_PAGE)
-        at = AppTest.from_file(str(APP), default_timeout=900)
-        at.run()
-        trivial = AppTest.from_file(str(trivial_file), default_timeout=900)
-        framed = _framed_trivial(tmp)  # the same trivial page inside app.py's frame (sidebar filters…)
-        if framed is not None:
-            framed.run()
-        baseline = AppTest.from_file(str(pandas_file), default_timeout=900)
-        pages = [p for p in registered_pages() if not only or p in only.split(",")]
-        times: dict[str, dict[str, list[float]]] = {}
-        rows: dict[str, int] = {}
-        errors: dict[str, str] = {}
-
-        def timed(name: str, run: Callable[[], Any], cold: bool) -> None:
-            if cold:
-                st.cache_data.clear()
-            started = time.perf_counter()
-            result = run()
-            times.setdefault(name, {"cold": [], "warm": []})["cold" if cold else "warm"].append(
-                time.perf_counter() - started
-            )
-            if result is not None and result.exception:
-                errors[name] = str(result.exception[0].value)[:300]
-
-        for round_ in range(runs + 1):  # the first round warms up the process and is not counted
-            if round_ == 0:
-                for page in pages:
-                    at.switch_page(page).run()
-                trivial.run()
-                baseline.run()
-                times.clear()
-                continue
-            for cold in (True, False):
-                timed("(trivial one-chart page)", trivial.run, cold)
-                if framed is not None:
-                    timed(FRAMED, partial(_switch, framed, "bench_trivial.py"), cold)
-                for page in pages:
-                    timed(page, partial(_switch, at, page), cold)
-                    if cold:
-                        rows[page] = max(rows.get(page, 0), chart_rows(at))
-                timed("(overview, all rows into pandas)", baseline.run, cold)
-        out: dict[str, Any] = {"pages": {}, "load": load(), "peak_rss_mb": peak_rss_mb(), "errors": errors}
-        for name, kinds in times.items():
-            out["pages"][name] = {
-                "cold": statistics.median(kinds["cold"]),
-                "warm": statistics.median(kinds["warm"]),
-                "chart_rows": rows.get(name),
-            }
-        return out
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-FRAMED = "(trivial one-chart page in the app frame)"
-
-
-def _switch(at: Any, page: str) -> Any:
-    return at.switch_page(page).run()
-
-
-def _framed_trivial(tmp: Path) -> Any:
-    """An AppTest of app.py with one more page, the trivial one, or None if app.py has changed shape."""
-    from streamlit.testing.v1 import AppTest
-
-    text = APP.read_text()
-    anchor = "present = _present.active()"
-    if anchor not in text or "PAGES = {" not in text:
-        return None
-    (tmp / "bench_trivial.py").write_text(TRIVIAL_PAGE)
-    (tmp / "pages").symlink_to(ROOT / "pages", target_is_directory=True)
-    extra = 'PAGES["Explore"].append(st.Page("bench_trivial.py", title="Trivial (bench)"))\n'
-    (tmp / "app_bench.py").write_text(text.replace(anchor, extra + anchor, 1))
-    return AppTest.from_file(str(tmp / "app_bench.py"), default_timeout=900)
 
 
 def step_serve(db: str) -> dict[str, Any]:
@@ -512,6 +332,7 @@ def concurrency(
     app_sessions: int = 0,
     think: tuple[float, float] = (0.2, 1.0),
     seed: int = 0,
+    app_session: Callable[[int, threading.Event, Callable[[], None], tuple[float, float]], None] | None = None,
 ) -> ConcurrencyResult:
     """``readers`` and ``writers`` threads (and ``app_sessions`` AppTest sessions) on one store.
 
@@ -634,31 +455,17 @@ def concurrency(
         except BaseException as exc:
             fail(f"writer {n}", exc)
 
-    app_turn = threading.Lock()
+    def app(n: int) -> None:
+        def ran() -> None:
+            with lock:
+                result.app_runs += 1
 
-    def app_session(n: int) -> None:
         try:
-            from streamlit.testing.v1 import AppTest
-
-            pages = registered_pages()
-            at = AppTest.from_file(str(APP), default_timeout=120)
-            with app_turn:
-                at.run()
-            i = 0
-            while not stop.is_set():
-                with app_turn:  # AppTest swaps Streamlit's process-wide runtime: sessions take turns
-                    at.switch_page(pages[(n + i) % len(pages)]).run()
-                if at.exception:
-                    raise RuntimeError(f"{pages[(n + i) % len(pages)]}: {at.exception[0].value}")
-                with lock:
-                    result.app_runs += 1
-                i += 1
-                stop.wait(random.uniform(*think))
+            if app_session is None:
+                raise RuntimeError("app sessions need benchmarks.apptest.app_session")
+            app_session(n, stop, ran, think)
         except BaseException as exc:
             fail(f"app session {n}", exc)
-
-    if app_sessions:
-        _navigation_mode()
 
     def phase(n_readers: int, n_writers: int, n_apps: int, duration: float) -> tuple[list[float], float, list[str]]:
         """Run the sessions for ``duration`` seconds; return read latencies, elapsed time, stuck threads."""
@@ -666,7 +473,7 @@ def concurrency(
         sink: list[float] = []
         threads = [threading.Thread(target=reader, args=(i, sink), name=f"reader-{i}") for i in range(n_readers)]
         threads += [threading.Thread(target=writer, args=(i,), name=f"writer-{i}") for i in range(n_writers)]
-        threads += [threading.Thread(target=app_session, args=(i,), name=f"app-{i}") for i in range(n_apps)]
+        threads += [threading.Thread(target=app, args=(i,), name=f"app-{i}") for i in range(n_apps)]
         started = time.perf_counter()
         for t in threads:
             t.start()
@@ -706,7 +513,7 @@ def concurrency(
 def _step(name: str, *args: str, timeout: float = 3600) -> dict[str, Any]:
     """Run one step in a fresh Python process; its last stdout line is the JSON result."""
     done = subprocess.run(
-        [sys.executable, "-m", "tracker.bench", name, *args],
+        [sys.executable, "-m", "benchmarks.apptest" if name in APPTEST_STEPS else "tracker.bench", name, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -804,35 +611,6 @@ def _build_db(db: str, size: int, partnerships: int) -> None:
         report = synth.load(store, size, partnerships)
     if not report.ok:
         raise RuntimeError(report.summary())
-
-
-def step_concurrency(db: str) -> dict[str, Any]:
-    """The concurrency workload on ``db`` (20 readers, 2 writers, 3 app sessions, 30 s)."""
-    os.environ["TRACKER_DB"] = db
-    from tracker.config import Settings
-    from tracker.store import Store
-
-    with Store(db, Settings(db=db)) as store:
-        r = concurrency(store, readers=20, writers=2, seconds=30, app_sessions=3)
-    return {
-        "single_p50": r.single_p50,
-        "single_p95": r.single_p95,
-        "p50": r.p50,
-        "p95": r.p95,
-        "ratio": r.ratio,
-        "reads": r.reads,
-        "writes": r.writes,
-        "conflicts": r.conflicts,
-        "retries": r.retries,
-        "reported": r.reported,
-        "imports": r.imports,
-        "app_runs": r.app_runs,
-        "errors": r.errors[:5],
-        "lost": r.lost[:5],
-        "stuck": r.stuck,
-        "seconds": r.seconds,
-        "load": load(),
-    }
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -1032,10 +810,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 STEPS: dict[str, Callable[..., dict[str, Any]]] = {
     "import": step_import,
     "read_csv": step_read_csv,
-    "pages": lambda db, runs, only="": step_pages(db, int(runs), only),
     "serve": step_serve,
-    "concurrency": step_concurrency,
 }
+APPTEST_STEPS = ("pages", "concurrency")
+"""Steps that drive Streamlit's AppTest: they live in benchmarks/apptest.py, outside tracker/."""
 
 if __name__ == "__main__":
     print(json.dumps(STEPS[sys.argv[1]](*sys.argv[2:]), default=str))

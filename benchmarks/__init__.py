@@ -1,0 +1,1 @@
+"""Benchmark steps that need Streamlit; the command is ``python -m tracker bench`` (#6)."""

@@ -1,0 +1,264 @@
+"""The benchmark steps that drive Streamlit (#6): every page's script run through AppTest, and the
+AppTest sessions of the concurrency workload. Kept out of tracker/, which never imports Streamlit
+(but for tracker/app_state.py); ``python -m tracker bench`` runs these steps in fresh processes as
+``python -m benchmarks.apptest STEP ARGS`` (see tracker/bench.py for what is measured and reported).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from tracker import bench
+
+FRAMED = bench.FRAMED
+
+TRIVIAL_PAGE = """
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+st.title("Trivial")
+data = pd.DataFrame({"x": list("abcdefghijkl"), "y": range(12)})
+st.altair_chart(alt.Chart(data).mark_bar().encode(x="x", y="y"), width="stretch")
+"""
+
+# The overview page as people build it without a query layer: every entry into pandas, then group.
+PANDAS_PAGE = """
+import altair as alt
+import streamlit as st
+
+from tracker import app_state
+
+cur = app_state.store().cursor()
+df = cur.execute("SELECT * FROM entries WHERE deleted_at IS NULL").df()
+names = dict(cur.execute("SELECT slug, name FROM partnerships").fetchall())
+st.title("Overview (pandas)")
+cols = st.columns(4)
+cols[0].metric("Entries", f"{len(df):,}")
+cols[1].metric("Milestones", f"{int((df['kind'] == 'milestone').sum()):,}")
+cols[2].metric("Setbacks", f"{int((df['kind'] == 'setback').sum()):,}")
+cols[3].metric("Partnerships", f"{df['partnership'].nunique():,}")
+history = df[df["structure_key"].notna() & df["status"].notna()].sort_values(["date_start", "date_end", "seq"])
+current = history.groupby(["partnership", "structure_key"])["status"].last().value_counts()
+cols = st.columns(3)
+for col, status in zip(cols, ("continuing", "hosted-elsewhere", "decommissioned")):
+    col.metric(status, f"{int(current.get(status, 0)):,}")
+cells = df.groupby(["partnership", "typology"]).size().reset_index(name="count")
+cells["partnership"] = cells["partnership"].map(names)
+st.altair_chart(
+    alt.Chart(cells).mark_rect().encode(x="typology:N", y="partnership:N", color="count:Q"), width="stretch"
+)
+latest = df.sort_values(["date_start", "date_end", "seq"], ascending=False).head(10)
+st.dataframe(latest[["date_text", "partnership", "kind", "title", "typology", "status"]], hide_index=True)
+"""
+
+
+def navigation_mode() -> None:
+    """Run AppTest as a long-running server does, in st.navigation mode (see tests/test_app.py)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if getattr(PagesManager.__init__, "_bench", False):
+        return
+    original = PagesManager.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    init._bench = True  # type: ignore[attr-defined]
+    PagesManager.__init__ = init  # type: ignore[method-assign]
+
+
+def chart_rows(at: Any) -> int:
+    """The most data rows one Vega-Lite chart on the current page ships to the browser."""
+    import pyarrow as pa
+
+    def arrow_rows(data: bytes) -> int:
+        if not data:
+            return 0
+        try:
+            return int(pa.ipc.open_stream(data).read_all().num_rows)
+        except pa.ArrowInvalid:
+            return 0
+
+    def inline(node: Any) -> int:
+        if isinstance(node, dict):
+            data = node.get("data")
+            own = len(data["values"]) if isinstance(data, dict) and isinstance(data.get("values"), list) else 0
+            return own + sum(inline(v) for k, v in node.items() if k != "datasets")
+        if isinstance(node, list):
+            return sum(inline(v) for v in node)
+        return 0
+
+    most = 0
+    for element in at.get("vega_lite_chart"):
+        proto = element.proto
+        rows = arrow_rows(proto.data.data) + sum(arrow_rows(d.data.data) for d in proto.datasets)
+        try:
+            spec = json.loads(proto.spec)
+            rows += inline(spec) + sum(len(v) for v in spec.get("datasets", {}).values())
+        except (ValueError, AttributeError):
+            pass
+        most = max(most, rows)
+    return most
+
+
+def step_pages(db: str, runs: int, only: str = "") -> dict[str, Any]:
+    """Every page's full script run (app.py + page) on ``db``: cold and warm, median of ``runs``.
+
+    ``only``: comma-separated page files to run instead of all (for profiling one page).
+    """
+    os.environ["TRACKER_DB"] = db
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    navigation_mode()
+    tmp = Path(tempfile.mkdtemp(prefix="tracker-bench-pages-"))
+    try:
+        trivial_file = tmp / "trivial.py"
+        trivial_file.write_text(TRIVIAL_PAGE)
+        pandas_file = tmp / "pandas_overview.py"
+        pandas_file.write_text(PANDAS_PAGE)
+        at = AppTest.from_file(str(bench.APP), default_timeout=900)
+        at.run()
+        trivial = AppTest.from_file(str(trivial_file), default_timeout=900)
+        framed = _framed_trivial(tmp)  # the same trivial page inside app.py's frame (sidebar filters…)
+        if framed is not None:
+            framed.run()
+        baseline = AppTest.from_file(str(pandas_file), default_timeout=900)
+        pages = [p for p in bench.registered_pages() if not only or p in only.split(",")]
+        times: dict[str, dict[str, list[float]]] = {}
+        rows: dict[str, int] = {}
+        errors: dict[str, str] = {}
+
+        def timed(name: str, run: Callable[[], Any], cold: bool) -> None:
+            if cold:
+                st.cache_data.clear()
+            started = time.perf_counter()
+            result = run()
+            times.setdefault(name, {"cold": [], "warm": []})["cold" if cold else "warm"].append(
+                time.perf_counter() - started
+            )
+            if result is not None and result.exception:
+                errors[name] = str(result.exception[0].value)[:300]
+
+        for round_ in range(runs + 1):  # the first round warms up the process and is not counted
+            if round_ == 0:
+                for page in pages:
+                    at.switch_page(page).run()
+                trivial.run()
+                baseline.run()
+                times.clear()
+                continue
+            for cold in (True, False):
+                timed("(trivial one-chart page)", trivial.run, cold)
+                if framed is not None:
+                    timed(FRAMED, partial(_switch, framed, "bench_trivial.py"), cold)
+                for page in pages:
+                    timed(page, partial(_switch, at, page), cold)
+                    if cold:
+                        rows[page] = max(rows.get(page, 0), chart_rows(at))
+                timed("(overview, all rows into pandas)", baseline.run, cold)
+        out: dict[str, Any] = {"pages": {}, "load": bench.load(), "peak_rss_mb": bench.peak_rss_mb(), "errors": errors}
+        for name, kinds in times.items():
+            out["pages"][name] = {
+                "cold": statistics.median(kinds["cold"]),
+                "warm": statistics.median(kinds["warm"]),
+                "chart_rows": rows.get(name),
+            }
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _switch(at: Any, page: str) -> Any:
+    return at.switch_page(page).run()
+
+
+def _framed_trivial(tmp: Path) -> Any:
+    """An AppTest of app.py with one more page, the trivial one, or None if app.py has changed shape."""
+    from streamlit.testing.v1 import AppTest
+
+    text = bench.APP.read_text()
+    anchor = "present = _present.active()"
+    if anchor not in text or "PAGES = {" not in text:
+        return None
+    (tmp / "bench_trivial.py").write_text(TRIVIAL_PAGE)
+    (tmp / "pages").symlink_to(bench.ROOT / "pages", target_is_directory=True)
+    extra = 'PAGES["Explore"].append(st.Page("bench_trivial.py", title="Trivial (bench)"))\n'
+    (tmp / "app_bench.py").write_text(text.replace(anchor, extra + anchor, 1))
+    return AppTest.from_file(str(tmp / "app_bench.py"), default_timeout=900)
+
+
+_APP_TURN = threading.Lock()  # AppTest swaps Streamlit's process-wide runtime: sessions take turns
+
+
+def app_session(n: int, stop: threading.Event, ran: Callable[[], None], think: tuple[float, float]) -> None:
+    """One person browsing the dashboard until ``stop``: page after page, with a think time; for
+    :func:`tracker.bench.concurrency` (``ran`` counts each page run; an exception box raises)."""
+    from streamlit.testing.v1 import AppTest
+
+    navigation_mode()
+    pages = bench.registered_pages()
+    at = AppTest.from_file(str(bench.APP), default_timeout=120)
+    with _APP_TURN:
+        at.run()
+    i = 0
+    while not stop.is_set():
+        with _APP_TURN:
+            at.switch_page(pages[(n + i) % len(pages)]).run()
+        if at.exception:
+            raise RuntimeError(f"{pages[(n + i) % len(pages)]}: {at.exception[0].value}")
+        ran()
+        i += 1
+        stop.wait(random.uniform(*think))
+
+
+def step_concurrency(db: str) -> dict[str, Any]:
+    """The concurrency workload on ``db`` (20 readers, 2 writers, 3 app sessions, 30 s)."""
+    os.environ["TRACKER_DB"] = db
+    from tracker.config import Settings
+    from tracker.store import Store
+
+    with Store(db, Settings(db=db)) as store:
+        r = bench.concurrency(store, readers=20, writers=2, seconds=30, app_sessions=3, app_session=app_session)
+    return {
+        "single_p50": r.single_p50,
+        "single_p95": r.single_p95,
+        "p50": r.p50,
+        "p95": r.p95,
+        "ratio": r.ratio,
+        "reads": r.reads,
+        "writes": r.writes,
+        "conflicts": r.conflicts,
+        "retries": r.retries,
+        "reported": r.reported,
+        "imports": r.imports,
+        "app_runs": r.app_runs,
+        "errors": r.errors[:5],
+        "lost": r.lost[:5],
+        "stuck": r.stuck,
+        "seconds": r.seconds,
+        "load": bench.load(),
+    }
+
+
+STEPS: dict[str, Callable[..., dict[str, Any]]] = {
+    "pages": lambda db, runs, only="": step_pages(db, int(runs), only),
+    "concurrency": step_concurrency,
+}
+
+if __name__ == "__main__":
+    print(json.dumps(STEPS[sys.argv[1]](*sys.argv[2:]), default=str))
