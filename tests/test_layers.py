@@ -1,5 +1,6 @@
 """The domain package never imports the UI: tracker/ is usable (and testable) without Streamlit."""
 
+import re
 import subprocess
 import sys
 
@@ -19,6 +20,16 @@ def test_tracker_does_not_import_streamlit_or_altair_outside_the_edge():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"tracker imports {done.stdout.strip()}"
+
+
+def test_no_tracker_module_mentions_a_streamlit_import_even_inside_a_function():
+    """Importing is not enough to prove it: a function can import Streamlit when called. Only the
+    edge may; the benchmark steps that drive AppTest live in benchmarks/ (#6)."""
+    found = re.compile(r"^\s*(import streamlit|from streamlit[ .])", re.MULTILINE)
+    offenders = [
+        p.name for p in (ROOT / "tracker").glob("*.py") if p.stem != "app_state" and found.search(p.read_text())
+    ]
+    assert offenders == []
 
 
 def test_no_sql_in_pages():
