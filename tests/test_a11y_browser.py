@@ -186,13 +186,26 @@ def test_backup_download_from_the_admin_page(server, page, tmp_path):
     """The Admin page's backup button gives a zip that restores (here to share this module's server)."""
     import zipfile
 
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     from tracker import backup
 
     page.goto(f"{server}/admin")
     settle(page)
     page.get_by_role("tab", name="Backup").click()
-    with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="Download a backup (zip)").click()
+    settle(page)
+    button = page.get_by_role("button", name="Download a backup (zip)")
+    # Once in four full runs on a loaded 2-core machine the first click gave no download within a
+    # minute (never alone); a person would click again, and so does the test, once.
+    for attempt in range(2):
+        try:
+            with page.expect_download(timeout=45_000) as download:
+                button.click()
+            break
+        except PlaywrightTimeoutError:
+            if attempt:
+                raise
+            settle(page)
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)
     assert path.name.startswith("tracker-backup-") and "manifest.json" in zipfile.ZipFile(path).namelist()
