@@ -12,32 +12,17 @@ markup is Streamlit's (st.navigation), not the app's; screen readers still annou
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.browser_support import CHROMIUM, chromium, settle, streamlit_app
 from tests.conftest import ADMIN, ROOT
 from tracker.config import Settings
 from tracker.importer import import_file
 from tracker.store import Store
 
-CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 if not Path(CHROMIUM).exists() or not AXE.exists():
     missing = "Debian's chromium (apt-get install chromium)" if not Path(CHROMIUM).exists() else f"axe-core ({AXE})"
@@ -66,74 +51,20 @@ RUN_AXE = """async (exempt) => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("a11y") / "a11y.duckdb"
     with Store(str(db), Settings(db=str(db))) as store:
         assert import_file(store, store.settings.sample, actor=ADMIN).ok
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "TRACKER_DB": str(db)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                proc.kill()
-                raise RuntimeError(f"streamlit did not start: {out[-2000:]}") from None
-            time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with streamlit_app(db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
         yield context.new_page()
-        browser.close()
-
-
-def settle(page) -> None:
-    page.wait_for_selector(READY, timeout=60_000)
-    page.wait_for_timeout(800)
-    page.wait_for_selector(READY, timeout=60_000)
 
 
 def violations(page) -> list[dict]:

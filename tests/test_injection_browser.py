@@ -13,33 +13,18 @@ the bug named, strictly: when the page is fixed the mark must go.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN, ROOT, valid_row
+from tests.browser_support import CHROMIUM, chromium, settle, streamlit_app
+from tests.conftest import ADMIN, valid_row
 from tracker import entries
 from tracker.config import Settings
 from tracker.importer import import_file
 from tracker.store import Store
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("TRACKER_REQUIRE_BROWSER"):
@@ -84,12 +69,6 @@ EVIDENCE = """() => ({
 })"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("injection") / "hostile.duckdb"
@@ -98,56 +77,14 @@ def server(tmp_path_factory):
         entries.save_entry(store, valid_row(**HOSTILE), actor=ADMIN)
         entries.save_entry(store, valid_row(**DELETED), actor=ADMIN)
         entries.delete_entry(store, "x-del", actor=ADMIN)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "TRACKER_DB": str(db)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                proc.kill()
-                raise RuntimeError(f"streamlit did not start: {out[-2000:]}") from None
-            time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with streamlit_app(db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 class Watched:
@@ -167,9 +104,7 @@ class Watched:
         self.settle()
 
     def settle(self) -> None:
-        self.page.wait_for_selector(READY, timeout=60_000)
-        self.page.wait_for_timeout(600)
-        self.page.wait_for_selector(READY, timeout=60_000)
+        settle(self.page)
 
     def assert_inert(self) -> None:
         found = self.page.evaluate(EVIDENCE)
