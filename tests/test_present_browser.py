@@ -4,19 +4,14 @@ that the sidebar is actually hidden and the type actually larger."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from tests.browser_support import chromium, require_chromium, settle, streamlit_app
 from tests.conftest import ADMIN, ROOT
 from tracker import queries
 from tracker.config import Settings
@@ -24,8 +19,6 @@ from tracker.filters import Filters
 from tracker.importer import import_file
 from tracker.store import Store
 
-CHROMIUM = "/usr/bin/chromium"
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
 
@@ -112,74 +105,19 @@ def test_present_mode_keeps_the_filters_and_can_be_left(db):
 # --- a real browser: the sidebar is hidden, the type is larger ---------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(demo_file):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("TRACKER_REQUIRE_BROWSER"):
-            raise RuntimeError("TRACKER_REQUIRE_BROWSER is set but Debian's chromium is not installed")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    port = _free_port()
-    env = {**os.environ, "TRACKER_DB": str(demo_file)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                proc.kill()
-                raise RuntimeError(f"streamlit did not start: {out[-2000:]}") from None
-            time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-def settle(page) -> None:
-    page.wait_for_selector(READY, timeout=60_000)
-    page.wait_for_timeout(500)
-    page.wait_for_selector(READY, timeout=60_000)
+    require_chromium()
+    with streamlit_app(demo_file) as url:
+        yield url
 
 
 @pytest.mark.browser
 def test_present_mode_in_a_browser_hides_the_sidebar_and_enlarges_the_type(server):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
         page.goto(f"{server}/?partnership=voices")
         settle(page)
         expect(page.locator("[data-testid='stSidebar']")).to_be_visible()
@@ -202,4 +140,3 @@ def test_present_mode_in_a_browser_hides_the_sidebar_and_enlarges_the_type(serve
         settle(page)
         expect(page.locator("[data-testid='stSidebar']")).to_be_visible()
         assert "present=" not in page.url and "partnership=voices" in page.url
-        browser.close()
