@@ -161,25 +161,21 @@ def test_reads_from_the_stored_counts_match_reading_every_entry(crowded, filters
     """Figures, heatmap, latest entries and the binned timeline come from entry_counts when the
     filter allows (#6); they must be what reading the entries gives."""
     assert queries.counted(filters) is not None
-    fast = (
-        queries.count_entries(crowded, filters),
-        queries.headline(crowded, filters),
-        queries.heatmap(crowded, filters, "partnership", "typology"),
-        queries.heatmap(crowded, filters, "typology", "partnership"),
-        queries.entry_list(crowded, filters, limit=7, offset=3),
-        queries.timeline(crowded, filters, "partnership", max_rows=60),
-        queries.timeline(crowded, filters, "partnership", max_rows=400),
-    )
+
+    def reads() -> tuple:
+        return (
+            queries.count_entries(crowded, filters),
+            queries.headline(crowded, filters),
+            queries.heatmap(crowded, filters, "partnership", "typology"),
+            queries.heatmap(crowded, filters, "typology", "partnership"),
+            queries.entry_list(crowded, filters, limit=7, offset=3),
+            queries.timeline(crowded, filters, "partnership", max_rows=60),
+            queries.timeline(crowded, filters, "partnership", max_rows=400),
+        )
+
+    fast = reads()
     monkeypatch.setattr(queries, "counted", lambda filters: None)
-    slow = (
-        queries.count_entries(crowded, filters),
-        queries.headline(crowded, filters),
-        queries.heatmap(crowded, filters, "partnership", "typology"),
-        queries.heatmap(crowded, filters, "typology", "partnership"),
-        queries.entry_list(crowded, filters, limit=7, offset=3),
-        queries.timeline(crowded, filters, "partnership", max_rows=60),
-        queries.timeline(crowded, filters, "partnership", max_rows=400),
-    )
+    slow = reads()
     assert fast[:2] == slow[:2] and fast[0] > 0
     for got, expected in zip(fast[2:5], slow[2:5], strict=True):
         pd.testing.assert_frame_equal(got, expected)
