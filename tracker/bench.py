@@ -299,7 +299,7 @@ class ConcurrencyResult:
 
 def _reads(store: Any, partnerships: list[str]) -> list[Callable[[random.Random], Any]]:
     """The read mix: what a page view asks of the store."""
-    from tracker import queries
+    from tracker import queries, verification
     from tracker.filters import Filters
 
     def pick(rng: random.Random) -> Filters:
@@ -311,7 +311,7 @@ def _reads(store: Any, partnerships: list[str]) -> list[Callable[[random.Random]
         lambda rng: queries.heatmap(store, pick(rng), "typology", "mechanism"),
         lambda rng: queries.entry_list(store, pick(rng), limit=50),
         lambda rng: queries.timeline(store, pick(rng), "partnership"),
-        lambda rng: queries.structures(store, pick(rng)),
+        lambda rng: verification.register(store, pick(rng), limit=1000),  # what the legacy page reads
         lambda rng: queries.data_version(store),
     ]
 
