@@ -342,8 +342,8 @@ def survival(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     sql = f"""
     WITH {ctes}, n AS (
         SELECT g.partnership, count(*) AS structures,
-               count(*) FILTER (WHERE g.status IN {SURVIVING}) AS surviving,
-               count(*) FILTER (WHERE g.status IN {SURVIVING} AND g.status_recorded > p.end_date)
+               count(*) FILTER (WHERE g.status IN ('continuing', 'hosted-elsewhere')) AS surviving,
+               count(*) FILTER (WHERE g.status IN ('continuing', 'hosted-elsewhere') AND g.status_recorded > p.end_date)
                    AS confirmed_after_end
         FROM grouped g JOIN partnerships p ON p.slug = g.partnership
         GROUP BY g.partnership
