@@ -177,7 +177,7 @@ else:
         confirmed = f"{row.last_confirmed:%Y-%m-%d}" if row.last_confirmed == row.last_confirmed else "never"
         cols[0].markdown(
             f"**{_ui.inert(row.structure)}** · {row.status}"
-            + (f" ({_ui.inert(row.host)})" if row.host else "")
+            + (f" ({_ui.inert(row.host)})" if isinstance(row.host, str) and row.host else "")
             + f"  \nlast confirmed {confirmed}"
         )
         editable = member.can_edit(row.partnership_slug) and filters.as_at is None

@@ -289,6 +289,11 @@ def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(
     chooser = at.selectbox(key="check_partnership")
     assert len(chooser.options) > 1 and all(" to check" in o for o in chooser.options)
     assert not [b for b in at.button if b.key and b.key.startswith("ok_voices_")]  # one partnership at a time
+    for option in chooser.options:  # every partnership's list reads as words: no "nan" for a missing host
+        at.selectbox(key="check_partnership").set_value(option).run()
+        listed = [m.value for m in at.markdown if "last confirmed" in m.value]
+        assert listed and not [m for m in listed if "(nan)" in m or "(None)" in m], (option, listed)
+    chooser = at.selectbox(key="check_partnership")
     chooser.set_value("VOICES").run()
     buttons = [b for b in at.button if b.key and b.key.startswith("ok_voices_")]
     assert buttons, "VOICES structures should need checking (demo data ends in 2022)"
