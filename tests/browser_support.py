@@ -141,3 +141,36 @@ def no_exception(page: object) -> None:
 def extra_args(*pairs: Sequence[str]) -> list[str]:
     """Flatten (option, value) pairs for ``streamlit_app``."""
     return [part for pair in pairs for part in pair]
+
+
+def choose(page: object, label: str, option: str, *, many: bool = False, attempts: int = 3) -> None:
+    """Pick ``option`` in the selectbox (or multiselect) labelled ``label`` and wait until it shows.
+
+    The option is typed and chosen with Enter, as a keyboard user would: clicking an option in a
+    long, scrolled list loses the click now and then on a loaded machine (the list redraws between
+    mouse down and up; seen in CI and reproduced under CPU load). The value must appear in the
+    widget before the test goes on, and the pick is repeated if it did not.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    box = page.get_by_role("combobox", name=label, exact=True)  # type: ignore[attr-defined]
+    chips = page.locator("[data-testid='stMultiSelect']").filter(has=box)  # type: ignore[attr-defined]
+    for attempt in range(attempts):
+        settle(page)
+        box.click()
+        page.keyboard.type(option)  # type: ignore[attr-defined]
+        expect(page.get_by_role("option", name=option, exact=True)).to_be_visible()  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        if many:
+            page.keyboard.press("Escape")  # type: ignore[attr-defined]
+        settle(page)
+        try:
+            if many:  # chosen values are chips beside the box
+                expect(chips.first).to_contain_text(option, timeout=5_000)
+            else:  # a selectbox shows its value in the box itself
+                expect(box).to_have_value(option, timeout=5_000)
+            return
+        except (AssertionError, PlaywrightTimeout):
+            if attempt == attempts - 1:
+                raise

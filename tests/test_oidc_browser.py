@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import chromium, free_port, require_chromium, settle, stop, streamlit_app, wait_for
+from tests.browser_support import (
+    choose,
+    chromium,
+    free_port,
+    require_chromium,
+    settle,
+    stop,
+    streamlit_app,
+    wait_for,
+)
 from tests.conftest import ADMIN
 from tracker import access
 from tracker.config import Settings
@@ -94,13 +103,9 @@ def test_editor_signs_in_and_logs_an_entry_for_their_partnership(browser, app_ur
     options.first.click()
     page.get_by_role("textbox", name="Date *").fill("2023")
     page.get_by_role("textbox", name="Title *").fill("Signed-in lead records MaRG's third year at the council")
-    page.get_by_label("Typology *").click()
-    page.get_by_role("option", name="Approaches to coordinating support").click()
-    page.get_by_label("Status *").click()
-    page.get_by_role("option", name="Continuing").click()
-    page.get_by_label("Contributing mechanisms *").click()
-    page.get_by_role("option", name="Cross-agency networks and groups").click()
-    page.keyboard.press("Escape")
+    choose(page, "Typology *", "Approaches to coordinating support")
+    choose(page, "Status *", "Continuing")
+    choose(page, "Contributing mechanisms *", "Cross-agency networks and groups", many=True)
     page.get_by_role("button", name="Save entry").click()
     settle(page)
     expect(page.get_by_text("Saved “Signed-in lead records MaRG's third year at the council”")).to_be_visible(
