@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages import _auth, _present, _ui
+from tracker import app_state
 
 st.set_page_config(
     page_title="Systems Change Tracker",
@@ -11,6 +12,7 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
+app_state.begin_run()  # the data version is read once per run (tracker/app_state.py)
 member = _auth.identify()  # stops here with a sign-in or request-access page when needed
 
 PAGES = {

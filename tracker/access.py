@@ -124,6 +124,14 @@ class MemberIn(BaseModel):
         return slugs
 
 
+_WRITES = [0]  # audit events written by this process (every write records one)
+
+
+def writes() -> int:
+    """How many audit events this process has written: changes whenever this process writes."""
+    return _WRITES[0]
+
+
 def audit(cur: Any, actor: Member, action: str, entry_id: str | None = None, **detail: Any) -> str:
     """Append one event to the audit log (inside the caller's transaction); return its id."""
     import uuid
@@ -133,6 +141,7 @@ def audit(cur: Any, actor: Member, action: str, entry_id: str | None = None, **d
         "INSERT INTO audit_log (id, happened_at, actor, action, entry_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
         [event, utcnow(), actor.email, action, entry_id, json.dumps(detail, default=str, ensure_ascii=False)],
     )
+    _WRITES[0] += 1
     return event
 
 

@@ -22,6 +22,11 @@ from typing import Any, TypeVar
 import altair as alt
 import pandas as pd
 
+# Altair checks every schema object against the Vega-Lite schema as it is built ("debug mode"),
+# which costs more than building the page's data. The builders' output is validated whole in
+# tests/test_charts.py instead (``to_dict()`` validates), so the app builds without it.
+alt.utils.schemapi.disable_debug_mode()
+
 TYPOLOGY_PALETTE: list[str] = [
     "#0072B2",
     "#E69F00",
@@ -243,6 +248,12 @@ _LABELLERS: dict[str, Callable[[Any], str]] = {
 _METRIC_TITLES = {"count": "Entries", "share": "Share of row", "net": ["Net", "(milestones − setbacks)"]}
 
 
+def _on_cell(value: Any) -> list[dict[str, Any]]:
+    """A condition: ``value`` where the heatmap's clicked cell is. Written out as ``alt.when`` would
+    write it: Altair resolves ``alt.when`` by validating it against the schema (~5 ms per channel)."""
+    return [{"param": "cell", "empty": False, "value": value}]
+
+
 def heatmap(
     cells: pd.DataFrame | None, metric: str, row_title: str, col_title: str, *, compact: bool = False
 ) -> alt.LayerChart:
@@ -270,7 +281,7 @@ def heatmap(
     row_limit = 200 if compact else 300
     cell = alt.selection_point(name="cell", fields=["row_key", "col_key"], on="click", clear="dblclick")
 
-    base = alt.Chart(frame).encode(
+    base = alt.Chart().encode(  # the data goes on the layer: Altair hashes each layer's own data
         x=alt.X(
             "col:N",
             sort=cols,
@@ -300,10 +311,10 @@ def heatmap(
         base.mark_rect()
         .encode(
             color=alt.Color(f"{metric}:Q", scale=scale, legend=legend),
-            stroke=alt.when(cell, empty=False).then(alt.value("#000000")).otherwise(alt.value("#CFCFCF")),
-            strokeWidth=alt.when(cell, empty=False).then(alt.value(4)).otherwise(alt.value(0.75)),
+            stroke=alt.StrokeValue(value="#CFCFCF", condition=_on_cell("#000000")),
+            strokeWidth=alt.StrokeWidthValue(value=0.75, condition=_on_cell(4)),
             # Draw the selected cell last, so that its neighbours do not paint over its outline.
-            order=alt.when(cell, empty=False).then(alt.value(1)).otherwise(alt.value(0)),
+            order=alt.OrderValue(value=0, condition=_on_cell(1)),
         )
         .add_params(cell)
     )
@@ -312,18 +323,20 @@ def heatmap(
         threshold = round(0.6 * biggest, 6)
         text = base.mark_text(fontSize=11 if compact else 16, fontWeight="bold", baseline="middle").encode(
             text=alt.Text("label:N"),
-            color=alt.when(f"abs(datum['{metric}']) > {threshold}")
-            .then(alt.value("#FFFFFF"))
-            .when(f"datum['{metric}'] == 0")
-            .then(alt.value(TEXT_MUTED))
-            .otherwise(alt.value(TEXT_DARK)),
+            color=alt.ColorValue(
+                value=TEXT_DARK,
+                condition=[
+                    {"test": f"abs(datum['{metric}']) > {threshold}", "value": "#FFFFFF"},
+                    {"test": f"datum['{metric}'] == 0", "value": TEXT_MUTED},
+                ],
+            ),
         )
         layers.append(text)
     # The width covers the row labels and the legend too (autosize fit-x), so that the grid
     # keeps its cell size when shown at its own width and fills the page when stretched.
     label_px = min(row_limit, 8 * max((len(str(row)) for row in rows), default=4)) + 16
     legend_px = 0 if compact else 110
-    return alt.layer(*layers).properties(
+    return alt.layer(*layers, data=frame).properties(
         width=col_step * max(len(cols), 1) + label_px + legend_px,
         height=row_step * max(len(rows), 1),
         autosize=_FIT_X,

@@ -1,0 +1,96 @@
+"""tracker/app_state.py: cached reads keyed by the data version, which is read once per script run.
+
+Real DuckDB files and real script runs (AppTest); the only stand-in is a counter around
+``queries.data_version`` to see how often the version query runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ADMIN, ROOT, valid_row
+from tests.test_app import demo_file, navigation_mode  # noqa: F401 (fixtures)
+from tracker import access, app_state, entries, queries
+from tracker.store import Store
+
+TIMEOUT = 60
+
+
+@pytest.fixture
+def db(tmp_path, demo_file, monkeypatch) -> Path:  # noqa: F811
+    path = tmp_path / "state.duckdb"
+    shutil.copy(demo_file, path)
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def version_queries(monkeypatch) -> list[str]:
+    """Every data version the app asked the database for, in order."""
+    asked: list[str] = []
+    real = queries.data_version
+
+    def counted(store: Store) -> str:
+        version = real(store)
+        asked.append(version)
+        return version
+
+    monkeypatch.setattr(queries, "data_version", counted)
+    return asked
+
+
+def entries_shown(at: AppTest) -> str:
+    return next(m.value for m in at.metric if m.label == "Entries")
+
+
+def test_the_data_version_is_asked_once_per_run_not_once_per_read(db, version_queries):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert len(version_queries) == 1  # the overview makes several cached reads
+    at.run()
+    assert len(version_queries) == 2
+    at.switch_page("pages/legacy.py").run()
+    assert not at.exception
+    assert len(version_queries) == 3
+
+
+def test_a_write_elsewhere_between_runs_shows_on_the_next_run(db, version_queries):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    before = int(entries_shown(at).replace(",", ""))
+    # As another replica's write looks to this process: the data changes, this process's write
+    # count does not (the count is put back after the save).
+    seen = access.writes()
+    entries.save_entry(app_state.store(), valid_row(title="Written by another replica"), actor=ADMIN)
+    access._WRITES[0] = seen
+    at.run()
+    assert not at.exception
+    assert int(entries_shown(at).replace(",", "")) == before + 1
+    assert version_queries[-1] != version_queries[0]
+
+
+def _saves_then_reads() -> None:
+    import streamlit as st
+
+    from tests.conftest import ADMIN, valid_row
+    from tracker import app_state, entries, queries
+
+    app_state.begin_run()
+    before = app_state.read(queries.headline)["entries"]
+    entries.save_entry(app_state.store(), valid_row(title="Saved in this very run"), actor=ADMIN)
+    after = app_state.read(queries.headline)["entries"]
+    st.write(f"before={before} after={after}")
+
+
+def test_a_write_in_the_run_shows_on_the_reads_after_it(db, version_queries):
+    at = AppTest.from_function(_saves_then_reads, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    before, after = (int(part.split("=")[1]) for part in at.markdown[0].value.split())
+    assert after == before + 1
+    assert len(version_queries) == 2  # asked again after the write, not before every read
