@@ -121,6 +121,23 @@ def unvalidated(chart: _Chart) -> _Chart:
     return chart
 
 
+def _layer(*charts: alt.Chart, data: pd.DataFrame | None = None, **props: Any) -> alt.LayerChart:
+    """``alt.layer(*charts).properties(**props)``, built the cheap way (#6).
+
+    Altair names each unnamed layer by hashing it, data and all (a JSON dump of the frame), and
+    ``.properties`` checks each value against the schema; both cost more than the page's query.
+    Layers are named by position instead and the properties given to the constructor (the whole
+    spec is still validated by tests/test_charts.py).
+    """
+    named = []
+    for i, chart in enumerate(charts):
+        if chart.name in (None, alt.Undefined):
+            chart = chart.copy(deep=False)
+            chart.name = f"layer{i}"
+        named.append(chart)
+    return alt.LayerChart(layer=named, **({"data": data} if data is not None else {}), **props)
+
+
 def spec_rows(chart: alt.TopLevelMixin) -> int:
     """Count the data rows embedded in a chart's Vega-Lite spec (named datasets and inline values)."""
     spec = chart.to_dict()
@@ -336,7 +353,9 @@ def heatmap(
     # keeps its cell size when shown at its own width and fills the page when stretched.
     label_px = min(row_limit, 8 * max((len(str(row)) for row in rows), default=4)) + 16
     legend_px = 0 if compact else 110
-    return alt.layer(*layers, data=frame).properties(
+    return _layer(
+        *layers,
+        data=frame,
         width=col_step * max(len(cols), 1) + label_px + legend_px,
         height=row_step * max(len(rows), 1),
         autosize=_FIT_X,
@@ -538,7 +557,7 @@ def timeline(
         if context is not None and len(context) and "mechanisms" in entries:
             room = MAX_ROWS - len(entries) - len(bands) - len(context)
             layers.extend(_context_rings(entries, context, y, dy, room))
-    return alt.layer(*layers).properties(width="container", height=max(200, 34 * max(len(lanes), 1)), autosize=_FIT_X)
+    return _layer(*layers, width="container", height=max(200, 34 * max(len(lanes), 1)), autosize=_FIT_X)
 
 
 _CONTEXT_FILL = "#6b6b6b"
@@ -599,7 +618,7 @@ def _context_layers(context: pd.DataFrame, entries: pd.DataFrame) -> list[alt.Ch
     lines = base.transform_filter("datum.point").mark_rule(color=_CONTEXT_FILL, strokeDash=[5, 4], strokeWidth=2)
     labels = base.mark_text(
         align="left", baseline="top", dx=3, y=2, angle=0, fontSize=12, color=TEXT_MUTED, clip=True
-    ).encode(text="shown:N")
+    ).encode(text=alt.Text("shown:N"))
     return [spans, lines, labels]
 
 
@@ -691,9 +710,7 @@ def legacy_status_bar(counts: pd.DataFrame | None, *, statuses: Sequence[str]) -
     words = base.mark_text(fontSize=LABEL_SIZE, color=TEXT_DARK, baseline="middle").encode(
         x=alt.X("mid:Q", scale=x_scale), text=alt.Text("shown:N")
     )
-    return alt.layer(bars, words).properties(
-        width="container", height=max(120, 42 * max(len(partnerships), 1)), autosize=_FIT_X
-    )
+    return _layer(bars, words, width="container", height=max(120, 42 * max(len(partnerships), 1)), autosize=_FIT_X)
 
 
 # --- milestones and setbacks per year ---------------------------------------------------------
@@ -743,7 +760,7 @@ def year_bars(counts: pd.DataFrame | None) -> alt.LayerChart:
         .encode(text=alt.Text("entries:Q", format="d"))
         for kind, baseline, dy in (("milestone", "bottom", -3), ("setback", "top", 3))
     ]
-    return alt.layer(bars, *labels).properties(width="container", height=320, autosize=_FIT_X)
+    return _layer(bars, *labels, width="container", height=320, autosize=_FIT_X)
 
 
 # --- survival curves --------------------------------------------------------------------------
@@ -791,7 +808,7 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
         base.transform_joinaggregate(last="max(time)", groupby=["group"])
         .transform_filter("datum.time === datum.last")
         .mark_text(align="left", dx=8, fontSize=LABEL_SIZE, fontWeight="bold")
-        .encode(text="group:N")
+        .encode(text=alt.Text("group:N"))
     )
     layers = [line, censored] + ([ends] if len(groups) > 1 else [])
-    return alt.layer(*layers).properties(width="container", height=380, autosize=_FIT_X)
+    return _layer(*layers, width="container", height=380, autosize=_FIT_X)
