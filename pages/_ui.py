@@ -280,9 +280,13 @@ def inert(text: Any) -> str:
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 
+# What an entry table shows unless told otherwise; read only these (queries.entry_list(columns=…)).
+ENTRY_TABLE = ("date", "partnership", "kind", "title", "typology", "status", "host", "structure", "source")
+
+
 def entry_table(entries: pd.DataFrame, *, key: str, columns: list[str] | None = None) -> None:
     """Entries as a table; selecting a row offers to open it for editing."""
-    shown = columns or ["date", "partnership", "kind", "title", "typology", "status", "host", "structure", "source"]
+    shown = columns or list(ENTRY_TABLE)
     if "source" in shown and "source" in entries:
         entries = entries.assign(source_url=[http_url(v) for v in entries["source"]])
         shown = [*shown, "source_url"] if "source_url" not in shown else shown

@@ -64,5 +64,6 @@ st.page_link(
 )
 
 st.header("Latest entries")
-latest = app_state.read(queries.entry_list, filters, limit=10)
-_ui.entry_table(latest, key="overview_latest", columns=["date", "partnership", "kind", "title", "typology", "status"])
+LATEST = ["date", "partnership", "kind", "title", "typology", "status"]
+latest = app_state.read(queries.entry_list, filters, limit=10, columns=tuple(LATEST))
+_ui.entry_table(latest, key="overview_latest", columns=LATEST)

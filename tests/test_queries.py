@@ -149,6 +149,26 @@ def test_clicking_a_cell_lists_exactly_the_entries_behind_it(marg):
     assert list(entries["id"]) == ["m4"]
 
 
+@pytest.mark.parametrize(
+    "columns",
+    [("date", "partnership", "kind", "title", "typology", "status"), ("mechanisms",), ("title", "id", "quote")],
+)
+def test_an_entry_list_of_some_columns_is_those_columns_of_the_whole_list(marg, columns):
+    """A table reads only what it shows (#6); what it reads is what the whole list says."""
+    whole = queries.entry_list(marg, Filters(), limit=4, offset=1)
+    some = queries.entry_list(marg, Filters(), limit=4, offset=1, columns=columns)
+    expected = ["id", *(c for c in columns if c != "id")]
+    assert list(some.columns) == expected
+    assert list(whole.columns) == list(queries.ENTRY_FIELDS)
+    assert len(some) == 4
+    assert some.equals(whole[expected])
+
+
+def test_an_entry_list_refuses_a_column_it_does_not_have(marg):
+    with pytest.raises(ValueError, match="'password'"):
+        queries.entry_list(marg, Filters(), columns=("title", "password"))
+
+
 def test_timeline_rows_keep_the_date_as_entered_and_span_the_period(marg):
     frame, binned = queries.timeline(marg, Filters(partnerships=("voices",)))
     assert not binned and len(frame) == 4

@@ -7,7 +7,7 @@ small, already-summarised tables.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from datetime import date
 from typing import Any
@@ -464,31 +464,69 @@ def headline(store: Store, filters: Filters = Filters()) -> dict[str, int]:
     }
 
 
+# entry_list's columns: name -> (what it is in SQL, the entries columns it needs).
+ENTRY_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "id": ("e.id", ("id",)),
+    "date": ("e.date_text", ("date_text",)),
+    "partnership": ("p.name", ("partnership",)),
+    "kind": ("e.kind", ("kind",)),
+    "title": ("e.title", ("title",)),
+    "typology": ("ty.label", ("typology",)),
+    "status": ("st.label", ("status",)),
+    "host": ("e.host", ("host",)),
+    "structure": ("e.structure", ("structure",)),
+    "mechanisms": ("mech.labels", ("id",)),
+    "source": ("e.source", ("source",)),
+    "description": ("e.description", ("description",)),
+    "version": ("e.version", ("version",)),
+    "updated_at": ("e.updated_at", ("updated_at",)),
+    "updated_by": ("e.updated_by", ("updated_by",)),
+    "quote": ("e.quote", ("quote",)),
+    "speaker": ("e.speaker", ("speaker",)),
+    "contribution": ("e.contribution", ("contribution",)),
+}
+
 _ENTRY_LIST = """
 WITH {scope}, picked AS (
-    SELECT e.* FROM cur_entries e WHERE {where}
+    SELECT {needed} FROM cur_entries e WHERE {where}
     ORDER BY e.date_start DESC, e.date_end DESC, e.seq DESC
     LIMIT ? OFFSET ?
-), mech AS (
+){mech}
+SELECT {select}
+FROM picked e
+JOIN partnerships p ON p.slug = e.partnership
+JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
+LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = e.status{mech_join}
+ORDER BY e.date_start DESC, e.date_end DESC, e.seq DESC
+"""
+_ENTRY_MECHANISMS = """, mech AS (
     SELECT m.entry_id, string_agg(t.label, '; ' ORDER BY t.position) AS labels
     FROM cur_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
     WHERE m.entry_id IN (SELECT id FROM picked)
     GROUP BY m.entry_id
-)
-SELECT e.id, e.date_text AS date, p.name AS partnership, e.kind, e.title, ty.label AS typology,
-       st.label AS status, e.host, e.structure, mech.labels AS mechanisms, e.source, e.description,
-       e.version, e.updated_at, e.updated_by, e.quote, e.speaker, e.contribution
-FROM picked e
-JOIN partnerships p ON p.slug = e.partnership
-JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = e.typology
-LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = e.status
-LEFT JOIN mech ON mech.entry_id = e.id
-ORDER BY e.date_start DESC, e.date_end DESC, e.seq DESC
-"""
+)"""
 
 
-def entry_list(store: Store, filters: Filters = Filters(), limit: int = 200, offset: int = 0) -> pd.DataFrame:
-    """Entries matching the filter, latest date first, with labels (for tables and drill-downs)."""
+def entry_list(
+    store: Store,
+    filters: Filters = Filters(),
+    limit: int = 200,
+    offset: int = 0,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Entries matching the filter, latest date first, with labels (for tables and drill-downs).
+
+    ``columns``: the ones to return (``id`` always comes too), from :data:`ENTRY_FIELDS`; default
+    all. A table that shows six of them reads six: the rest are never scanned or sent (#6).
+    """
+    wanted = ["id", *(c for c in (columns or ENTRY_FIELDS) if c != "id")]
+    unknown = [c for c in wanted if c not in ENTRY_FIELDS]
+    if unknown:
+        raise ValueError(f"entry_list has no column {', '.join(map(repr, unknown))}")
+    raw = dict.fromkeys(
+        ["date_start", "date_end", "seq", "partnership", "typology", "status"]
+        + [c for name in wanted for c in ENTRY_FIELDS[name][1]]
+    )
     scope, where, params = _parts(filters)
     cur = store.cursor()
     if (fast := counted(filters)) is not None:
@@ -501,7 +539,15 @@ def entry_list(store: Store, filters: Filters = Filters(), limit: int = 200, off
         ).fetchone()[0]  # type: ignore[index]
         if since is not None:
             where, params = f"{where} AND e.date_start >= ?", [*params, since]
-    sql = _ENTRY_LIST.format(scope=scope, where=where)
+    mechanisms = "mechanisms" in wanted
+    sql = _ENTRY_LIST.format(
+        scope=scope,
+        where=where,
+        needed=", ".join(f"e.{c}" for c in raw),
+        select=", ".join(f"{ENTRY_FIELDS[name][0]} AS {name}" for name in wanted),
+        mech=_ENTRY_MECHANISMS if mechanisms else "",
+        mech_join="\nLEFT JOIN mech ON mech.entry_id = e.id" if mechanisms else "",
+    )
     return cur.execute(sql, [*params, limit, offset]).df()
 
 
@@ -810,11 +856,18 @@ def status_segments(store: Store, filters: Filters = Filters(), until: date | No
 
 
 def cell_entries(
-    store: Store, filters: Filters, rows: str, row_key: str, cols: str, col_key: str, limit: int = 500
+    store: Store,
+    filters: Filters,
+    rows: str,
+    row_key: str,
+    cols: str,
+    col_key: str,
+    limit: int = 500,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The entries behind one heatmap cell: the filter narrowed to that row and column value."""
     cell = narrow(narrow(filters, rows, row_key), cols, col_key)
-    return entry_list(store, cell, limit=limit)
+    return entry_list(store, cell, limit=limit, columns=columns)
 
 
 REGISTER_COLUMNS = {
