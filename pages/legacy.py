@@ -239,8 +239,16 @@ else:
             "note": "Note",
         },
     )
-if member.can_write and filters.as_at is None:
-    st.subheader("Link a structure to its successor")
+if (
+    member.can_write
+    and filters.as_at is None
+    # Closed until wanted: the lists search every structure (300,000 in a big programme) (#6).
+    and st.toggle(
+        "Link a structure to its successor",
+        key="link_form_open",
+        help="Opens a form to find an earlier structure and the one of yours that carries it on.",
+    )
+):
     editable = None if member.is_admin else tuple(sorted(member.partnerships))
     cols = st.columns(2)
     find_earlier = cols[0].text_input(

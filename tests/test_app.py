@@ -306,6 +306,8 @@ def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(
 
 def test_legacy_link_form_searches_structures_and_links_them(db):
     at = app("pages/legacy.py")
+    assert not [t for t in at.text_input if t.key == "link_find_earlier"]  # closed until wanted
+    at.toggle(key="link_form_open").set_value(True).run()
     at.text_input(key="link_find_earlier").set_value("resolution group").run()
     at.text_input(key="link_find_later").set_value("EXPERT citizens").run()
     earlier = next(s for s in at.selectbox if s.label == "Earlier structure")

@@ -200,10 +200,16 @@ def test_admin_tabs(watched):
 
 
 def test_legacy_register(watched):
+    from playwright.sync_api import expect
+
     watched.open("legacy")
     for expander in watched.page.locator("[data-testid='stExpander'] summary").all():
         expander.click()
+    watched.page.get_by_text("Link a structure to its successor", exact=True).click()  # opens the link form
     watched.settle()
+    expect(watched.page.get_by_role("button", name="Add link")).to_be_visible()
+    watched.page.get_by_role("combobox", name="Earlier structure").click()  # hostile names among the options
+    watched.page.wait_for_timeout(300)
     watched.assert_inert()
 
 
