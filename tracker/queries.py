@@ -746,19 +746,23 @@ def timeline(
         )
 
     def rollup(table: str, grain: str, typology: str, params: list[Any] | None = None) -> pd.DataFrame:
+        # Summed by slugs first, labelled after: the labels, the lane order and the sort then see
+        # the few thousand rows of the chart, not every stored count (#6: 25 -> 8 ms at 1M).
+        by_typology = typology == "ty.label"
+        plain = keys.replace("e.", "b.")
         sql = f"""
-        WITH base AS (
-            SELECT {_LANE_LABEL[lane]} AS lane, dense_rank() OVER (ORDER BY {_LANE_ORDER[lane]}) AS lane_order,
-                   b.period AS start, b.kind, {typology} AS typology, b.n
-            FROM {table} b
-            JOIN partnerships p ON p.slug = b.partnership
-            JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = b.typology
-            {"JOIN timeline_names nm USING (partnership, structure_key)" if names else ""}
+        WITH summed AS (
+            SELECT {plain}, b.period AS start, b.kind, {"b.typology" if by_typology else "NULL"} AS typology_slug,
+                   CAST(sum(b.n) AS BIGINT) AS count
+            FROM {table} b GROUP BY ALL HAVING sum(b.n) <> 0
         )
-        SELECT lane, lane_order, start, start + INTERVAL 1 {grain} AS "end", kind, typology,
-               CAST(sum(n) AS BIGINT) AS count
-        FROM base GROUP BY lane, lane_order, start, kind, typology HAVING sum(n) <> 0
-        ORDER BY lane_order, start, kind, typology
+        SELECT {_LANE_LABEL[lane]} AS lane, dense_rank() OVER (ORDER BY {_LANE_ORDER[lane]}) AS lane_order,
+               b.start, b.start + INTERVAL 1 {grain} AS "end", b.kind, {typology} AS typology, b.count
+        FROM summed b
+        JOIN partnerships p ON p.slug = b.partnership
+        {"JOIN terms ty ON ty.vocabulary = 'typology' AND ty.slug = b.typology_slug" if by_typology else ""}
+        {"JOIN timeline_names nm USING (partnership, structure_key)" if names else ""}
+        ORDER BY lane_order, b.start, b.kind, typology
         """
         return cur.execute(sql, params or []).df()
 
