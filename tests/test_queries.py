@@ -247,3 +247,14 @@ def test_crosswalk_reslices_the_same_entries_through_the_mapping(marg):
     entries = queries.cell_entries(marg, Filters(), "partnership", "golden-key", "condition", "resource-flows")
     assert sorted(entries["id"]) == ["x1", "x2"]  # infrastructure → practices, resource flows
     assert queries.count_entries(marg, Filters(conditions=("mental-models",))) == 0
+
+
+def test_a_retired_typology_stays_on_the_heatmap_while_entries_use_it(marg):
+    from tracker import admin
+
+    used = "coordinating-support"  # valid_row's typology: every MaRG entry has it
+    unused = next(t for t in marg.vocab()["typology"].labels if t not in {used, "infrastructure"})
+    for slug in (used, unused):
+        admin.set_retired(marg, ADMIN, "typology", slug, True)
+    columns = set(queries.heatmap(marg, Filters(), "partnership", "typology")["col_key"])
+    assert used in columns and unused not in columns and "infrastructure" in columns
