@@ -258,3 +258,57 @@ def test_a_retired_typology_stays_on_the_heatmap_while_entries_use_it(marg):
         admin.set_retired(marg, ADMIN, "typology", slug, True)
     columns = set(queries.heatmap(marg, Filters(), "partnership", "typology")["col_key"])
     assert used in columns and unused not in columns and "infrastructure" in columns
+
+
+@pytest.fixture
+def demo(store):
+    assert import_file(store, store.settings.sample, actor=ADMIN).ok
+    return store
+
+
+def _reference_cells(store, rows, cols):
+    """The heatmap the slow way: every entry's values on each dimension, counted in pandas."""
+
+    cur = store.cursor()
+    entries = cur.execute("SELECT id, partnership, typology, kind FROM entries WHERE deleted_at IS NULL").df()
+    lists = {
+        "mechanism": cur.execute("SELECT entry_id AS id, mechanism AS value FROM entry_mechanisms").df(),
+        "sector": cur.execute("SELECT entry_id AS id, sector AS value FROM entry_sectors").df(),
+        "condition": cur.execute(
+            "SELECT e.id, x.condition AS value FROM entries e JOIN crosswalk x ON x.typology = e.typology"
+        ).df(),
+        "partnership": entries[["id", "partnership"]].rename(columns={"partnership": "value"}),
+        "typology": entries[["id", "typology"]].rename(columns={"typology": "value"}),
+    }
+    r = lists[rows].rename(columns={"value": "row_key"})
+    c = lists[cols].rename(columns={"value": "col_key"})
+    pairs = entries[["id", "kind"]].merge(r, on="id").merge(c, on="id")
+    cells = pairs.groupby(["row_key", "col_key"]).agg(
+        count=("id", "size"), net=("kind", lambda k: int((k == "milestone").sum() - (k == "setback").sum()))
+    )
+    totals = entries[["id"]].merge(r, on="id").groupby("row_key")["id"].nunique().rename("total")
+    return cells.reset_index(), totals
+
+
+@pytest.mark.parametrize(
+    "rows,cols",
+    [
+        ("partnership", "typology"),
+        ("typology", "partnership"),
+        ("mechanism", "typology"),
+        ("typology", "mechanism"),
+        ("mechanism", "sector"),
+        ("sector", "partnership"),
+        ("condition", "mechanism"),
+        ("partnership", "condition"),
+    ],
+)
+def test_every_heatmap_cell_and_row_total_is_what_counting_the_entries_gives(demo, rows, cols):
+    grid = queries.heatmap(demo, Filters(), rows, cols)
+    cells, totals = _reference_cells(demo, rows, cols)
+    got = grid[grid["count"] > 0].set_index(["row_key", "col_key"])[["count", "net"]].sort_index()
+    expected = cells.set_index(["row_key", "col_key"])[["count", "net"]].sort_index()
+    assert len(got) > 3
+    assert got.astype(int).equals(expected.astype(int))
+    row_totals = grid.groupby("row_key")["total"].first()
+    assert row_totals[row_totals > 0].sort_index().astype(int).equals(totals.sort_index().astype(int))

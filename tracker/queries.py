@@ -608,7 +608,7 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
     col_domain, col_params = _domain(cols, filters)
     # Cells and row totals straight from the (filtered) entries, joining only the list dimensions;
     # partnership × typology from the stored entry counts when the filter allows (#6).
-    row_join, row_key, row_many = _REACH[rows]
+    row_join, row_key, _ = _REACH[rows]
     col_join, col_key, col_many = _REACH[cols]
     fast = counted(filters) if {rows, cols} == {"partnership", "typology"} else None
     if fast is not None:
@@ -623,12 +623,13 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
         def tally(cond: str = "TRUE") -> str:
             return f"count(*) FILTER (WHERE {cond})"
 
-    total = "count(DISTINCT f.id)" if row_many else tally()
-    # A row's total is the sum of its cells when each entry sits in one cell: no second pass.
+    # A row's total: its entries. An entry meets a row value at most once (its lists hold each term
+    # once and the crosswalk each pair once), so counting rows is counting entries; and when each
+    # of them sits in one column too, the total is the sum of the row's cells: no second pass (#6).
     totals = (
         "SELECT row_key, sum(n) AS total FROM cells GROUP BY 1"
-        if not row_many and not col_many
-        else f"SELECT {row_key} AS row_key, {total} AS total FROM f {row_join} GROUP BY 1"
+        if not col_many
+        else f"SELECT {row_key} AS row_key, {tally()} AS total FROM f {row_join} GROUP BY 1"
     )
     sql = f"""
     WITH {scope}, f AS NOT MATERIALIZED ({source}),
