@@ -795,7 +795,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "bench",
         help="run the benchmarks (import rate, page times, memory, concurrency); write docs/benchmarks.md",
         description="Run the benchmarks on synthetic data in a temporary folder and write the table to "
-        "docs/benchmarks.md. Takes a while at 1M entries (about 15-30 minutes).",
+        "docs/benchmarks.md. Takes a while at 1M entries (about 10-15 minutes on 2 cores).",
     )
     p.add_argument("--sizes", default="10000,100000,1000000", help="entries for the page runs (default 10k,100k,1M)")
     p.add_argument("--import-sizes", default="100000,1000000", help="rows for the import runs ('' for none)")
