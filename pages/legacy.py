@@ -82,7 +82,7 @@ if len(register) >= SHOWN and structures > SHOWN:
         "or narrow the filters."
     )
 st.dataframe(
-    register,
+    register.assign(host=register["host"].fillna("")),  # no host: blank, not Streamlit's grey "None"
     hide_index=True,
     width="stretch",
     column_order=[

@@ -304,6 +304,15 @@ def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(
     assert after == before - 1
 
 
+def test_legacy_register_table_leaves_a_missing_host_blank(db):
+    """Structures not hosted elsewhere have no host: the cell is empty, not "None" (read on a projector)."""
+    at = app("pages/legacy.py")
+    (table,) = [d.value for d in at.dataframe if "confirmation" in d.value.columns]
+    assert len(table) > 5 and (table["host"] == "").any()
+    assert table["host"].notna().all()
+    assert (table.loc[table["status"] == "Hosted elsewhere", "host"] != "").all()
+
+
 def test_legacy_link_form_searches_structures_and_links_them(db):
     at = app("pages/legacy.py")
     assert not [t for t in at.text_input if t.key == "link_find_earlier"]  # closed until wanted
