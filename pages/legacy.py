@@ -50,7 +50,8 @@ _ui.chart_with_table(
 
 st.header("Still running after funding ended")
 st.dataframe(
-    survival,
+    # A programme still running has no end date: say so, rather than Streamlit's grey "None".
+    survival.assign(partnership_end=survival["partnership_end"].dt.strftime("%Y-%m-%d").fillna("still funded")),
     hide_index=True,
     width="stretch",
     column_order=[
@@ -63,7 +64,7 @@ st.dataframe(
     ],
     column_config={
         "partnership": st.column_config.TextColumn("Partnership", width="large"),
-        "partnership_end": st.column_config.DateColumn("Funding ended"),
+        "partnership_end": st.column_config.TextColumn("Funding ended"),
         "structures": "Structures",
         "surviving": "Still running",
         "share_surviving": st.column_config.ProgressColumn(

@@ -313,6 +313,22 @@ def test_legacy_register_table_leaves_a_missing_host_blank(db):
     assert (table.loc[table["status"] == "Hosted elsewhere", "host"] != "").all()
 
 
+def test_legacy_funding_end_reads_still_funded_when_there_is_none(db):
+    """A partnership whose funding has not ended shows "still funded", not "None"."""
+    from tracker import admin
+
+    with Store(str(db), Settings(db=str(db))) as store:
+        voices = next(p for p in store.vocab().partnerships if p.slug == "voices")
+        admin.save_partnership(
+            store, ADMIN, {"slug": "voices", "name": voices.name, "programme": voices.programme, "area": voices.area}
+        )
+    at = app("pages/legacy.py")
+    (ended,) = [d.value for d in at.dataframe if "share_surviving" in d.value.columns]
+    shown = dict(zip(ended["partnership"], ended["partnership_end"], strict=True))
+    assert shown["VOICES"] == "still funded"
+    assert shown["Golden Key"] == "2022-03-31"
+
+
 def test_legacy_link_form_searches_structures_and_links_them(db):
     at = app("pages/legacy.py")
     assert not [t for t in at.text_input if t.key == "link_find_earlier"]  # closed until wanted
