@@ -6,6 +6,7 @@ Real DuckDB files and real script runs (AppTest); the only stand-in is a counter
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -94,3 +95,74 @@ def test_a_write_in_the_run_shows_on_the_reads_after_it(db, version_queries):
     before, after = (int(part.split("=")[1]) for part in at.markdown[0].value.split())
     assert after == before + 1
     assert len(version_queries) == 2  # asked again after the write, not before every read
+
+
+def _reads_with_different_arguments() -> None:
+    import datetime as dt
+
+    import streamlit as st
+
+    from tracker import app_state, queries
+    from tracker.filters import Filters
+
+    everything = app_state.read(queries.count_entries, Filters())
+    voices = app_state.read(queries.count_entries, Filters(partnerships=("voices",)))
+    milestones = app_state.read(queries.count_entries, Filters(kinds=("milestone",)))
+    early = app_state.read(queries.count_entries, Filters(date_to=dt.date(2016, 12, 31)))
+    again = app_state.read(queries.count_entries, Filters())
+    st.write(f"{everything} {voices} {milestones} {early} {again}")
+
+
+def test_reads_with_different_arguments_never_share_a_cache_entry(db):
+    # Reads are keyed by a text of their arguments (tracker.app_state._key), not Streamlit's hash.
+    from tracker.filters import Filters
+
+    at = AppTest.from_function(_reads_with_different_arguments, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    shown = [int(n) for n in at.markdown[0].value.split()]
+    with Store(str(db)) as store:
+        expected = [
+            queries.count_entries(store, f)
+            for f in (
+                Filters(),
+                Filters(partnerships=("voices",)),
+                Filters(kinds=("milestone",)),
+                Filters(date_to=dt.date(2016, 12, 31)),
+                Filters(),
+            )
+        ]
+    assert shown == expected
+    assert len(set(expected[:4])) == 4  # four different answers: a shared entry would repeat one
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("1", 1),
+        (True, 1),
+        (("a",), ["a"]),
+        (("a", "b"), ("a, b",)),
+        (None, "None"),
+        (dt.date(2020, 1, 1), dt.datetime(2020, 1, 1)),
+    ],
+)
+def test_the_read_key_tells_apart_arguments_that_print_alike(one, other):
+    assert app_state._key(one) != app_state._key(other)
+
+
+def test_the_read_key_differs_for_every_filter_field():
+    import dataclasses
+
+    from tracker.filters import Filters
+
+    keys = {app_state._key(Filters())}
+    for field in dataclasses.fields(Filters):
+        value = {"date_from": dt.date(2020, 1, 1), "date_to": dt.date(2020, 1, 1), "as_at": dt.datetime(2020, 1, 1)}
+        keys.add(app_state._key(Filters(**{field.name: value.get(field.name, ("x",))})))
+    assert len(keys) == len(dataclasses.fields(Filters)) + 1
+
+
+def test_a_read_refuses_an_argument_it_cannot_key():
+    with pytest.raises(TypeError, match="cannot key an argument of type dict"):
+        app_state._key(({"partnership": "voices"},))

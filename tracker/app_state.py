@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from dataclasses import fields
+from datetime import date
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -21,6 +23,7 @@ import streamlit as st
 from tracker import access, queries
 from tracker.access import LOCAL_ADMIN, Member
 from tracker.config import Settings
+from tracker.filters import Filters
 from tracker.store import Store
 
 T = TypeVar("T")
@@ -43,9 +46,19 @@ def _target(env_db: str | None) -> str:
     return Settings().db  # Settings reads the environment: parsed once per TRACKER_DB value
 
 
+_STORES: dict[str, Store] = {}  # _open's stores by target: looked up without Streamlit's hashing (#6)
+
+
+def _store(target: str) -> Store:
+    found = _STORES.get(target)
+    if found is None:  # _open makes one store per target, even when two sessions ask at once
+        found = _STORES.setdefault(target, _open(target))
+    return found
+
+
 def store() -> Store:
     """The process-wide store for ``TRACKER_DB`` (one connection; a cursor per call)."""
-    return _open(_target(os.environ.get("TRACKER_DB")))
+    return _store(_target(os.environ.get("TRACKER_DB")))
 
 
 _RUN = "_tracker_run"  # session state: which script run this is (counted by begin_run)
@@ -71,8 +84,29 @@ def data_version(s: Store) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=512, ttl=3600)
-def _read(name: str, target: str, version: str, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    return _READS[name](_open(target), *args, **dict(kwargs))
+def _read(key: str, _call: tuple[str, str, tuple[Any, ...], dict[str, Any]]) -> Any:
+    # ``key`` (function, store, data version and arguments, as text) stands for the call:
+    # Streamlit does not hash parameters named with a leading underscore. Its general-purpose
+    # hashing of a Filters and of each parameter cost ~1 ms a read (#6).
+    name, target, args, kwargs = _call
+    return _READS[name](_store(target), *args, **kwargs)
+
+
+_KEYABLE = (str, int, float, bool, date, type(None))  # datetime is a date
+
+
+def _key(value: Any) -> str:
+    """A text that differs whenever ``value`` does, for the argument types reads take: text,
+    numbers, dates, None, tuples and lists of them, and Filters. Anything else is refused rather
+    than risk two different arguments sharing a cache entry."""
+    if isinstance(value, _KEYABLE):
+        return repr(value)  # repr keeps types apart: '1' and 1, True and 1, date and datetime
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_key(item) for item in value)
+        return f"({inner},)" if isinstance(value, tuple) else f"[{inner}]"
+    if isinstance(value, Filters):
+        return "Filters(" + ", ".join(f"{f.name}={_key(getattr(value, f.name))}" for f in fields(value)) + ")"
+    raise TypeError(f"app_state.read cannot key an argument of type {type(value).__name__}: pass plain values")
 
 
 def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -80,4 +114,5 @@ def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     name = f"{fn.__module__}.{fn.__qualname__}"
     _READS[name] = fn
     s = store()
-    return _read(name, s.target, data_version(s), args, tuple(sorted(kwargs.items())))  # type: ignore[no-any-return]
+    key = "\n".join((name, s.target, data_version(s), _key((args, tuple(sorted(kwargs.items()))))))
+    return _read(key, (name, s.target, args, kwargs))  # type: ignore[no-any-return]
