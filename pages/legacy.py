@@ -12,7 +12,7 @@ _ui.frame_guard()
 st.title("Legacy register")
 filters = _ui.current_filters()
 SHOWN = 1000  # register rows sent to the browser (#6); the CSV download has every structure
-CHECKS_SHOWN = 25  # structures to check shown per partnership: three buttons each
+CHECKS_SHOWN = 10  # structures to check shown at a time: a row of buttons each; the list refills as they are recorded
 LINK_CHOICES = 50  # structures offered in each list of the link form
 register = app_state.read(verification.register, filters, limit=SHOWN)
 _ui.filter_caption(filters, app_state.read(queries.count_entries, filters))

@@ -304,6 +304,29 @@ def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(
     assert after == before - 1
 
 
+def test_legacy_checks_show_ten_at_a_time_and_refill_as_they_are_recorded(db):
+    from tracker import entries
+
+    with Store(str(db), Settings(db=str(db))) as store:
+        for n in range(12):  # twelve more VOICES structures nobody has confirmed since 2019
+            entries.save_entry(
+                store, valid_row(id=f"old-{n}", title=f"Panel {n} set up", structure=f"Panel {n:02d}"), actor=ADMIN
+            )
+        total = int(verification.due(store).set_index("slug").loc["voices", "to_check"])
+    at = app("pages/legacy.py")
+    at.selectbox(key="check_partnership").set_value("VOICES").run()
+
+    def shown() -> list:
+        return [b for b in at.button if b.key and b.key.startswith("ok_voices_")]
+
+    assert total >= 13 and len(shown()) == 10
+    assert any(f"The 10 confirmed longest ago of {total}" in c.value for c in at.caption)
+    shown()[0].click().run()
+    assert any("is still running, as of today" in s.value for s in at.success)
+    assert len(shown()) == 10  # the next one takes its place
+    assert any(f"The 10 confirmed longest ago of {total - 1}" in c.value for c in at.caption)
+
+
 def test_legacy_register_table_leaves_a_missing_host_blank(db):
     """Structures not hosted elsewhere have no host: the cell is empty, not "None" (read on a projector)."""
     at = app("pages/legacy.py")
