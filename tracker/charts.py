@@ -133,9 +133,14 @@ def _layer(*charts: alt.Chart, data: pd.DataFrame | None = None, **props: Any) -
     """
     named: list[alt.Chart] = []
     lifted: list[Any] = []
+    # One data set for every layer is given once, on the top level, as Altair does.
+    if data is None and charts and charts[0].data is not alt.Undefined:
+        data = charts[0].data if all(c.data is charts[0].data for c in charts) else None
     for i, chart in enumerate(charts):
-        if chart.name in (None, alt.Undefined) or chart.params is not alt.Undefined:
+        if chart.name in (None, alt.Undefined) or chart.params is not alt.Undefined or chart.data is data:
             chart = chart.copy(deep=False)
+            if chart.data is data:
+                chart.data = alt.Undefined
             if chart.name in (None, alt.Undefined):
                 chart.name = f"layer{i}"
             for param in [] if chart.params is alt.Undefined else chart.params:
@@ -153,7 +158,20 @@ def _layer(*charts: alt.Chart, data: pd.DataFrame | None = None, **props: Any) -
         **({"params": lifted} if lifted else {}),
         **props,
     )
+    # to_dict starts from copy(deep=False), which for a LayerChart runs the constructor again:
+    # copies and lifting once more. This chart is already in its final shape.
+    object.__setattr__(layered, "copy", functools.partial(_copy_layered, layered))
     return layered
+
+
+def _copy_layered(chart: alt.LayerChart, deep: Any = True, ignore: list[str] | None = None) -> alt.LayerChart:
+    """``chart.copy``, where a shallow copy takes the same properties without rebuilding the chart."""
+    if deep is not False:
+        return alt.LayerChart.copy(chart, deep, ignore)
+    shallow = alt.LayerChart.__new__(alt.LayerChart)
+    object.__setattr__(shallow, "_args", chart._args)
+    object.__setattr__(shallow, "_kwds", dict(chart._kwds))
+    return shallow
 
 
 def spec_rows(chart: alt.TopLevelMixin) -> int:
