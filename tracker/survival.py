@@ -59,11 +59,10 @@ def _timed(filters: Filters, origin: str, by: str) -> tuple[str, list[Any]]:
         SELECT {group} AS grp, g.structure, p.name AS partnership, g.status AS status_slug,
                g.status = 'decommissioned' AS event,
                date_diff('day', CAST({start} AS DATE),
-                         CASE WHEN g.status = 'decommissioned' THEN g.since_start ELSE g.last_confirmed END)
-                   / {DAYS_PER_MONTH!r} AS months
+                         CASE WHEN g.status = 'decommissioned' THEN g.since_start ELSE g.last_confirmed END) AS days
         FROM grouped g JOIN partnerships p ON p.slug = g.partnership {typology}
     ), timed AS (
-        SELECT *, CASE WHEN status_slug IS NULL THEN 'no_status'
+        SELECT *, days / {DAYS_PER_MONTH!r} AS months, CASE WHEN status_slug IS NULL THEN 'no_status'
                        WHEN months IS NULL THEN 'no_origin'
                        WHEN months < 0 AND event THEN 'stopped_before'
                        WHEN months < 0 THEN 'unconfirmed'
@@ -71,6 +70,10 @@ def _timed(filters: Filters, origin: str, by: str) -> tuple[str, list[Any]]:
         FROM spans
     )"""
     return sql, params
+
+
+_LEFT_OUT = ("no_status", "no_origin", "stopped_before", "unconfirmed")
+"""The cases of ``timed`` other than 'followed': structures a curve leaves out, and why."""
 
 
 def _left_out(store: Store, ctes: str, params: list[Any]) -> dict[str, int]:
@@ -153,18 +156,24 @@ def curves(
     hundred structures as for a million entries. The returned cohort has the counts, not the list.
     """
     ctes, params = _timed(filters, origin, by)
-    # One pass over the register: the followed structures counted per group, month and outcome,
-    # and the ones left out counted per case (#6: a second scan cost a third of the page at 1M).
+    # One pass over the register: the followed structures counted per group, day and outcome, and
+    # the ones left out counted per case (#6: a second scan cost a third of the page at 1M). The
+    # day, outcome and case are grouped as one number, days * 2 + stopped (or −1… for a case left
+    # out): grouping by text and a fraction of months took twice as long.
+    codes = " ".join(f"WHEN '{case}' THEN {-n}" for n, case in enumerate(_LEFT_OUT, start=1))
     tallied = (
         store.cursor()
         .execute(
-            f'WITH {ctes} SELECT "case", grp, CASE WHEN "case" = \'followed\' THEN months END AS months,'
-            " CASE WHEN \"case\" = 'followed' THEN event END AS event, count(*) AS n FROM timed"
-            " GROUP BY ALL ORDER BY grp, months",
+            f"WITH {ctes} SELECT grp, CASE \"case\" WHEN 'followed' THEN days * 2 + CAST(event AS INTEGER)"
+            f" {codes} END AS code, count(*) AS n FROM timed GROUP BY ALL",
             params,
         )
         .df()
     )
+    code = tallied["code"]
+    tallied["case"] = code.clip(upper=0).map({0: "followed", **{-n: c for n, c in enumerate(_LEFT_OUT, start=1)}})
+    tallied["months"] = (code // 2).where(code >= 0) / DAYS_PER_MONTH
+    tallied["event"] = (code % 2 == 1) & (code >= 0)
     followed = tallied["case"] == "followed"
     counted = tallied[followed]
     cases = tallied[~followed].groupby("case")["n"].sum()
