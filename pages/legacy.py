@@ -12,20 +12,18 @@ _ui.frame_guard()
 st.title("Legacy register")
 filters = _ui.current_filters()
 SHOWN = 1000  # register rows sent to the browser (#6); the CSV download has every structure
-CHECKS_SHOWN = 10  # structures to check shown at a time: a row of buttons each; the list refills as they are recorded
+CHECKS_SHOWN = 10  # structures to check shown at a time, a row of buttons each; the list refills
 LINK_CHOICES = 50  # structures offered in each list of the link form
-register = app_state.read(verification.register, filters, limit=SHOWN)
 _ui.filter_caption(filters, app_state.read(queries.count_entries, filters))
-
-if register.empty:
+survival = app_state.read(queries.survival, filters)
+structures = int(survival["structures"].sum())
+if not structures:
     st.info(
         "No structures match these filters. Entries name a structure (a board, network, service or "
         "policy) to appear here."
     )
     st.stop()
 
-survival = app_state.read(queries.survival, filters)
-structures = int(survival["structures"].sum())
 surviving = int(survival["surviving"].sum())
 confirmed = int(survival["confirmed_after_end"].sum())
 cols = st.columns(3)
@@ -76,55 +74,6 @@ st.dataframe(
     },
 )
 
-st.header("Register")
-if len(register) >= SHOWN and structures > SHOWN:
-    st.caption(
-        f"Showing the first {SHOWN:,} of {structures:,} structures. Download the CSV for all of them, "
-        "or narrow the filters."
-    )
-st.dataframe(
-    register.assign(host=register["host"].fillna("")),  # no host: blank, not Streamlit's grey "None"
-    hide_index=True,
-    width="stretch",
-    column_order=[
-        "partnership",
-        "structure",
-        "typology",
-        "status",
-        "host",
-        "since",
-        "last_confirmed",
-        "confirmation",
-        "carried_on_as",
-        "grew_out_of",
-        "entries",
-    ],
-    column_config={
-        "partnership": "Partnership",
-        "structure": st.column_config.TextColumn("Structure", width="medium"),
-        "typology": "Typology",
-        "status": "Current status",
-        "host": "Host organisation",
-        "since": st.column_config.TextColumn("Since", help="Date of the entry that began the current status"),
-        "last_confirmed": st.column_config.DateColumn(
-            "Last confirmed", help="Latest entry recording or confirming the status"
-        ),
-        "confirmation": "Check",
-        "carried_on_as": st.column_config.TextColumn("Carried on as", help="Its successor, often in another programme"),
-        "grew_out_of": st.column_config.TextColumn("Grew out of", help="The earlier structure it carries on"),
-        "entries": "Entries",
-    },
-)
-st.download_button(
-    "Download the register (CSV)",
-    data=lambda: interchange.frame_csv(
-        verification.register(app_state.store(), filters), verification.REGISTER_CSV
-    ),  # built only when clicked
-    file_name="legacy-register.csv",
-    mime="text/csv",
-    icon=":material/download:",
-)
-
 
 def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
     try:
@@ -136,149 +85,211 @@ def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
     st.session_state["verify_message"] = ("success", f"Recorded: {_ui.inert(name)} is {word}, as of today.")
 
 
-st.header("Needs checking")
+# The three lists in tabs, each drawn only when open: a funder on a projector sees the register,
+# a lead the structures to check, a successor team the links (#6: each costs a query at scale).
 member = app_state.member()
-due = app_state.read(verification.due, filters)
-message = st.session_state.pop("verify_message", None)
-if message:
-    (st.success if message[0] == "success" else st.error)(message[1])
-if due.empty:
-    st.success(
-        "Every structure still running has been confirmed in the last "
-        f"{app_state.store().settings.verify_months} months.",
-        icon=":material/verified:",
-    )
-else:
-    st.caption(
-        f"{int(due['to_check'].sum()):,} structure(s) recorded as running have not been confirmed for "
-        f"{app_state.store().settings.verify_months} months or more. Partnership leads: check each one and record "
-        "what you find — one click if nothing changed."
-    )
-    due = due.set_index("partnership")
-    names = list(due.index)
-    mine = [p for p in names if member.can_edit(due.loc[p, "slug"])]
-    if st.session_state.get("check_partnership") not in (None, *names):  # all of it checked since
-        del st.session_state["check_partnership"]
-    # One partnership at a time, as a lead works through their list (yours first if you edit one).
-    partnership = st.selectbox(
-        "Partnership to check",
-        names,
-        index=names.index(mine[0]) if mine else 0,
-        format_func=lambda p: f"{p} — {int(due.loc[p, 'to_check']):,} to check",
-        key="check_partnership",
-    )
-    rows = app_state.read(
-        verification.to_check, filters, per_partnership=CHECKS_SHOWN, partnership=str(due.loc[partnership, "slug"])
-    )
-    total = int(due.loc[partnership, "to_check"])
-    if total > len(rows):
-        st.caption(f"The {len(rows)} confirmed longest ago of {total:,}; record them to see the next.")
-    for row in rows.itertuples():
-        cols = st.columns([4, 2, 2, 2, 2], vertical_alignment="center")
-        confirmed = f"{row.last_confirmed:%Y-%m-%d}" if row.last_confirmed == row.last_confirmed else "never"
-        cols[0].markdown(
-            f"**{_ui.inert(row.structure)}** · {row.status}"
-            + (f" ({_ui.inert(row.host)})" if isinstance(row.host, str) and row.host else "")
-            + f"  \nlast confirmed {confirmed}"
-        )
-        editable = member.can_edit(row.partnership_slug) and filters.as_at is None
-        args = (row.partnership_slug, row.structure_key)
-        cols[1].button(
-            "Still running",
-            key=f"ok_{row.partnership_slug}_{row.structure_key}",
-            on_click=_confirm,
-            args=(*args, "running", row.structure),
-            disabled=not editable,
-            icon=":material/check:",
-        )
-        cols[2].button(
-            "Closed",
-            key=f"closed_{row.partnership_slug}_{row.structure_key}",
-            on_click=_confirm,
-            args=(*args, "closed", row.structure),
-            disabled=not editable,
-            icon=":material/block:",
-        )
-        if editable:
-            cols[3].page_link(
-                "pages/log_entry.py",
-                label="Changed…",
-                icon=":material/edit:",
-                query_params={"partnership": row.partnership_slug, "structure": row.structure},
-            )
-
-
-st.header("Links across programmes")
-st.caption(
-    "Which structure carried on which — for example a Fulfilling Lives network continuing under Changing "
-    "Futures. Successor teams link their structures to the ones they grew out of."
+register_tab, checks_tab, links_tab = st.tabs(
+    ["Register", "Needs checking", "Links across programmes"], key="legacy_view", on_change="rerun"
 )
-found = app_state.read(links.links)
-if found.empty:
-    st.info("No links yet.")
-else:
-    st.dataframe(
-        found,
-        hide_index=True,
-        width="stretch",
-        column_order=[
-            "from_structure",
-            "from_partnership",
-            "from_programme",
-            "to_structure",
-            "to_partnership",
-            "to_programme",
-            "note",
-        ],
-        column_config={
-            "from_structure": "Earlier structure",
-            "from_partnership": "Partnership",
-            "from_programme": "Programme",
-            "to_structure": "Carried on as",
-            "to_partnership": "Successor partnership",
-            "to_programme": "Successor programme",
-            "note": "Note",
-        },
-    )
-if (
-    member.can_write
-    and filters.as_at is None
-    # Closed until wanted: the lists search every structure (300,000 in a big programme) (#6).
-    and st.toggle(
-        "Link a structure to its successor",
-        key="link_form_open",
-        help="Opens a form to find an earlier structure and the one of yours that carries it on.",
-    )
-):
-    editable = None if member.is_admin else tuple(sorted(member.partnerships))
-    cols = st.columns(2)
-    find_earlier = cols[0].text_input(
-        "Find the earlier structure", key="link_find_earlier", placeholder="Part of its name or partnership"
-    )
-    find_later = cols[1].text_input(
-        "Find your structure that carries it on", key="link_find_later", placeholder="Part of its name"
-    )
-    earlier_found = app_state.read(links.find_structures, find_earlier, limit=LINK_CHOICES)
-    later_found = app_state.read(links.find_structures, find_later, partnerships=editable, limit=LINK_CHOICES)
-    options = {label: (slug, name) for label, slug, name in earlier_found}
-    mine = {label: (slug, name) for label, slug, name in later_found}
-    st.caption(f"Up to {LINK_CHOICES} matches are offered in each list; type more of the name to narrow them.")
-    with st.form("add_link"):
-        earlier = st.selectbox("Earlier structure", list(options), index=None, placeholder="Choose a structure")
-        later = st.selectbox(
-            "Carried on as (one of your partnership's structures)",
-            list(mine),
-            index=None,
-            placeholder="Choose a structure",
+if register_tab.open:
+    with register_tab:
+        register = app_state.read(verification.register, filters, limit=SHOWN)
+        if len(register) >= SHOWN and structures > SHOWN:
+            st.caption(
+                f"Showing the first {SHOWN:,} of {structures:,} structures. Download the CSV for all of them, "
+                "or narrow the filters."
+            )
+        st.dataframe(
+            register.assign(host=register["host"].fillna("")),  # no host: blank, not Streamlit's grey "None"
+            hide_index=True,
+            width="stretch",
+            column_order=[
+                "partnership",
+                "structure",
+                "typology",
+                "status",
+                "host",
+                "since",
+                "last_confirmed",
+                "confirmation",
+                "carried_on_as",
+                "grew_out_of",
+                "entries",
+            ],
+            column_config={
+                "partnership": "Partnership",
+                "structure": st.column_config.TextColumn("Structure", width="medium"),
+                "typology": "Typology",
+                "status": "Current status",
+                "host": "Host organisation",
+                "since": st.column_config.TextColumn("Since", help="Date of the entry that began the current status"),
+                "last_confirmed": st.column_config.DateColumn(
+                    "Last confirmed", help="Latest entry recording or confirming the status"
+                ),
+                "confirmation": "Check",
+                "carried_on_as": st.column_config.TextColumn(
+                    "Carried on as", help="Its successor, often in another programme"
+                ),
+                "grew_out_of": st.column_config.TextColumn("Grew out of", help="The earlier structure it carries on"),
+                "entries": "Entries",
+            },
         )
-        note = st.text_input("Note (optional)", max_chars=500)
-        if st.form_submit_button("Add link", type="primary"):
-            if not earlier or not later:
-                st.error("Choose both structures.")
-            else:
-                try:
-                    links.add_link(app_state.store(), member, options[earlier], mine[later], note or None)
-                except (InvalidInput, Forbidden) as exc:
-                    st.error(f"Not linked: {_ui.inert(exc)}")
-                else:
-                    st.success(f"Linked: {_ui.inert(earlier)} → {_ui.inert(later)}.")
+        st.download_button(
+            "Download the register (CSV)",
+            data=lambda: interchange.frame_csv(
+                verification.register(app_state.store(), filters), verification.REGISTER_CSV
+            ),  # built only when clicked
+            file_name="legacy-register.csv",
+            mime="text/csv",
+            icon=":material/download:",
+        )
+
+if checks_tab.open:
+    with checks_tab:
+        due = app_state.read(verification.due, filters)
+        message = st.session_state.pop("verify_message", None)
+        if message:
+            (st.success if message[0] == "success" else st.error)(message[1])
+        if due.empty:
+            st.success(
+                "Every structure still running has been confirmed in the last "
+                f"{app_state.store().settings.verify_months} months.",
+                icon=":material/verified:",
+            )
+        else:
+            st.caption(
+                f"{int(due['to_check'].sum()):,} structure(s) recorded as running have not been confirmed for "
+                f"{app_state.store().settings.verify_months} months or more. Partnership leads: check each one "
+                "and record what you find — one click if nothing changed."
+            )
+            due = due.set_index("partnership")
+            names = list(due.index)
+            mine = [p for p in names if member.can_edit(due.loc[p, "slug"])]
+            if st.session_state.get("check_partnership") not in (None, *names):  # all of it checked since
+                del st.session_state["check_partnership"]
+            # One partnership at a time, as a lead works through their list (yours first if you edit one).
+            partnership = st.selectbox(
+                "Partnership to check",
+                names,
+                index=names.index(mine[0]) if mine else 0,
+                format_func=lambda p: f"{p} — {int(due.loc[p, 'to_check']):,} to check",
+                key="check_partnership",
+            )
+            rows = app_state.read(
+                verification.to_check,
+                filters,
+                per_partnership=CHECKS_SHOWN,
+                partnership=str(due.loc[partnership, "slug"]),
+            )
+            total = int(due.loc[partnership, "to_check"])
+            if total > len(rows):
+                st.caption(f"The {len(rows)} confirmed longest ago of {total:,}; record them to see the next.")
+            for row in rows.itertuples():
+                cols = st.columns([4, 2, 2, 2, 2], vertical_alignment="center")
+                confirmed = f"{row.last_confirmed:%Y-%m-%d}" if row.last_confirmed == row.last_confirmed else "never"
+                cols[0].markdown(
+                    f"**{_ui.inert(row.structure)}** · {row.status}"
+                    + (f" ({_ui.inert(row.host)})" if isinstance(row.host, str) and row.host else "")
+                    + f"  \nlast confirmed {confirmed}"
+                )
+                editable = member.can_edit(row.partnership_slug) and filters.as_at is None
+                args = (row.partnership_slug, row.structure_key)
+                cols[1].button(
+                    "Still running",
+                    key=f"ok_{row.partnership_slug}_{row.structure_key}",
+                    on_click=_confirm,
+                    args=(*args, "running", row.structure),
+                    disabled=not editable,
+                    icon=":material/check:",
+                )
+                cols[2].button(
+                    "Closed",
+                    key=f"closed_{row.partnership_slug}_{row.structure_key}",
+                    on_click=_confirm,
+                    args=(*args, "closed", row.structure),
+                    disabled=not editable,
+                    icon=":material/block:",
+                )
+                if editable:
+                    cols[3].page_link(
+                        "pages/log_entry.py",
+                        label="Changed…",
+                        icon=":material/edit:",
+                        query_params={"partnership": row.partnership_slug, "structure": row.structure},
+                    )
+
+if links_tab.open:
+    with links_tab:
+        st.caption(
+            "Which structure carried on which — for example a Fulfilling Lives network continuing under Changing "
+            "Futures. Successor teams link their structures to the ones they grew out of."
+        )
+        found = app_state.read(links.links)
+        if found.empty:
+            st.info("No links yet.")
+        else:
+            st.dataframe(
+                found,
+                hide_index=True,
+                width="stretch",
+                column_order=[
+                    "from_structure",
+                    "from_partnership",
+                    "from_programme",
+                    "to_structure",
+                    "to_partnership",
+                    "to_programme",
+                    "note",
+                ],
+                column_config={
+                    "from_structure": "Earlier structure",
+                    "from_partnership": "Partnership",
+                    "from_programme": "Programme",
+                    "to_structure": "Carried on as",
+                    "to_partnership": "Successor partnership",
+                    "to_programme": "Successor programme",
+                    "note": "Note",
+                },
+            )
+        if (
+            member.can_write
+            and filters.as_at is None
+            # Closed until wanted: the lists search every structure (300,000 in a big programme) (#6).
+            and st.toggle(
+                "Link a structure to its successor",
+                key="link_form_open",
+                help="Opens a form to find an earlier structure and the one of yours that carries it on.",
+            )
+        ):
+            editable = None if member.is_admin else tuple(sorted(member.partnerships))
+            cols = st.columns(2)
+            find_earlier = cols[0].text_input(
+                "Find the earlier structure", key="link_find_earlier", placeholder="Part of its name or partnership"
+            )
+            find_later = cols[1].text_input(
+                "Find your structure that carries it on", key="link_find_later", placeholder="Part of its name"
+            )
+            earlier_found = app_state.read(links.find_structures, find_earlier, limit=LINK_CHOICES)
+            later_found = app_state.read(links.find_structures, find_later, partnerships=editable, limit=LINK_CHOICES)
+            options = {label: (slug, name) for label, slug, name in earlier_found}
+            mine = {label: (slug, name) for label, slug, name in later_found}
+            st.caption(f"Up to {LINK_CHOICES} matches are offered in each list; type more of the name to narrow them.")
+            with st.form("add_link"):
+                earlier = st.selectbox("Earlier structure", list(options), index=None, placeholder="Choose a structure")
+                later = st.selectbox(
+                    "Carried on as (one of your partnership's structures)",
+                    list(mine),
+                    index=None,
+                    placeholder="Choose a structure",
+                )
+                note = st.text_input("Note (optional)", max_chars=500)
+                if st.form_submit_button("Add link", type="primary"):
+                    if not earlier or not later:
+                        st.error("Choose both structures.")
+                    else:
+                        try:
+                            links.add_link(app_state.store(), member, options[earlier], mine[later], note or None)
+                        except (InvalidInput, Forbidden) as exc:
+                            st.error(f"Not linked: {_ui.inert(exc)}")
+                        else:
+                            st.success(f"Linked: {_ui.inert(earlier)} → {_ui.inert(later)}.")

@@ -113,6 +113,24 @@ def test_admin_tabs(server, page):
         assert not found, f"{tab}:\n" + report(found)
 
 
+def test_legacy_tabs(server, page):
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/legacy")
+    settle(page)
+    shown = {  # what each tab draws once open (each list is drawn only in its own tab)
+        "Needs checking": page.get_by_role("button", name="Still running").first,
+        "Links across programmes": page.get_by_text("Link a structure to its successor", exact=True),
+        "Register": page.get_by_role("button", name="Download the register (CSV)"),
+    }
+    for tab, content in shown.items():
+        page.get_by_role("tab", name=tab).click()
+        settle(page)
+        expect(content).to_be_visible()
+        found = violations(page)
+        assert not found, f"{tab}:\n" + report(found)
+
+
 def test_backup_download_from_the_admin_page(server, page, tmp_path):
     """The Admin page's backup button gives a zip that restores (here to share this module's server)."""
     import zipfile

@@ -283,9 +283,34 @@ def test_an_edit_on_a_stale_version_is_refused_and_the_text_kept(db):
     assert any("The version now stored" in e.label for e in at.expander)
 
 
-def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(db):
+def legacy(view: str | None = None) -> AppTest:
+    """The legacy register page with one of its tabs open (the register by default)."""
     at = app("pages/legacy.py")
-    assert any(h.value == "Needs checking" for h in at.header)
+    if view:
+        at.session_state["legacy_view"] = view
+        at.run()
+        assert not at.exception, at.exception
+    return at
+
+
+def test_legacy_tabs_draw_only_the_open_list(db):
+    at = legacy()
+    assert [t.label for t in at.tabs] == ["Register", "Needs checking", "Links across programmes"]
+    assert [d for d in at.dataframe if "confirmation" in d.value.columns]  # the register
+    assert not [b for b in at.button if b.key and b.key.startswith("ok_")]  # no checks drawn
+    assert not [d for d in at.dataframe if "to_structure" in d.value.columns]  # nor links
+    assert any(m.label == "Structures" for m in at.metric)  # the summary stays above the tabs
+    at = legacy("Needs checking")
+    assert [b for b in at.button if b.key and b.key.startswith("ok_")]
+    assert not [d for d in at.dataframe if "confirmation" in d.value.columns]
+    at = legacy("Links across programmes")
+    assert [t for t in at.toggle if t.key == "link_form_open"]
+    assert not [b for b in at.button if b.key and b.key.startswith("ok_")]
+    assert not [d for d in at.dataframe if "confirmation" in d.value.columns]
+
+
+def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(db):
+    at = legacy("Needs checking")
     chooser = at.selectbox(key="check_partnership")
     assert len(chooser.options) > 1 and all(" to check" in o for o in chooser.options)
     assert not [b for b in at.button if b.key and b.key.startswith("ok_voices_")]  # one partnership at a time
@@ -313,7 +338,7 @@ def test_legacy_checks_show_ten_at_a_time_and_refill_as_they_are_recorded(db):
                 store, valid_row(id=f"old-{n}", title=f"Panel {n} set up", structure=f"Panel {n:02d}"), actor=ADMIN
             )
         total = int(verification.due(store).set_index("slug").loc["voices", "to_check"])
-    at = app("pages/legacy.py")
+    at = legacy("Needs checking")
     at.selectbox(key="check_partnership").set_value("VOICES").run()
 
     def shown() -> list:
@@ -353,7 +378,7 @@ def test_legacy_funding_end_reads_still_funded_when_there_is_none(db):
 
 
 def test_legacy_link_form_searches_structures_and_links_them(db):
-    at = app("pages/legacy.py")
+    at = legacy("Links across programmes")
     assert not [t for t in at.text_input if t.key == "link_find_earlier"]  # closed until wanted
     at.toggle(key="link_form_open").set_value(True).run()
     at.text_input(key="link_find_earlier").set_value("resolution group").run()

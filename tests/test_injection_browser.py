@@ -205,6 +205,10 @@ def test_legacy_register(watched):
     watched.open("legacy")
     for expander in watched.page.locator("[data-testid='stExpander'] summary").all():
         expander.click()
+    for tab in ("Needs checking", "Links across programmes"):  # each list is drawn when its tab opens
+        watched.page.get_by_role("tab", name=tab).click()
+        watched.settle()
+        watched.assert_inert()
     watched.page.get_by_text("Link a structure to its successor", exact=True).click()  # opens the link form
     watched.settle()
     expect(watched.page.get_by_role("button", name="Add link")).to_be_visible()
