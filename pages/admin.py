@@ -31,161 +31,173 @@ def report(action, *args, done: str) -> None:  # type: ignore[no-untyped-def]
         )
     except Forbidden as exc:
         st.error(f"Nothing was changed: {_ui.inert(exc)}.", icon=":material/lock:")
-    else:
-        st.success(_ui.inert(done), icon=":material/check_circle:")
+    else:  # run again so that the lists above the form show the change; say what was done
+        st.session_state["admin_done"] = done
+        st.rerun()
 
 
+if done := st.session_state.pop("admin_done", None):
+    st.success(_ui.inert(done), icon=":material/check_circle:")
+# Each tab is drawn only when open (#6: the partnership list and the term counts read every entry).
 members_tab, partnerships_tab, taxonomy_tab, audit_tab, backup_tab = st.tabs(
-    ["Members", "Partnerships", "Taxonomy", "Audit log", "Backup"]
+    ["Members", "Partnerships", "Taxonomy", "Audit log", "Backup"], key="admin_view", on_change="rerun"
 )
 
-with members_tab:
-    st.header("Members")
-    st.caption(
-        "Admins manage everything; viewers (funders) read everything; editors (partnership leads) "
-        "change entries of their own partnerships only. People who sign in without being a member see "
-        "only a request-access page."
-    )
-    rows = [
-        {
-            "email": m.email,
-            "role": m.role,
-            "partnerships": ", ".join(vocab["partnership"].label(p) for p in sorted(m.partnerships)),
-        }
-        for m in app_state.read(access.list_members)
-    ]
-    if rows:
-        st.dataframe(rows, hide_index=True, width="stretch")
-    else:
-        st.info("No members yet. Add the first administrator below (or with `python -m tracker member add`).")
-    with st.form("member_form"):
-        st.subheader("Add a member, or change one")
-        email = st.text_input("Email address", placeholder="name@organisation.org")
-        role = st.radio(
-            "Role",
-            access.ROLES,
-            horizontal=True,
-            index=2,
-            format_func={"admin": "Admin", "viewer": "Viewer (funder)", "editor": "Editor (partnership lead)"}.get,
+if members_tab.open:
+    with members_tab:
+        st.header("Members")
+        st.caption(
+            "Admins manage everything; viewers (funders) read everything; editors (partnership leads) "
+            "change entries of their own partnerships only. People who sign in without being a member see "
+            "only a request-access page."
         )
-        chosen = st.multiselect(
-            "Partnerships (editors only)", list(vocab["partnership"].labels), format_func=vocab["partnership"].label
-        )
-        if st.form_submit_button("Save member", type="primary"):
-            report(access.save_member, {"email": email, "role": role, "partnerships": chosen}, done=f"Saved {email}.")
-    with st.form("remove_member"):
-        st.subheader("Remove a member")
-        gone = st.selectbox("Member", [r["email"] for r in rows], index=None, placeholder="Choose a member")
-        if st.form_submit_button("Remove member") and gone:
-            report(access.remove_member, gone, done=f"Removed {gone}.")
-
-with partnerships_tab:
-    st.header("Partnerships")
-    st.dataframe(
-        app_state.read(admin.partnerships),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "start_date": st.column_config.DateColumn("Start"),
-            "end_date": st.column_config.DateColumn("Funding ended"),
-        },
-    )
-    with st.form("partnership_form"):
-        st.subheader("Add a partnership, or change one")
-        st.caption("A partnership is found by its slug, which never changes; renaming it keeps all its entries.")
-        cols = st.columns(2)
-        slug = cols[0].text_input("Slug", placeholder="e.g. changing-futures-lancashire")
-        name = cols[1].text_input("Name")
-        programme = cols[0].text_input("Programme", placeholder="e.g. Changing Futures")
-        area = cols[1].text_input("Area")
-        start = cols[0].date_input("Start", value=None)
-        end = cols[1].date_input("Funding ended", value=None)
-        if st.form_submit_button("Save partnership", type="primary"):
-            report(
-                admin.save_partnership,
-                {
-                    "slug": slug,
-                    "name": name,
-                    "programme": programme,
-                    "area": area,
-                    "start_date": start,
-                    "end_date": end,
-                },
-                done=f"Saved {name}.",
+        rows = [
+            {
+                "email": m.email,
+                "role": m.role,
+                "partnerships": ", ".join(vocab["partnership"].label(p) for p in sorted(m.partnerships)),
+            }
+            for m in app_state.read(access.list_members)
+        ]
+        if rows:
+            st.dataframe(rows, hide_index=True, width="stretch")
+        else:
+            st.info("No members yet. Add the first administrator below (or with `python -m tracker member add`).")
+        with st.form("member_form"):
+            st.subheader("Add a member, or change one")
+            email = st.text_input("Email address", placeholder="name@organisation.org")
+            role = st.radio(
+                "Role",
+                access.ROLES,
+                horizontal=True,
+                index=2,
+                format_func={"admin": "Admin", "viewer": "Viewer (funder)", "editor": "Editor (partnership lead)"}.get,
             )
+            chosen = st.multiselect(
+                "Partnerships (editors only)", list(vocab["partnership"].labels), format_func=vocab["partnership"].label
+            )
+            if st.form_submit_button("Save member", type="primary"):
+                report(
+                    access.save_member, {"email": email, "role": role, "partnerships": chosen}, done=f"Saved {email}."
+                )
+        with st.form("remove_member"):
+            st.subheader("Remove a member")
+            gone = st.selectbox("Member", [r["email"] for r in rows], index=None, placeholder="Choose a member")
+            if st.form_submit_button("Remove member") and gone:
+                report(access.remove_member, gone, done=f"Removed {gone}.")
 
-with taxonomy_tab:
-    st.header("Taxonomy")
-    st.caption(
-        "Renaming a term keeps every entry tagged with it. A term in use can be retired — no longer "
-        "offered for new entries — but not deleted."
-    )
-    vocabulary = (
-        st.segmented_control(
-            "Vocabulary", VOCABULARIES, default="typology", key="admin_vocabulary", format_func=str.capitalize
+if partnerships_tab.open:
+    with partnerships_tab:
+        st.header("Partnerships")
+        st.dataframe(
+            app_state.read(admin.partnerships),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "start_date": st.column_config.DateColumn("Start"),
+                "end_date": st.column_config.DateColumn("Funding ended"),
+            },
         )
-        or "typology"
-    )
-    terms = app_state.read(admin.term_usage, vocabulary)
-    st.dataframe(
-        terms,
-        hide_index=True,
-        width="stretch",
-        column_order=["slug", "label", "group_name", "retired", "entries"],
-        column_config={"group_name": "Group", "entries": "Entries using it"},
-    )
-    slugs = list(terms["slug"])
-    left, right = st.columns(2, gap="large")
-    with left, st.form("rename_term"):
-        st.subheader("Rename or retire a term")
-        which = st.selectbox("Term", slugs, format_func=lambda s: vocab[vocabulary].label(s), index=None)
-        new_label = st.text_input("New label")
-        rename = st.form_submit_button("Rename")
-        retire = st.form_submit_button("Retire")
-        bring_back = st.form_submit_button("Un-retire")
-        delete = st.form_submit_button("Delete (only if never used)")
-        if which and rename:
-            report(admin.rename_term, vocabulary, which, new_label, done=f"Renamed to “{new_label}”.")
-        elif which and (retire or bring_back):
-            report(admin.set_retired, vocabulary, which, retire, done="Retired." if retire else "Back in use.")
-        elif which and delete:
-            report(admin.delete_term, vocabulary, which, done="Deleted.")
-    with right, st.form("add_term"):
-        st.subheader("Add a term")
-        new_slug = st.text_input("Slug", placeholder="lower-case-with-hyphens")
-        label = st.text_input("Label")
-        group = st.text_input("Group (mechanisms)", placeholder="e.g. Mechanisms for change")
-        if st.form_submit_button("Add term", type="primary"):
-            report(admin.add_term, vocabulary, new_slug, label, group or None, done=f"Added “{label}”.")
+        with st.form("partnership_form"):
+            st.subheader("Add a partnership, or change one")
+            st.caption("A partnership is found by its slug, which never changes; renaming it keeps all its entries.")
+            cols = st.columns(2)
+            slug = cols[0].text_input("Slug", placeholder="e.g. changing-futures-lancashire")
+            name = cols[1].text_input("Name")
+            programme = cols[0].text_input("Programme", placeholder="e.g. Changing Futures")
+            area = cols[1].text_input("Area")
+            start = cols[0].date_input("Start", value=None)
+            end = cols[1].date_input("Funding ended", value=None)
+            if st.form_submit_button("Save partnership", type="primary"):
+                report(
+                    admin.save_partnership,
+                    {
+                        "slug": slug,
+                        "name": name,
+                        "programme": programme,
+                        "area": area,
+                        "start_date": start,
+                        "end_date": end,
+                    },
+                    done=f"Saved {name}.",
+                )
 
-with audit_tab:
-    st.header("Audit log")
-    st.caption("Every change, append-only: who, when, what. The full history of an entry is on its edit page.")
-    st.dataframe(
-        app_state.read(history.audit_log, 500),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "when": st.column_config.DatetimeColumn("When (UTC)"),
-            "detail": st.column_config.TextColumn("Detail", width="large"),
-        },
-    )
+if taxonomy_tab.open:
+    with taxonomy_tab:
+        st.header("Taxonomy")
+        st.caption(
+            "Renaming a term keeps every entry tagged with it. A term in use can be retired — no longer "
+            "offered for new entries — but not deleted."
+        )
+        vocabulary = (
+            st.segmented_control(
+                "Vocabulary", VOCABULARIES, default="typology", key="admin_vocabulary", format_func=str.capitalize
+            )
+            or "typology"
+        )
+        terms = app_state.read(admin.term_usage, vocabulary)
+        st.dataframe(
+            terms,
+            hide_index=True,
+            width="stretch",
+            column_order=["slug", "label", "group_name", "retired", "entries"],
+            column_config={"group_name": "Group", "entries": "Entries using it"},
+        )
+        slugs = list(terms["slug"])
+        left, right = st.columns(2, gap="large")
+        with left, st.form("rename_term"):
+            st.subheader("Rename or retire a term")
+            which = st.selectbox("Term", slugs, format_func=lambda s: vocab[vocabulary].label(s), index=None)
+            new_label = st.text_input("New label")
+            rename = st.form_submit_button("Rename")
+            retire = st.form_submit_button("Retire")
+            bring_back = st.form_submit_button("Un-retire")
+            delete = st.form_submit_button("Delete (only if never used)")
+            if which and rename:
+                report(admin.rename_term, vocabulary, which, new_label, done=f"Renamed to “{new_label}”.")
+            elif which and (retire or bring_back):
+                report(admin.set_retired, vocabulary, which, retire, done="Retired." if retire else "Back in use.")
+            elif which and delete:
+                report(admin.delete_term, vocabulary, which, done="Deleted.")
+        with right, st.form("add_term"):
+            st.subheader("Add a term")
+            new_slug = st.text_input("Slug", placeholder="lower-case-with-hyphens")
+            label = st.text_input("Label")
+            group = st.text_input("Group (mechanisms)", placeholder="e.g. Mechanisms for change")
+            if st.form_submit_button("Add term", type="primary"):
+                report(admin.add_term, vocabulary, new_slug, label, group or None, done=f"Added “{label}”.")
 
-with backup_tab:
-    st.header("Backup")
-    st.caption(
-        "A consistent snapshot of the whole database — entries, history, audit log, members, partnerships and "
-        "taxonomy — as Parquet files with a manifest, in one zip. Restore it into a new, empty database "
-        "(see README, 'Reliability and safety'):"
-    )
-    st.code(
-        f"python -m tracker restore tracker-backup-{date.today():%Y-%m-%d}.zip --db data/restored.duckdb", language=None
-    )
-    st.download_button(
-        "Download a backup (zip)",
-        data=lambda: backup.zip_bytes(store, member),
-        file_name=f"tracker-backup-{date.today():%Y-%m-%d}.zip",
-        mime="application/zip",
-        icon=":material/backup:",
-        key="backup_download",
-    )
+if audit_tab.open:
+    with audit_tab:
+        st.header("Audit log")
+        st.caption("Every change, append-only: who, when, what. The full history of an entry is on its edit page.")
+        st.dataframe(
+            app_state.read(history.audit_log, 500),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "when": st.column_config.DatetimeColumn("When (UTC)"),
+                "detail": st.column_config.TextColumn("Detail", width="large"),
+            },
+        )
+
+if backup_tab.open:
+    with backup_tab:
+        st.header("Backup")
+        st.caption(
+            "A consistent snapshot of the whole database — entries, history, audit log, members, partnerships and "
+            "taxonomy — as Parquet files with a manifest, in one zip. Restore it into a new, empty database "
+            "(see README, 'Reliability and safety'):"
+        )
+        st.code(
+            f"python -m tracker restore tracker-backup-{date.today():%Y-%m-%d}.zip --db data/restored.duckdb",
+            language=None,
+        )
+        st.download_button(
+            "Download a backup (zip)",
+            data=lambda: backup.zip_bytes(store, member),
+            file_name=f"tracker-backup-{date.today():%Y-%m-%d}.zip",
+            mime="application/zip",
+            icon=":material/backup:",
+            key="backup_download",
+        )

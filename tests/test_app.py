@@ -102,6 +102,34 @@ def test_page_runs_on_an_empty_database(tmp_path, monkeypatch, page):
     assert not at.exception
 
 
+def test_admin_tabs_draw_only_the_open_one_and_stay_open_after_a_save(db):
+    at = app("pages/admin.py")
+    assert [t.label for t in at.tabs] == ["Members", "Partnerships", "Taxonomy", "Audit log", "Backup"]
+    assert [h.value for h in at.header] == ["Members"]  # the other tabs are not drawn until opened
+    for view in ("Taxonomy", "Audit log", "Backup", "Partnerships"):
+        at.session_state["admin_view"] = view
+        at.run()
+        assert not at.exception, at.exception
+        assert [h.value for h in at.header] == [view]
+    form = {t.label: t for t in at.text_input}
+    form["Slug"].input("Not A Slug!")
+    next(b for b in at.button if b.label == "Save partnership").click().run()
+    assert any("Nothing was changed" in plain(e.value) for e in at.error)
+    assert [h.value for h in at.header] == ["Partnerships"]
+    form = {t.label: t for t in at.text_input}
+    assert form["Slug"].value == "Not A Slug!"  # the input is kept to correct
+    form["Slug"].input("changing-futures-test")
+    form["Name"].input("Changing Futures Test")
+    form["Programme"].input("Changing Futures")
+    form["Area"].input("Testshire")
+    next(b for b in at.button if b.label == "Save partnership").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved Changing Futures Test." in plain(s.value) for s in at.success)
+    assert [h.value for h in at.header] == ["Partnerships"]  # still on the tab the form is on
+    (listed,) = [d.value for d in at.dataframe]
+    assert "changing-futures-test" in set(listed["slug"])
+
+
 def test_overview_figures_follow_the_filters(db):
     at = app()
     assert metric(at, "Entries") == "89"
