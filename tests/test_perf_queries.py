@@ -32,6 +32,10 @@ def stored(store) -> list[list[tuple]]:
             "SELECT partnership, typology, kind, month, sum(entries) FROM entry_counts GROUP BY ALL"
             " HAVING sum(entries) <> 0 ORDER BY ALL"
         ).fetchall(),
+        cur.execute(
+            "SELECT partnership, typology, kind, mechanism, sum(entries) FROM mechanism_counts GROUP BY ALL"
+            " HAVING sum(entries) <> 0 ORDER BY ALL"
+        ).fetchall(),
     ]
 
 
@@ -48,7 +52,11 @@ def computed(store) -> list[list[tuple]]:
         "SELECT partnership, typology, kind, CAST(date_trunc('month', date_start) AS DATE), count(*)"
         " FROM entries WHERE deleted_at IS NULL GROUP BY ALL ORDER BY ALL"
     ).fetchall()
-    return [register, counts]
+    mechanisms = cur.execute(
+        "SELECT e.partnership, e.typology, e.kind, m.mechanism, count(*) FROM entries e"
+        " JOIN entry_mechanisms m ON m.entry_id = e.id WHERE e.deleted_at IS NULL GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    return [register, counts, mechanisms]
 
 
 @pytest.fixture
@@ -92,11 +100,15 @@ def test_the_stored_register_follows_every_kind_of_write(demo, write_file):
 def test_the_migration_fills_the_register_as_the_code_computes_it(demo):
     before = stored(demo)
     with demo.transaction() as cur:
-        for table, migration in (("structure_register", "0005"), ("entry_counts", "0007")):
+        for table, migration in (
+            ("structure_register", "0005"),
+            ("entry_counts", "0007"),
+            ("mechanism_counts", "0009"),
+        ):
             cur.execute(f"DROP TABLE {table}")
             cur.execute(next(SCHEMAS_DIR.glob(f"{migration}_*.sql")).read_text())
     assert stored(demo) == before
-    demo.cursor().execute("DELETE FROM structure_register; DELETE FROM entry_counts")
+    demo.cursor().execute("DELETE FROM structure_register; DELETE FROM entry_counts; DELETE FROM mechanism_counts")
     queries.rebuild_register(demo)
     assert stored(demo) == before
 
@@ -119,6 +131,25 @@ def test_entry_counts_are_compacted_once_writes_have_doubled_them(demo, monkeypa
     assert stored(demo) == computed(demo)
     assert queries.compact_counts(demo) == len(computed(demo)[1])
     assert demo.cursor().execute("SELECT count(*) FROM entry_counts").fetchone()[0] == len(computed(demo)[1])
+
+
+def test_mechanism_counts_are_compacted_when_only_mechanisms_change(demo, monkeypatch):
+    """Edits that change only an entry's mechanisms add rows to mechanism_counts alone; those
+    rows are folded too once they have doubled, and the counts stay what the entries say."""
+    folded = demo.cursor().execute("SELECT count(*) FROM mechanism_counts").fetchone()[0]
+    entry = entries.get_entry(demo, "voices-marg-2015")
+    data = {k: getattr(entry, k) for k in ("id", "partnership", "kind", "title", "typology", "status", "host")}
+    data |= {"date": entry.date.text, "structure": entry.structure}
+    others = [m for m in demo.vocab()["mechanism"].labels if m not in entry.mechanisms][:2]
+    monkeypatch.setattr(queries, "COUNTS_SLACK", 10)
+    version, peak = entry.version, folded
+    for i in range(folded // 2 + 20):  # swap two mechanisms: −1 and +1 rows for each, each time
+        saved = entries.save_entry(demo, {**data, "mechanisms": [others[i % 2]]}, actor=ADMIN, base_version=version)
+        version = saved.version
+        peak = max(peak, demo.cursor().execute("SELECT count(*) FROM mechanism_counts").fetchone()[0])
+    rows = demo.cursor().execute("SELECT count(*) FROM mechanism_counts").fetchone()[0]
+    assert peak > 2 * folded and rows < peak
+    assert stored(demo) == computed(demo)
 
 
 def test_two_people_adding_entries_to_one_partnership_at_once_do_not_collide(demo):
@@ -158,8 +189,8 @@ _COUNTED = [
 
 @pytest.mark.parametrize("filters", _COUNTED)
 def test_reads_from_the_stored_counts_match_reading_every_entry(crowded, filters, monkeypatch):
-    """Figures, heatmap, latest entries and the binned timeline come from entry_counts when the
-    filter allows (#6); they must be what reading the entries gives."""
+    """Figures, heatmaps, latest entries and the binned timeline come from entry_counts and
+    mechanism_counts when the filter allows (#6); they must be what reading the entries gives."""
     assert queries.counted(filters) is not None
 
     def reads() -> tuple:
@@ -168,6 +199,10 @@ def test_reads_from_the_stored_counts_match_reading_every_entry(crowded, filters
             queries.headline(crowded, filters),
             queries.heatmap(crowded, filters, "partnership", "typology"),
             queries.heatmap(crowded, filters, "typology", "partnership"),
+            queries.heatmap(crowded, filters, "typology", "mechanism"),
+            queries.heatmap(crowded, filters, "mechanism", "typology"),
+            queries.heatmap(crowded, filters, "partnership", "mechanism"),
+            queries.heatmap(crowded, filters, "mechanism", "partnership"),
             queries.entry_list(crowded, filters, limit=7, offset=3),
             queries.entry_list(crowded, filters, limit=10, columns=("date", "title", "mechanisms")),
             queries.timeline(crowded, filters, "partnership", max_rows=60),
@@ -178,9 +213,9 @@ def test_reads_from_the_stored_counts_match_reading_every_entry(crowded, filters
     monkeypatch.setattr(queries, "counted", lambda filters: None)
     slow = reads()
     assert fast[:2] == slow[:2] and fast[0] > 0
-    for got, expected in zip(fast[2:6], slow[2:6], strict=True):
+    for got, expected in zip(fast[2:10], slow[2:10], strict=True):
         pd.testing.assert_frame_equal(got, expected)
-    for (got, got_binned), (expected, binned) in zip(fast[6:], slow[6:], strict=True):
+    for (got, got_binned), (expected, binned) in zip(fast[10:], slow[10:], strict=True):
         assert got_binned == binned
         pd.testing.assert_frame_equal(got, expected, check_dtype=False)
 

@@ -324,6 +324,7 @@ class Staging:
             base_seq = cur.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0]  # type: ignore[index]
             names = {"now": now, "actor": actor.email}
             cur.execute(queries.COUNT_CHANGES)  # before the update: it reads the entries as they were
+            cur.execute(queries.MECHANISM_COUNT_CHANGES)  # and their mechanism lists
             cur.execute(_INSERT_NEW, {**names, "base_seq": base_seq})
             updated = cur.execute(_UPDATE_CHANGED, names).fetchone()[0]  # type: ignore[index]
             if updated != expected:
@@ -473,6 +474,7 @@ def _set_deleted(store: Store, entry_id: str, actor: Member, deleted: bool, base
         queries.refresh_register(cur, "affected")
         cur.execute("DROP TABLE affected")
         cur.execute(queries.COUNT_ONE, [-1 if deleted else 1, entry_id])
+        cur.execute(queries.MECHANISM_COUNT_ONE, [-1 if deleted else 1, entry_id])
     queries.tidy_counts(store)
     saved = get_entry(store, entry_id)
     assert saved is not None

@@ -245,42 +245,71 @@ SELECT partnership, typology, kind, {_MONTH.format(alias="")}, ? FROM entries WH
 """
 """+1 or −1 for one entry (restored or deleted)."""
 
+# mechanism_counts (schemas/0009_mechanism_counts.sql): the same signed counts per mechanism.
+_MECHANISM_COUNTS = (
+    "SELECT e.partnership, e.typology, e.kind, m.mechanism, count(*) AS entries"
+    " FROM entries e JOIN entry_mechanisms m ON m.entry_id = e.id WHERE e.deleted_at IS NULL GROUP BY ALL"
+)
+MECHANISM_COUNT_CHANGES = """
+INSERT INTO mechanism_counts
+SELECT partnership, typology, kind, mechanism, sum(n) FROM (
+    SELECT e.partnership, e.typology, e.kind, m.mechanism, -1 AS n
+    FROM entries e JOIN plan p ON p.id = e.id JOIN entry_mechanisms m ON m.entry_id = e.id
+    WHERE p.is_changed AND e.deleted_at IS NULL
+    UNION ALL
+    SELECT p.partnership, p.typology, p.kind, unnest(p.mechanisms) AS mechanism, 1
+    FROM plan p WHERE p.is_new OR p.is_changed
+) GROUP BY ALL HAVING sum(n) <> 0
+"""
+"""The change in mechanism counts a planned write makes (run before the entries and their mechanism
+lists are written)."""
+MECHANISM_COUNT_ONE = """
+INSERT INTO mechanism_counts
+SELECT e.partnership, e.typology, e.kind, m.mechanism, ? FROM entries e JOIN entry_mechanisms m ON m.entry_id = e.id
+WHERE e.id = ?
+"""
+"""+1 or −1 under each mechanism of one entry (restored or deleted)."""
+
 
 def compact_counts(store: Store) -> int:
-    """Fold entry_counts to one row per group (dropping groups that sum to zero); return the rows
-    left. Safe beside writers: they only append, and this transaction replaces only the rows it
-    read. Two compactions at once: one is refused and the table is simply compacted once."""
+    """Fold entry_counts and mechanism_counts to one row per group (dropping groups that sum to
+    zero); return the rows left in entry_counts. Safe beside writers: they only append, and this
+    transaction replaces only the rows it read. Two compactions at once: one is refused and the
+    tables are simply compacted once."""
     with store.transaction() as cur:
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE counts_folded AS SELECT partnership, typology, kind, month,"
-            " sum(entries) AS entries FROM entry_counts GROUP BY ALL HAVING sum(entries) <> 0"
-        )
-        cur.execute("DELETE FROM entry_counts")
-        cur.execute("INSERT INTO entry_counts SELECT * FROM counts_folded")
-        rows = cur.execute("SELECT count(*) FROM counts_folded").fetchone()[0]  # type: ignore[index]
-        cur.execute("DROP TABLE counts_folded")
+        for table in reversed(_COUNT_TABLES):  # entry_counts last: its rows are returned
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE counts_folded AS SELECT * EXCLUDE (entries), sum(entries) AS entries"
+                f" FROM {table} GROUP BY ALL HAVING sum(entries) <> 0"
+            )
+            cur.execute(f"DELETE FROM {table}")
+            cur.execute(f"INSERT INTO {table} SELECT * FROM counts_folded")
+            rows = cur.execute("SELECT count(*) FROM counts_folded").fetchone()[0]  # type: ignore[index]
+            cur.execute("DROP TABLE counts_folded")
     return int(rows)
 
 
 COUNTS_SLACK = 1000
-"""Rows entry_counts may grow by, beyond twice its folded size, before it is compacted."""
+"""Rows a counts table may grow by, beyond twice its folded size, before the counts are compacted."""
+_COUNT_TABLES = ("entry_counts", "mechanism_counts")
 
 
 def tidy_counts(store: Store) -> None:
-    """After a write: compact entry_counts once its rows have doubled since it was last folded (a
-    few thousand rows at a million entries, plus a row or two per saved entry)."""
+    """After a write: compact the counts once a table's rows have doubled since it was last folded
+    (a few thousand rows at a million entries, plus a row or two per saved entry and mechanism)."""
     cur = store.cursor()
-    rows = int(cur.execute("SELECT count(*) FROM entry_counts").fetchone()[0])  # type: ignore[index]
+
+    def count(sql: str) -> dict[str, int]:
+        return {t: int(cur.execute(sql.format(t)).fetchone()[0]) for t in _COUNT_TABLES}  # type: ignore[index]
+
+    rows = count("SELECT count(*) FROM {}")
     if store.counts_folded is None:  # first write in this process: how many groups there are
-        store.counts_folded = int(
-            cur.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM entry_counts GROUP BY partnership, typology, kind, month)"
-            ).fetchone()[0]  # type: ignore[index]
-        )
-    if rows > 2 * store.counts_folded + COUNTS_SLACK:
+        store.counts_folded = count("SELECT count(*) FROM (SELECT DISTINCT * EXCLUDE (entries) FROM {})")
+    if any(rows[t] > 2 * store.counts_folded[t] + COUNTS_SLACK for t in _COUNT_TABLES):
         # another process or thread compacting at the same moment: leave it to that one
         with contextlib.suppress(duckdb.TransactionException):
-            store.counts_folded = compact_counts(store)
+            compact_counts(store)
+            store.counts_folded = count("SELECT count(*) FROM {}")
 
 
 _COUNTED_FILTERS = ("programmes", "partnerships", "typologies", "kinds", "conditions")
@@ -297,11 +326,13 @@ def counted(filters: Filters) -> tuple[str, list[Any]] | None:
 
 
 def rebuild_register(store: Store) -> None:
-    """Recompute the whole stored register and entry counts from the entries (derived data)."""
+    """Recompute the whole stored register, entry counts and mechanism counts from the entries."""
     scope, _ = Filters().scope()
     with store.transaction() as cur:
         cur.execute("DELETE FROM entry_counts")
         cur.execute(f"INSERT INTO entry_counts {_COUNTS}")
+        cur.execute("DELETE FROM mechanism_counts")
+        cur.execute(f"INSERT INTO mechanism_counts {_MECHANISM_COUNTS}")
         cur.execute("DELETE FROM structure_register")
         cur.execute(
             f"INSERT INTO structure_register BY NAME WITH {scope}, {_GROUPED_CTE.format(where='TRUE')} "
@@ -610,10 +641,23 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
     # partnership × typology from the stored entry counts when the filter allows (#6).
     row_join, row_key, _ = _REACH[rows]
     col_join, col_key, col_many = _REACH[cols]
-    fast = counted(filters) if {rows, cols} == {"partnership", "typology"} else None
+    # From the stored counts when the filter allows: partnership × typology from entry_counts, either
+    # of them with mechanisms from mechanism_counts (an entry counts once under each mechanism) (#6).
+    counts = {
+        frozenset({"partnership", "typology"}): "entry_counts",
+        frozenset({"partnership", "mechanism"}): "mechanism_counts",
+        frozenset({"typology", "mechanism"}): "mechanism_counts",
+    }.get(frozenset({rows, cols}))
+    fast = counted(filters) if counts else None
+    totals_params: list[Any] = []
     if fast is not None:
-        source = f"SELECT c.kind, c.partnership, c.typology, c.entries FROM entry_counts c WHERE {fast[0]}"
+        mechanism = ", c.mechanism" if counts == "mechanism_counts" else ""
+        source = f"SELECT c.kind, c.partnership, c.typology{mechanism}, c.entries FROM {counts} c WHERE {fast[0]}"
         scope, params = "_ AS (SELECT 1)", fast[1]
+        if rows == "mechanism":
+            row_join, row_key = "", "f.mechanism"
+        if cols == "mechanism":
+            col_join, col_key = "", "f.mechanism"
 
         def tally(cond: str = "TRUE") -> str:
             return f"CAST(coalesce(sum(f.entries) FILTER (WHERE {cond}), 0) AS BIGINT)"
@@ -631,6 +675,9 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
         if not col_many
         else f"SELECT {row_key} AS row_key, {tally()} AS total FROM f {row_join} GROUP BY 1"
     )
+    if fast is not None and col_many:  # a partnership's or typology's entries: from entry_counts
+        totals = f"SELECT c.{rows} AS row_key, sum(c.entries) AS total FROM entry_counts c WHERE {fast[0]} GROUP BY 1"
+        totals_params = fast[1]
     sql = f"""
     WITH {scope}, f AS NOT MATERIALIZED ({source}),
     cells AS (
@@ -652,7 +699,7 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
     LEFT JOIN totals ON totals.row_key = rd.key
     ORDER BY rd.pos, cd.pos
     """
-    frame = store.cursor().execute(sql, [*params, *row_params, *col_params]).df()
+    frame = store.cursor().execute(sql, [*params, *totals_params, *row_params, *col_params]).df()
     frame["share"] = frame["share"].fillna(0.0).astype(float)
     for column in ("count", "net", "total", "row_order", "col_order"):
         frame[column] = frame[column].astype(int)

@@ -69,7 +69,7 @@ class Store:
         self.settings = settings or Settings()
         self.target = str(target if target is not None else self.settings.db)
         self._lock = threading.Lock()
-        self.counts_folded: int | None = None  # rows of entry_counts when last compacted (tracker.queries)
+        self.counts_folded: dict[str, int] | None = None  # rows of each counts table when last folded (tracker.queries)
         self.is_postgres = pg.is_url(self.target)
         self.name = pg.redact(self.target) if self.is_postgres else self.target  # what messages show
         self._conn = self._connect_postgres() if self.is_postgres else self._connect_file()
