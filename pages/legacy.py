@@ -31,7 +31,7 @@ cols[0].metric("Structures", f"{structures:,}")
 cols[1].metric("Still running", f"{surviving:,}", help="Current status continuing or hosted elsewhere")
 cols[2].metric("Share still running", f"{surviving / structures:.0%}")
 st.caption(
-    f"{confirmed} of the {surviving} still running have a status recorded after their partnership's funding "
+    f"{confirmed:,} of the {surviving:,} still running have a status recorded after their partnership's funding "
     "ended; the rest are running as far as the last entry says."
 )
 

@@ -20,9 +20,10 @@ from tracker.store import Store
 ORIGINS = {"funding_end": "after the partnership's funding ended", "start": "after the structure started"}
 GROUPS = {"none": None, "typology": "typology", "partnership": "partnership", "programme": "programme"}
 DAYS_PER_MONTH = 365.25 / 12
-MAX_STEPS = 4000
-"""The most rows of curve steps ``curves`` returns (a chart ships at most 5,000 rows): beyond that,
-times are rounded down to the finest of ``STEPS`` (months) that fits."""
+MAX_STEPS = 2000
+"""The most rows of curve steps ``curves`` returns: beyond that, times are rounded down to the
+finest of ``STEPS`` (months) that fits. A chart ships at most 5,000 rows, and 2,000 steps are more
+than a chart's width has pixels; at a million entries the curves are drawn in whole weeks (#6)."""
 STEPS = (7 / DAYS_PER_MONTH, 1.0, 3.0, 12.0)
 STEP_WORDS = {STEPS[0]: "week", 1.0: "month", 3.0: "quarter", 12.0: "year"}
 
