@@ -641,13 +641,13 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
     # partnership × typology from the stored entry counts when the filter allows (#6).
     row_join, row_key, _ = _REACH[rows]
     col_join, col_key, col_many = _REACH[cols]
-    # From the stored counts when the filter allows: partnership × typology from entry_counts, either
-    # of them with mechanisms from mechanism_counts (an entry counts once under each mechanism) (#6).
-    counts = {
-        frozenset({"partnership", "typology"}): "entry_counts",
-        frozenset({"partnership", "mechanism"}): "mechanism_counts",
-        frozenset({"typology", "mechanism"}): "mechanism_counts",
-    }.get(frozenset({rows, cols}))
+    # From the stored counts when the filter allows (#6): pairs of partnership, typology and
+    # condition (through the crosswalk, from the typology) from entry_counts; any of them with
+    # mechanisms from mechanism_counts, where an entry counts once under each of its mechanisms.
+    counted_dims = {"partnership", "typology", "condition", "mechanism"}
+    counts = None
+    if rows in counted_dims and cols in counted_dims:
+        counts = "mechanism_counts" if "mechanism" in (rows, cols) else "entry_counts"
     fast = counted(filters) if counts else None
     totals_params: list[Any] = []
     if fast is not None:
@@ -675,8 +675,13 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
         if not col_many
         else f"SELECT {row_key} AS row_key, {tally()} AS total FROM f {row_join} GROUP BY 1"
     )
-    if fast is not None and col_many:  # a partnership's or typology's entries: from entry_counts
-        totals = f"SELECT c.{rows} AS row_key, sum(c.entries) AS total FROM entry_counts c WHERE {fast[0]} GROUP BY 1"
+    if fast is not None and col_many:  # a row value's entries, each once, from the stored counts
+        table, join, key = (
+            ("mechanism_counts", "", "c.mechanism")
+            if rows == "mechanism"
+            else ("entry_counts", _REACH[rows][0].replace("f.", "c."), _REACH[rows][1].replace("f.", "c."))
+        )
+        totals = f"SELECT {key} AS row_key, sum(c.entries) AS total FROM {table} c {join} WHERE {fast[0]} GROUP BY 1"
         totals_params = fast[1]
     sql = f"""
     WITH {scope}, f AS NOT MATERIALIZED ({source}),
