@@ -686,6 +686,54 @@ def test_timeline_context_bands_are_clipped_to_the_entries_and_rings_mark_tagged
     assert [row["mechanisms"] for row in ring_rows] == ["COVID-19 pandemic; Flexibility"]
 
 
+def test_timeline_context_labels_are_written_only_where_they_fit_first_come_first_served():
+    points = pd.DataFrame(
+        {
+            "lane": ["A", "A"],
+            "lane_order": [1, 1],
+            "id": ["e1", "e2"],
+            "title": ["t1", "t2"],
+            "date_text": ["2010", "2022"],
+            "precision": ["year", "year"],
+            "start": pd.to_datetime(["2010-01-01", "2022-01-01"]),
+            "end": pd.to_datetime(["2011-01-01", "2023-01-01"]),
+            "kind": ["milestone", "milestone"],
+            "typology": ["Culture", "Culture"],
+            "status": [None, None],
+            "mechanisms": [None, None],
+            "source": [None, None],
+            "partnership": ["P", "P"],
+            "structure": [None, None],
+        }
+    )
+    context = pd.DataFrame(
+        {
+            "label": ["Austerity", "COVID-19 lockdown", "Everyone In", "Third lockdown", "ICSs statutory"],
+            "start": pd.to_datetime(["2012-06-22", "2020-03-23", "2020-03-26", "2021-01-06", "2022-07-01"]),
+            "end": pd.to_datetime(["2019-09-05", "2020-06-24", None, "2021-03-08", None]),
+            "mechanism": ["Austerity"] + ["COVID-19 pandemic"] * 3 + ["Other related programmes"],
+            "note": [""] * 5,
+            "point": [False, False, True, False, True],
+        }
+    )
+    spec = charts.timeline(points, None, lane_title="Partnership", typologies=["Culture"], context=context).to_dict()
+    rows = {r["label"]: r for r in next(v for v in spec["datasets"].values() if v and "room" in v[0])}
+    low, high = pd.Timestamp("2009-11-02"), pd.Timestamp("2023-03-02")  # the entries' range ± 60 days
+
+    def share(a: str, b: str | pd.Timestamp) -> float:
+        return (pd.Timestamp(b) - pd.Timestamp(a)) / (high - low)
+
+    # On a 480-pixel axis of 13.3 years "COVID-19 lockdown" needs 127 px, 3.5 years: "Everyone In"
+    # (three days later), "Third lockdown" (9 months) and "ICSs statutory" (2.3 years) get no label.
+    assert rows["Everyone In"]["room"] == rows["Third lockdown"]["room"] == rows["ICSs statutory"]["room"] == 0
+    assert rows["Austerity"]["room"] == pytest.approx(share("2012-06-22", "2020-03-23"))
+    assert rows["COVID-19 lockdown"]["room"] == pytest.approx(share("2020-03-23", high))  # up to the axis end
+    (text,) = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "text"]
+    fits = next(step["calculate"] for step in text["transform"] if step.get("as") == "shown")
+    assert fits == "datum.room * width >= 7 * length(datum.label) + 8 ? datum.label : ''"
+    assert text["encoding"]["text"]["field"] == "shown"
+
+
 def test_pages_draw_the_spec_unchecked_and_unchanged():
     """Pages skip the schema check on every rerun (#6): the spec is the same, only not re-checked."""
     frame = pd.DataFrame({"x": ["a", "b"], "y": [1, 2]})

@@ -627,15 +627,23 @@ def _context_layers(context: pd.DataFrame, entries: pd.DataFrame) -> list[alt.Ch
     frame["end"] = frame["end"].clip(upper=high)
     frame["note"] = _text(frame["note"], "")
     frame["mechanism"] = _text(frame["mechanism"], "")
-    frame = frame.sort_values("start", kind="stable")
-    # Write a label only where it has room: events close to the previous labelled one keep their
-    # band and tooltip but not their text (overlapping words would be unreadable on a projector).
-    shown, last = [], None
-    for start in frame["start"]:
-        room = last is None or start - last >= pd.Timedelta(days=270)
-        shown.append(room)
-        last = start if room else last
-    frame["shown"] = [label if room else "" for label, room in zip(frame["label"], shown, strict=True)]
+    frame = frame.sort_values("start", kind="stable").reset_index(drop=True)
+    # A label is written only where it has room before the next written label starts (or the axis
+    # ends): which ones could be written is chosen here, first come first served, as on a chart
+    # _CONTEXT_WIDTH_PX wide; the browser then hides any of those without room at the chart's real
+    # width (``room`` is the share of the axis up to the next candidate). Events without a label
+    # keep their band and tooltip; overlapping words would be unreadable on a projector.
+    span = high - low
+    candidates: list[int] = []
+    for i, start in enumerate(frame["start"]):
+        last = candidates[-1] if candidates else None
+        if last is None or (start - frame["start"][last]) / span * _CONTEXT_WIDTH_PX >= _label_px(frame["label"][last]):
+            candidates.append(i)
+    room = [0.0] * len(frame)
+    for here, after in zip(candidates, [*candidates[1:], None], strict=True):
+        end = high if after is None else frame["start"][after]
+        room[here] = float((end - frame["start"][here]) / span)
+    frame["room"] = room
     x = alt.X(
         "start:T",
         title=None,
@@ -654,10 +662,23 @@ def _context_layers(context: pd.DataFrame, entries: pd.DataFrame) -> list[alt.Ch
         .encode(x2=alt.X2("end:T"))
     )
     lines = base.transform_filter("datum.point").mark_rule(color=_CONTEXT_FILL, strokeDash=[5, 4], strokeWidth=2)
-    labels = base.mark_text(
-        align="left", baseline="top", dx=3, y=2, angle=0, fontSize=12, color=TEXT_MUTED, clip=True
-    ).encode(text=alt.Text("shown:N"))
+    fits = f"datum.room * width >= {_CONTEXT_CHAR_PX} * length(datum.label) + {_CONTEXT_PAD_PX} ? datum.label : ''"
+    labels = (
+        base.transform_calculate(shown=fits)
+        .mark_text(align="left", baseline="top", dx=3, y=2, fontSize=12, color=TEXT_MUTED, clip=True)
+        .encode(text=alt.Text("shown:N"))
+    )
     return [spans, lines, labels]
+
+
+_CONTEXT_CHAR_PX = 7  # the width of a character of a context label (12 px text), generously
+_CONTEXT_PAD_PX = 8
+_CONTEXT_WIDTH_PX = 480  # about the axis of a timeline on a 1,400-pixel screen (the lanes and legend take the rest)
+
+
+def _label_px(label: object) -> int:
+    """Pixels a context label needs (as the browser reckons it, see ``fits``)."""
+    return _CONTEXT_CHAR_PX * len(str(label)) + _CONTEXT_PAD_PX
 
 
 def _context_rings(
