@@ -87,9 +87,10 @@ def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
 
 # The three lists in tabs, each drawn only when open: a funder on a projector sees the register,
 # a lead the structures to check, a successor team the links (#6: each costs a query at scale).
+# The open tab is in the URL (?legacy_view=Needs+checking), so a link can open it.
 member = app_state.member()
 register_tab, checks_tab, links_tab = st.tabs(
-    ["Register", "Needs checking", "Links across programmes"], key="legacy_view", on_change="rerun"
+    ["Register", "Needs checking", "Links across programmes"], key="legacy_view", on_change="rerun", bind="query-params"
 )
 if register_tab.open:
     with register_tab:

@@ -44,7 +44,7 @@ if checks["running"]:
         "pages/legacy.py",
         label="Check them on the legacy register",
         icon=":material/arrow_forward:",
-        query_params=_ui.filter_params(filters),
+        query_params={**_ui.filter_params(filters), "legacy_view": "Needs checking"},
     )
 
 st.header("Area × typology")

@@ -337,6 +337,14 @@ def test_legacy_tabs_draw_only_the_open_list(db):
     assert not [d for d in at.dataframe if "confirmation" in d.value.columns]
 
 
+def test_a_link_opens_a_legacy_tab_and_the_overview_links_to_the_checks(db):
+    at = app("pages/legacy.py", legacy_view="Needs checking")
+    assert [b for b in at.button if b.key and b.key.startswith("ok_")]  # the checks, not the register
+    assert not [d for d in at.dataframe if "confirmation" in d.value.columns]
+    link = next(p for p in app().get("page_link") if p.proto.label == "Check them on the legacy register")
+    assert link.proto.query_string == "legacy_view=Needs+checking"
+
+
 def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(db):
     at = legacy("Needs checking")
     chooser = at.selectbox(key="check_partnership")

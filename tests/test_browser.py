@@ -123,3 +123,23 @@ def test_local_mode_on_a_public_address_refuses_to_serve(tmp_path, browser):
         settle(page)
         expect(page.get_by_text("It refuses to serve")).to_be_visible(timeout=30_000)
         assert page.locator("[data-testid='stMetric']").count() == 0
+
+
+def test_the_overview_link_opens_the_legacy_checks_and_the_tab_lives_in_the_url(server, page):
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/")
+    settle(page)
+    page.get_by_role("link", name="Check them on the legacy register").click()
+    settle(page)
+    expect(page.get_by_role("tab", name="Needs checking")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_text("Partnership to check", exact=True)).to_be_visible()
+    assert "legacy_view=Needs+checking" in page.url
+    page.get_by_role("tab", name="Links across programmes").click()
+    settle(page)
+    expect(page.get_by_text("Link a structure to its successor", exact=True)).to_be_visible()
+    assert "legacy_view=Links+across+programmes" in page.url
+    page.goto(f"{server}/legacy?legacy_view=Links+across+programmes")  # a shared link opens that tab
+    settle(page)
+    expect(page.get_by_role("tab", name="Links across programmes")).to_have_attribute("aria-selected", "true")
+    no_exception(page)
