@@ -75,6 +75,12 @@ st.dataframe(
 )
 
 
+_OUTCOME_BUTTONS = (  # label, widget key prefix, outcome recorded, icon
+    ("Still running", "ok", "running", ":material/check:"),
+    ("Closed", "closed", "closed", ":material/block:"),
+)
+
+
 def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
     try:
         verification.confirm(app_state.store(), app_state.member(), partnership, key, outcome)
@@ -194,23 +200,15 @@ if checks_tab.open:
                     + f"  \nlast confirmed {confirmed}"
                 )
                 editable = member.can_edit(row.partnership_slug) and filters.as_at is None
-                args = (row.partnership_slug, row.structure_key)
-                cols[1].button(
-                    "Still running",
-                    key=f"ok_{row.partnership_slug}_{row.structure_key}",
-                    on_click=_confirm,
-                    args=(*args, "running", row.structure),
-                    disabled=not editable,
-                    icon=":material/check:",
-                )
-                cols[2].button(
-                    "Closed",
-                    key=f"closed_{row.partnership_slug}_{row.structure_key}",
-                    on_click=_confirm,
-                    args=(*args, "closed", row.structure),
-                    disabled=not editable,
-                    icon=":material/block:",
-                )
+                for col, (label, prefix, outcome, icon) in zip(cols[1:3], _OUTCOME_BUTTONS, strict=True):
+                    col.button(
+                        label,
+                        key=f"{prefix}_{row.partnership_slug}_{row.structure_key}",
+                        on_click=_confirm,
+                        args=(row.partnership_slug, row.structure_key, outcome, row.structure),
+                        disabled=not editable,
+                        icon=icon,
+                    )
                 if editable:
                     cols[3].page_link(
                         "pages/log_entry.py",

@@ -365,6 +365,19 @@ def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(
     assert after == before - 1
 
 
+def test_legacy_check_closed_records_the_structure_as_decommissioned(db):
+    at = legacy("Needs checking")
+    at.selectbox(key="check_partnership").set_value("VOICES").run()
+    button = next(b for b in at.button if b.key and b.key.startswith("closed_voices_"))
+    key = button.key.removeprefix("closed_voices_")
+    button.click().run()
+    assert any("is closed, as of today" in s.value for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        row = verification.register(store).set_index("structure_key").loc[key]
+    assert row["status_slug"] == "decommissioned"
+    assert not [b for b in at.button if b.key == f"closed_voices_{key}"]  # no longer to check
+
+
 def test_legacy_checks_show_ten_at_a_time_and_refill_as_they_are_recorded(db):
     from tracker import entries
 

@@ -644,25 +644,35 @@ def test_survival_curves_are_steps_with_censor_marks():
     assert survival_curves(pd.DataFrame(columns=list(steps.columns))).to_dict()
 
 
-def test_timeline_context_bands_are_clipped_to_the_entries_and_rings_mark_tagged_entries():
-    points = pd.DataFrame(
+def _two_entries(**columns: list) -> pd.DataFrame:
+    """Two timeline points in lane "A" of partnership "P"; ``columns`` override the defaults."""
+    return pd.DataFrame(
         {
             "lane": ["A", "A"],
             "lane_order": [1, 1],
             "id": ["e1", "e2"],
             "title": ["t1", "t2"],
-            "date_text": ["2020-04", "2019"],
-            "precision": ["month", "year"],
-            "start": pd.to_datetime(["2020-04-01", "2019-01-01"]),
-            "end": pd.to_datetime(["2020-05-01", "2020-01-01"]),
-            "kind": ["milestone", "setback"],
-            "typology": ["Culture", "Leadership"],
-            "status": ["Continuing", None],
-            "mechanisms": ["COVID-19 pandemic; Flexibility", "Personal relationships"],
+            "kind": ["milestone", "milestone"],
+            "status": [None, None],
+            "mechanisms": [None, None],
             "source": [None, None],
             "partnership": ["P", "P"],
             "structure": [None, None],
+            **columns,
         }
+    )
+
+
+def test_timeline_context_bands_are_clipped_to_the_entries_and_rings_mark_tagged_entries():
+    points = _two_entries(
+        date_text=["2020-04", "2019"],
+        precision=["month", "year"],
+        start=pd.to_datetime(["2020-04-01", "2019-01-01"]),
+        end=pd.to_datetime(["2020-05-01", "2020-01-01"]),
+        kind=["milestone", "setback"],
+        typology=["Culture", "Leadership"],
+        status=["Continuing", None],
+        mechanisms=["COVID-19 pandemic; Flexibility", "Personal relationships"],
     )
     context = pd.DataFrame(
         {
@@ -687,24 +697,12 @@ def test_timeline_context_bands_are_clipped_to_the_entries_and_rings_mark_tagged
 
 
 def test_timeline_context_labels_are_written_only_where_they_fit_first_come_first_served():
-    points = pd.DataFrame(
-        {
-            "lane": ["A", "A"],
-            "lane_order": [1, 1],
-            "id": ["e1", "e2"],
-            "title": ["t1", "t2"],
-            "date_text": ["2010", "2022"],
-            "precision": ["year", "year"],
-            "start": pd.to_datetime(["2010-01-01", "2022-01-01"]),
-            "end": pd.to_datetime(["2011-01-01", "2023-01-01"]),
-            "kind": ["milestone", "milestone"],
-            "typology": ["Culture", "Culture"],
-            "status": [None, None],
-            "mechanisms": [None, None],
-            "source": [None, None],
-            "partnership": ["P", "P"],
-            "structure": [None, None],
-        }
+    points = _two_entries(
+        date_text=["2010", "2022"],
+        precision=["year", "year"],
+        start=pd.to_datetime(["2010-01-01", "2022-01-01"]),
+        end=pd.to_datetime(["2011-01-01", "2023-01-01"]),
+        typology=["Culture", "Culture"],
     )
     context = pd.DataFrame(
         {
