@@ -637,8 +637,8 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
     scope, where, params = _parts(filters)
     row_domain, row_params = _domain(rows, filters)
     col_domain, col_params = _domain(cols, filters)
-    # Cells and row totals straight from the (filtered) entries, joining only the list dimensions;
-    # partnership × typology from the stored entry counts when the filter allows (#6).
+    # Cells and row totals straight from the (filtered) entries, joining only the list dimensions,
+    # unless the stored counts can answer (below).
     row_join, row_key, _ = _REACH[rows]
     col_join, col_key, col_many = _REACH[cols]
     # From the stored counts when the filter allows (#6): pairs of partnership, typology and
