@@ -38,6 +38,7 @@ def report(action, *args, done: str) -> None:  # type: ignore[no-untyped-def]
 
 if done := st.session_state.pop("admin_done", None):
     st.success(_ui.inert(done), icon=":material/check_circle:")
+
 # Each tab is drawn only when open (#6: the partnership list and the term counts read every entry).
 members_tab, partnerships_tab, taxonomy_tab, audit_tab, backup_tab = st.tabs(
     ["Members", "Partnerships", "Taxonomy", "Audit log", "Backup"], key="admin_view", on_change="rerun"
