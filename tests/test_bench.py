@@ -30,3 +30,38 @@ def test_a_tiny_run_measures_a_page_against_the_trivial_one(tmp_path):
     text = out.read_text()
     assert "pages/legacy.py" in text
     assert json.loads(text)
+
+
+COMPILES = """
+import sys
+from streamlit.runtime.scriptrunner import magic
+from streamlit.testing.v1 import AppTest
+from benchmarks.apptest import navigation_mode
+
+compiled = []
+original = magic.add_magic
+magic.add_magic = lambda code, path: compiled.append(path) or original(code, path)
+if sys.argv[2] == "server":
+    navigation_mode()
+at = AppTest.from_file(sys.argv[1])
+for _ in range(3):
+    at.run()
+    assert not at.exception
+print(len(compiled))
+"""
+
+
+@pytest.mark.parametrize(("mode", "compiles"), [("server", 1), ("plain AppTest", 3)])
+def test_the_bench_compiles_a_page_once_as_a_server_does(tmp_path, mode, compiles):
+    # Plain AppTest compiles the script on every run; the bench measures pages as `streamlit run`
+    # serves them, compiled once per process (in a subprocess: the change is process-wide).
+    import subprocess
+    import sys
+
+    page = tmp_path / "page.py"
+    page.write_text("import streamlit as st\nst.title('Trivial')\n")
+    done = subprocess.run(
+        [sys.executable, "-c", COMPILES, str(page), mode], capture_output=True, text=True, cwd=bench.ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == str(compiles)
