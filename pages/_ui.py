@@ -33,7 +33,7 @@ EARLIEST = date(2000, 1, 1)
 
 def vocab() -> Vocab:
     """The current vocabularies (cached until they change)."""
-    return app_state.read(Store.vocab)
+    return app_state.read_in_run(Store.vocab)
 
 
 def _seed_from_url(v: Vocab) -> list[str]:

@@ -15,7 +15,8 @@ SHOWN = 1000  # register rows sent to the browser (#6); the CSV download has eve
 CHECKS_SHOWN = 10  # structures to check shown at a time, a row of buttons each; the list refills
 LINK_CHOICES = 50  # structures offered in each list of the link form
 _ui.filter_caption(filters, app_state.read(queries.count_entries, filters))
-survival = app_state.read(queries.survival, filters)
+summary = app_state.read(queries.legacy_summary, filters)  # figures, chart and table from one query
+survival = queries.survival_of(summary)
 structures = int(survival["structures"].sum())
 if not structures:
     st.info(
@@ -36,7 +37,7 @@ st.caption(
 )
 
 st.header("Structures by current status")
-counts = app_state.read(queries.structure_status_counts, filters)
+counts = queries.status_counts_of(summary)
 statuses = [*_ui.vocab()["status"].labels.values(), queries.NOT_RECORDED]
 _ui.chart_with_table(
     charts.legacy_status_bar(counts, statuses=statuses),

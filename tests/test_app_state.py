@@ -97,6 +97,43 @@ def test_a_write_in_the_run_shows_on_the_reads_after_it(db, version_queries):
     assert len(version_queries) == 2  # asked again after the write, not before every read
 
 
+def _reads_in_run_twice_around_a_write() -> None:
+    import streamlit as st
+
+    from tests.conftest import ADMIN
+    from tracker import admin, app_state
+    from tracker.store import Store
+
+    app_state.begin_run()
+    first = app_state.read_in_run(Store.vocab)
+    again = app_state.read_in_run(Store.vocab)
+    copy = app_state.read(Store.vocab)
+    runs = st.session_state.setdefault("objects", [])  # the objects themselves: kept alive, ids not reused
+    runs.append(first)
+    if st.session_state.get("rename"):
+        admin.rename_term(app_state.store(), ADMIN, "typology", "leadership", "Leadership renamed")
+    after = app_state.read_in_run(Store.vocab)
+    st.write(
+        f"same={first is again} copy={copy is first} new_run={all(first is not old for old in runs[:-1])}"
+        f" label={after['typology'].labels['leadership']}"
+    )
+
+
+def test_a_read_in_run_is_one_object_for_the_run_and_changes_after_a_write(db):
+    # The vocabularies are read three or four times a run (frame and page): read_in_run gives the
+    # same object for the run instead of another unpickled copy (#6)…
+    at = AppTest.from_function(_reads_in_run_twice_around_a_write, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.markdown[0].value == "same=True copy=False new_run=True label=Leadership"
+    at.run()  # …a fresh one on the next run (a copy from the cache, never the last run's object)…
+    assert at.markdown[0].value == "same=True copy=False new_run=True label=Leadership"
+    at.session_state["rename"] = True
+    at.run()  # …and a write in the run changes the key: the read after it sees the change
+    assert not at.exception, at.exception
+    assert at.markdown[0].value.endswith("label=Leadership renamed")
+
+
 def _reads_with_different_arguments() -> None:
     import datetime as dt
 

@@ -230,6 +230,26 @@ def test_data_version_changes_on_every_write(marg, write_file):
     assert queries.data_version(marg) != before
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE terms SET label = 'Leadership and vision' WHERE vocabulary = 'typology' AND slug = 'leadership'",
+        "UPDATE terms SET retired = NOT retired WHERE vocabulary = 'typology' AND slug = 'leadership'",
+        "UPDATE terms SET position = position + 100 WHERE vocabulary = 'status' AND slug = 'continuing'",
+        "UPDATE partnerships SET end_date = DATE '2031-03-31' WHERE slug = 'voices'",
+        "UPDATE partnerships SET name = 'VOICES Stoke' WHERE slug = 'voices'",
+        "UPDATE partnerships SET area = 'Staffordshire' WHERE slug = 'voices'",
+    ],
+)
+def test_data_version_changes_when_reference_data_changes_without_an_audited_write(marg, change):
+    # As a reseed from the config files does it: no audit event, no entry history; the cached
+    # vocabularies and labels must still be read again.
+    before = queries.data_version(marg)
+    with marg.transaction() as cur:
+        cur.execute(change)
+    assert queries.data_version(marg) != before
+
+
 def test_crosswalk_reslices_the_same_entries_through_the_mapping(marg):
     """MARG's coordinating-support entries map to Practices and Relationships (data/crosswalk.toml)."""
     cells = queries.heatmap(marg, Filters(), "partnership", "condition")

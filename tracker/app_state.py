@@ -109,10 +109,35 @@ def _key(value: Any) -> str:
     raise TypeError(f"app_state.read cannot key an argument of type {type(value).__name__}: pass plain values")
 
 
-def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``fn(store, *args, **kwargs)``, cached until the data changes."""
+def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
     name = f"{fn.__module__}.{fn.__qualname__}"
     _READS[name] = fn
     s = store()
     key = "\n".join((name, s.target, data_version(s), _key((args, tuple(sorted(kwargs.items()))))))
-    return _read(key, (name, s.target, args, kwargs))  # type: ignore[no-any-return]
+    return key, (name, s.target, args, kwargs)
+
+
+def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(store, *args, **kwargs)``, cached until the data changes."""
+    key, call = _call(fn, args, kwargs)
+    return _read(key, call)  # type: ignore[no-any-return]
+
+
+_RUN_READS = "_tracker_run_reads"  # session state: (run, {key: result}) of read_in_run
+
+
+def read_in_run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """As :func:`read`, for a result the caller only reads (the vocabularies): asked for again in
+    the same script run, the same object is returned, not another copy from the cache (each copy
+    is unpickled: ~1 ms for the vocabularies, which the frame and the page ask for three or four
+    times a run, #6). After a write in the run, the data version and so the key change."""
+    key, call = _call(fn, args, kwargs)
+    run = st.session_state.get(_RUN)
+    memo: tuple[Any, dict[str, Any]] | None = st.session_state.get(_RUN_READS)
+    if run is None or memo is None or memo[0] != run:
+        memo = (run, {})
+        if run is not None:
+            st.session_state[_RUN_READS] = memo
+    if key not in memo[1]:
+        memo[1][key] = _read(key, call)
+    return memo[1][key]  # type: ignore[no-any-return]

@@ -99,8 +99,9 @@ def register(
         # Sorted by partnership first: only the first partnerships' structures can be among the
         # first ``limit``, so only those are sorted (#6: a tenth of 300,000 at a million entries).
         picked = (
-            "sizes AS (SELECT g.partnership, p.name, count(*) AS n FROM grouped g"
-            "  JOIN partnerships p ON p.slug = g.partnership GROUP BY ALL),"
+            "counted AS (SELECT partnership, count(*) AS n FROM grouped GROUP BY ALL),"  # counted, then named
+            " sizes AS (SELECT c.partnership, p.name, c.n FROM counted c"
+            "  JOIN partnerships p ON p.slug = c.partnership),"
             " needed AS (SELECT partnership FROM (SELECT partnership, sum(n) OVER (ORDER BY name"
             "  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM sizes) WHERE coalesce(before, 0) < ?),"
             " picked AS (SELECT g.* FROM grouped g JOIN partnerships p ON p.slug = g.partnership"
