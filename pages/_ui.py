@@ -230,14 +230,18 @@ def chart_with_table(
         kwargs |= {"on_select": on_select, "selection_mode": selection_mode}
     event = st.altair_chart(charts.unvalidated(chart), **kwargs)
     _meeting.download_buttons(chart, table, key=key, description=description, columns=columns)
-    with st.expander(f"Data behind this chart: {description}"):
-        st.dataframe(
-            table,
-            hide_index=True,
-            width="stretch",
-            column_order=list(columns) if columns else None,
-            column_config={k: st.column_config.Column(v) for k, v in (columns or {}).items()},
-        )
+    # The table is drawn only while its expander is open (opening it reruns the page): closed, it
+    # would still be converted and sent on every run, for each chart on the page (#6).
+    data = st.expander(f"Data behind this chart: {description}", key=f"{key}_data", on_change="rerun")
+    if data.open:
+        with data:
+            st.dataframe(
+                table,
+                hide_index=True,
+                width="stretch",
+                column_order=list(columns) if columns else None,
+                column_config={k: st.column_config.Column(v) for k, v in (columns or {}).items()},
+            )
     return event
 
 

@@ -75,6 +75,15 @@ def app(page: str | None = None, **params: str | list[str]) -> AppTest:
     return at
 
 
+def open_table(at: AppTest, chart_key: str) -> AppTest:
+    """Open the "Data behind this chart" expander of the chart with ``chart_key`` (as a click does:
+    the page runs again and draws the table, which is not drawn while the expander is closed)."""
+    at.session_state[f"{chart_key}_data"] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def plain(markdown: str) -> str:
     """Markdown as read: user text in messages is escaped (and URLs/emails unlinked) by _ui.inert."""
     return markdown.replace("\\", "").replace("\u2060", "")
@@ -466,12 +475,28 @@ def test_survival_page_draws_curves_and_says_who_is_left_out(db):
     assert "have no status recorded since funding ended" in text
 
 
+def test_a_chart_table_is_drawn_only_while_its_expander_is_open(db):
+    # The text alternative of every chart: a table in an expander, drawn only when opened (#6).
+    at = app("pages/legacy.py")
+    expander = next(e for e in at.expander if e.label.startswith("Data behind this chart"))
+    assert not expander.dataframe
+    tables = len(at.dataframe)
+    open_table(at, "legacy_bar")
+    expander = next(e for e in at.expander if e.label.startswith("Data behind this chart"))
+    table = expander.dataframe[0].value
+    assert list(table.columns[:3]) == ["partnership", "status", "structures"]
+    assert table["structures"].sum() == int(metric(at, "Structures").replace(",", ""))
+    assert len(at.dataframe) == tables + 1
+    at.run()  # stays open on the next run
+    assert len(at.dataframe) == tables + 1
+
+
 def test_survival_page_says_when_times_are_rounded_to_fit_a_chart(db, monkeypatch):
     monkeypatch.setattr(survival, "MAX_STEPS", 12)  # as at a million entries, where days do not fit
     at = app("pages/survival.py", origin="start", split="typology")
     assert not at.exception
     assert any("rounded down to whole" in c.value for c in at.caption)
-    table = next(d.value for d in at.dataframe if "survival" in d.value.columns)
+    table = next(d.value for d in open_table(at, "survival_start_typology").dataframe if "survival" in d.value.columns)
     assert (table["time"] % 1 == 0).all()
     monkeypatch.setattr(survival, "MAX_STEPS", 4000)
     at = app("pages/survival.py", origin="start", split="programme")  # another split: not a cached result
@@ -481,7 +506,9 @@ def test_survival_page_says_when_times_are_rounded_to_fit_a_chart(db, monkeypatc
 def test_heatmaps_switch_to_the_second_typology(db):
     at = app("pages/heatmaps.py", scheme="fsg", view="partnership-typology")
     assert any("re-sliced through the crosswalk" in c.value for c in at.caption)
-    table = next(d.value for d in at.dataframe if "col" in d.value.columns)
+    table = next(
+        d.value for d in open_table(at, "heat_partnership-typology_fsg_count").dataframe if "col" in d.value.columns
+    )
     assert "Mental models" in set(table["col"])
 
 

@@ -143,3 +143,20 @@ def test_the_overview_link_opens_the_legacy_checks_and_the_tab_lives_in_the_url(
     settle(page)
     expect(page.get_by_role("tab", name="Links across programmes")).to_have_attribute("aria-selected", "true")
     no_exception(page)
+
+
+def test_the_table_behind_a_chart_appears_when_its_expander_is_opened(server, page):
+    # Drawn only while open (#6): the click reruns the page, which then sends the table.
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/legacy")
+    settle(page)
+    expander = page.locator("[data-testid='stExpander']").filter(has_text="Data behind this chart")
+    expect(expander).to_have_count(1)
+    assert expander.locator("[data-testid='stDataFrame']").count() == 0
+    expander.get_by_text("Data behind this chart", exact=False).click()
+    settle(page)
+    expect(expander.locator("[data-testid='stDataFrame']")).to_have_count(1, timeout=30_000)
+    expect(expander.locator("[data-testid='stDataFrame']")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "legacy-chart-table.png"), full_page=True)
+    no_exception(page)
