@@ -204,7 +204,8 @@ def filter_caption(filters: Filters, shown: int) -> None:
     """One line under the title saying what the page covers."""
     from tracker.filters import describe
 
-    total = app_state.read(queries.count_entries)
+    # ``shown`` counts the entries ``filters`` select: with none set, that is the total (#6: a read less)
+    total = shown if filters == Filters() else app_state.read(queries.count_entries)
     scope = describe(filters, vocab())
     st.caption(f"{shown:,} of {total:,} entries · {scope}")
 

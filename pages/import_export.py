@@ -145,10 +145,11 @@ else:
         )
 
 st.header("Template and format")
+vocab = _ui.vocab()
 cols = st.columns(3)
 cols[0].download_button(
     "Blank template (CSV)",
-    data=interchange.template("csv"),
+    data=lambda: interchange.template("csv"),  # built when clicked, not on every run (#6)
     file_name="template.csv",
     mime="text/csv",
     icon=":material/description:",
@@ -156,13 +157,13 @@ cols[0].download_button(
 )
 cols[1].download_button(
     "Blank template (XLSX)",
-    data=interchange.template("xlsx", _ui.vocab()),
+    data=lambda: interchange.template("xlsx", vocab),
     file_name="template.xlsx",
     mime=interchange.MEDIA_TYPES["xlsx"],
     icon=":material/table:",
     width="stretch",
 )
-description = interchange.format_description(_ui.vocab())
+description = interchange.format_description(vocab)
 cols[2].download_button(
     "Format description",
     data=description,

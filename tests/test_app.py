@@ -475,6 +475,18 @@ def test_survival_page_draws_curves_and_says_who_is_left_out(db):
     assert "have no status recorded since funding ended" in text
 
 
+@pytest.mark.parametrize("page", ["pages/heatmaps.py", "pages/legacy.py", "pages/import_export.py"])
+def test_the_caption_counts_what_the_filters_select_of_every_entry(db, page):
+    with Store(str(db), Settings(db=str(db))) as store:
+        total = queries.count_entries(store)
+        voices = queries.count_entries(store, Filters(partnerships=("voices",)))
+    assert 0 < voices < total
+    everything = next(c.value for c in app(page).caption if " entries · " in c.value)
+    assert everything.startswith(f"{total:,} of {total:,} entries · ")
+    one = next(c.value for c in app(page, partnership="voices").caption if " entries · " in c.value)
+    assert one.startswith(f"{voices:,} of {total:,} entries · ")
+
+
 def test_a_chart_table_is_drawn_only_while_its_expander_is_open(db):
     # The text alternative of every chart: a table in an expander, drawn only when opened (#6).
     at = app("pages/legacy.py")

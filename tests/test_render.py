@@ -3,6 +3,7 @@ and the download buttons under the charts in the app hand out those files and th
 
 from __future__ import annotations
 
+import io
 import shutil
 import struct
 import xml.etree.ElementTree as ET
@@ -205,3 +206,16 @@ def test_downloads_follow_the_filters(app_db, deferred):
     rows = csv.decode("utf-8-sig").splitlines()
     assert rows[0].startswith("Partnership,Typology,Entries")
     assert {line.split(",")[0] for line in rows[1:]} == {"VOICES"}
+
+
+def test_the_import_page_hands_out_the_templates_when_clicked(app_db, deferred):
+    # Built only when a button is clicked (#6): the XLSX template took ~10 ms on every run.
+    import openpyxl
+
+    run_page("pages/import_export.py")
+    csv = deferred["template.csv"]().decode("utf-8-sig").splitlines()
+    assert csv[0].split(",")[:3] == ["id", "partnership", "date"]
+    book = openpyxl.load_workbook(io.BytesIO(deferred["template.xlsx"]()))
+    allowed = [row for row in book["allowed values"].iter_rows(values_only=True)]
+    assert ("partnership", "VOICES", "voices", None) in allowed
+    assert any(row[0] == "typology" and row[1] == "Leadership" for row in allowed)
