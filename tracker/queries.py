@@ -493,20 +493,20 @@ def export_rows(store: Store, filters: Filters = Filters(), batch: int = 20_000)
 
 def data_version(store: Store) -> str:
     """A value that changes whenever entries or reference data change (keys the read cache)."""
-    row = (
+    # Counts, and a sum of row hashes for the reference tables, as one UNION (a third of the time
+    # of subqueries joining the labels in order, as this was first written: it runs on every page, #6).
+    rows = (
         store.cursor()
         .execute(
-            # counts, and a sum of row hashes for the reference tables (a third of the time of
-            # joining their labels in order, which this asked for before: it runs on every page, #6)
-            "SELECT (SELECT count(*) FROM entry_history), (SELECT count(*) FROM audit_log),"
-            " (SELECT count(*) || ':' || sum(hash(vocabulary, slug, label, grp, description, position, retired))"
-            "  FROM terms),"
-            " (SELECT count(*) || ':' || sum(hash(slug, name, programme, area, start_date, end_date))"
-            "  FROM partnerships)"
+            "SELECT 1, count(*), NULL FROM entry_history UNION ALL SELECT 2, count(*), NULL FROM audit_log"
+            " UNION ALL SELECT 3, count(*), sum(hash(vocabulary, slug, label, grp, description, position, retired))"
+            " FROM terms"
+            " UNION ALL SELECT 4, count(*), sum(hash(slug, name, programme, area, start_date, end_date))"
+            " FROM partnerships"
         )
-        .fetchone()
+        .fetchall()
     )
-    return "/".join(str(v) for v in (row or ()))
+    return "/".join(f"{count}:{hashed}" for _, count, hashed in sorted(rows))
 
 
 def programmes(store: Store) -> list[str]:

@@ -216,24 +216,25 @@ class Store:
     # -- reference data -------------------------------------------------------------
     def vocab(self) -> Vocab:
         """The current vocabularies and partnerships, as validation needs them."""
-        cur = self.cursor()
-        rows = cur.execute(
-            "SELECT vocabulary, slug, label, grp, description, position, retired FROM terms"
-            " ORDER BY vocabulary, position, slug"
-        ).fetchall()
+        # One query for the three tables, sorted here: each query costs ~0.7 ms however small its
+        # table, and every page reads the vocabularies once a run (#6: 2.5 -> 1 ms).
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT 't', vocabulary, slug, label, grp, description, position, retired, NULL, NULL FROM terms"
+                " UNION ALL SELECT 'p', slug, name, programme, area, NULL, NULL, NULL, start_date, end_date"
+                " FROM partnerships"
+                " UNION ALL SELECT 'c', 'condition', slug, label, grp, NULL, position, NULL, NULL, NULL FROM conditions"
+            )
+            .fetchall()
+        )
         terms: dict[str, list[Term]] = {v: [] for v in VOCABULARIES}
-        for row in rows:
-            terms.setdefault(row[0], []).append(Term(*row))
-        partnerships = [
-            PartnershipRef(*row)
-            for row in cur.execute(
-                "SELECT slug, name, programme, area, start_date, end_date FROM partnerships ORDER BY name"
-            ).fetchall()
-        ]
-        conditions = [
-            Term("condition", slug, label, grp, None, position)
-            for slug, label, grp, position in cur.execute(
-                "SELECT slug, label, grp, position FROM conditions ORDER BY position"
-            ).fetchall()
-        ]
+        for row in sorted((r for r in rows if r[0] == "t"), key=lambda r: (r[1], r[6], r[2])):
+            terms.setdefault(row[1], []).append(Term(*row[1:8]))
+        partnerships = sorted(
+            (PartnershipRef(r[1], r[2], r[3], r[4], r[8], r[9]) for r in rows if r[0] == "p"), key=lambda p: p.name
+        )
+        conditions = sorted(
+            (Term(r[1], r[2], r[3], r[4], None, r[6]) for r in rows if r[0] == "c"), key=lambda t: t.position
+        )
         return Vocab(terms, partnerships, conditions)
