@@ -742,3 +742,33 @@ def test_pages_draw_the_spec_unchecked_and_unchanged():
     with pytest.raises(alt.utils.schemapi.SchemaValidationError):
         broken.to_dict(validate=True)
     assert charts.unvalidated(broken).to_dict()["width"] == "wide"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "text",
+        3,
+        2.5,
+        True,
+        None,
+        alt.X("x:Q"),
+        alt.value(1),
+        [1, "a"],
+        {"a": 1},
+        pd.Timestamp("2020-01-01"),
+        pd.DataFrame({"a": [1]}),
+        type("Schemaish", (), {"_schema": {"type": "object"}, "to_dict": lambda self: {}})(),
+    ],
+    ids=repr,
+)
+def test_the_quick_schema_like_check_answers_as_altairs_own(value):
+    # tracker.charts answers Altair's SchemaLike check at once for plain values (#6)
+    assert alt.utils.schemapi.SchemaLike is charts._SchemaLike
+    assert isinstance(value, charts._SchemaLike) == isinstance(value, charts._QuickSchemaLike.ORIGINAL)
+
+
+def test_every_chart_is_the_same_with_altairs_own_schema_like_check(monkeypatch):
+    quick = {name: chart.to_dict() for name, chart in all_charts().items()}
+    monkeypatch.setattr(alt.utils.schemapi, "SchemaLike", charts._QuickSchemaLike.ORIGINAL)
+    assert {name: chart.to_dict() for name, chart in all_charts().items()} == quick
