@@ -760,7 +760,7 @@ def test_pages_draw_the_spec_unchecked_and_unchanged():
         pd.DataFrame({"a": [1]}),
         type("Schemaish", (), {"_schema": {"type": "object"}, "to_dict": lambda self: {}})(),
     ],
-    ids=repr,
+    ids=["text", "int", "float", "bool", "none", "channel", "value", "list", "dict", "timestamp", "frame", "schemaish"],
 )
 def test_the_quick_schema_like_check_answers_as_altairs_own(value):
     # tracker.charts answers Altair's SchemaLike check at once for plain values (#6)
