@@ -362,7 +362,8 @@ def heatmap(
 
     base = alt.Chart().encode(  # the data goes on the layer: Altair hashes each layer's own data
         x=alt.X(
-            "col:N",
+            field="col",
+            type="nominal",
             sort=cols,
             title=col_title,
             # Angled, never dropped: angled labels do not collide even when their boxes overlap.
@@ -375,21 +376,21 @@ def heatmap(
                 domain=False,
             ),
         ),
-        y=alt.Y("row:N", sort=rows, axis=_band_axis(row_title, labelLimit=row_limit)),
+        y=alt.Y(field="row", type="nominal", sort=rows, axis=_band_axis(row_title, labelLimit=row_limit)),
         tooltip=[
-            alt.Tooltip("row:N", title=row_title),
-            alt.Tooltip("col:N", title=col_title),
-            alt.Tooltip("count:Q", title="Entries", format="d"),
-            alt.Tooltip("share:Q", title="Share of row", format=".0%"),
-            alt.Tooltip("net_text:N", title="Net (milestones − setbacks)"),
-            alt.Tooltip("total:Q", title="Entries in row", format="d"),
+            alt.Tooltip(field="row", type="nominal", title=row_title),
+            alt.Tooltip(field="col", type="nominal", title=col_title),
+            alt.Tooltip(field="count", type="quantitative", title="Entries", format="d"),
+            alt.Tooltip(field="share", type="quantitative", title="Share of row", format=".0%"),
+            alt.Tooltip(field="net_text", type="nominal", title="Net (milestones − setbacks)"),
+            alt.Tooltip(field="total", type="quantitative", title="Entries in row", format="d"),
         ],
     )
     legend = None if compact else _legend(_METRIC_TITLES[metric], format=".0%" if metric == "share" else "d")
     rect = (
         base.mark_rect()
         .encode(
-            color=alt.Color(f"{metric}:Q", scale=scale, legend=legend),
+            color=alt.Color(field=metric, type="quantitative", scale=scale, legend=legend),
             stroke=alt.StrokeValue(value="#CFCFCF", condition=_on_cell("#000000")),
             strokeWidth=alt.StrokeWidthValue(value=0.75, condition=_on_cell(4)),
             # Draw the selected cell last, so that its neighbours do not paint over its outline.
@@ -401,7 +402,7 @@ def heatmap(
     if not (compact and len(frame) > 150):
         threshold = round(0.6 * biggest, 6)
         text = base.mark_text(fontSize=11 if compact else 16, fontWeight="bold", baseline="middle").encode(
-            text=alt.Text("label:N"),
+            text=alt.Text(field="label", type="nominal"),
             color=alt.ColorValue(
                 value=TEXT_DARK,
                 condition=[
@@ -435,7 +436,8 @@ def _lanes(*frames: pd.DataFrame) -> list[str]:
 def _time(field: str) -> alt.X:
     """The shared time axis: years as labels, no title (the page heading says what it is)."""
     return alt.X(
-        f"{field}:T",
+        field=field,
+        type="temporal",
         title=None,
         axis=_axis(format="%Y", tickCount="year", gridColor="#E6E6E6", labelOverlap=True),
     )
@@ -443,7 +445,8 @@ def _time(field: str) -> alt.X:
 
 def _kind_shape() -> alt.Shape:
     return alt.Shape(
-        "kind:N",
+        field="kind",
+        type="nominal",
         scale=alt.Scale(domain=list(KIND_SHAPES), range=list(KIND_SHAPES.values())),
         legend=_legend("Kind", labelExpr=_KIND_LABEL_EXPR, symbolSize=220, symbolFillColor="#444444"),
     )
@@ -471,15 +474,15 @@ def _segment_layers(segments: pd.DataFrame, y: alt.Y) -> list[alt.Chart]:
             y=y,
             x=_time("seg_start"),
             tooltip=[
-                alt.Tooltip("status:N", title="Status"),
-                alt.Tooltip("label:N", title="Detail"),
-                alt.Tooltip("seg_start:T", title="From", format="%-d %b %Y"),
-                alt.Tooltip("to_text:N", title="To"),
+                alt.Tooltip(field="status", type="nominal", title="Status"),
+                alt.Tooltip(field="label", type="nominal", title="Detail"),
+                alt.Tooltip(field="seg_start", type="temporal", title="From", format="%-d %b %Y"),
+                alt.Tooltip(field="to_text", type="nominal", title="To"),
             ],
         )
     )
     band = base.mark_bar(height=26, fillOpacity=0.35, cornerRadius=3).encode(
-        x2=alt.X2("seg_end:T"), color=alt.Color("colour:N", scale=None)
+        x2=alt.X2(field="seg_end"), color=alt.Color(field="colour", type="nominal", scale=None)
     )
     words = base.mark_text(
         align="left",
@@ -489,7 +492,7 @@ def _segment_layers(segments: pd.DataFrame, y: alt.Y) -> list[alt.Chart]:
         fontSize=12,
         color=TEXT_DARK,
         limit=alt.ExprRef("max(0, scale('x', datum.seg_end) - scale('x', datum.seg_start) - 8)"),
-    ).encode(text=alt.Text("label:N"))
+    ).encode(text=alt.Text(field="label", type="nominal"))
     return [band, words]
 
 
@@ -508,18 +511,18 @@ def _entry_layers(points: pd.DataFrame, y: alt.Y, colour: alt.Color, dy: int) ->
             y=y,
             color=colour,
             tooltip=[
-                alt.Tooltip("title:N", title="Entry"),
-                alt.Tooltip("date_text:N", title="Date"),
-                alt.Tooltip("partnership:N", title="Partnership"),
-                alt.Tooltip("structure:N", title="Structure"),
-                alt.Tooltip("typology:N", title="Typology"),
-                alt.Tooltip("kind:N", title="Kind"),
-                alt.Tooltip("status:N", title="Status"),
-                alt.Tooltip("mechanisms:N", title="Mechanisms"),
-                alt.Tooltip("contribution:N", title="Programme's contribution"),
-                alt.Tooltip("quote:N", title="Quote"),
-                alt.Tooltip("speaker:N", title="Speaker"),
-                alt.Tooltip("source:N", title="Source"),
+                alt.Tooltip(field="title", type="nominal", title="Entry"),
+                alt.Tooltip(field="date_text", type="nominal", title="Date"),
+                alt.Tooltip(field="partnership", type="nominal", title="Partnership"),
+                alt.Tooltip(field="structure", type="nominal", title="Structure"),
+                alt.Tooltip(field="typology", type="nominal", title="Typology"),
+                alt.Tooltip(field="kind", type="nominal", title="Kind"),
+                alt.Tooltip(field="status", type="nominal", title="Status"),
+                alt.Tooltip(field="mechanisms", type="nominal", title="Mechanisms"),
+                alt.Tooltip(field="contribution", type="nominal", title="Programme's contribution"),
+                alt.Tooltip(field="quote", type="nominal", title="Quote"),
+                alt.Tooltip(field="speaker", type="nominal", title="Speaker"),
+                alt.Tooltip(field="source", type="nominal", title="Source"),
             ],
         )
     )
@@ -535,7 +538,7 @@ def _entry_layers(points: pd.DataFrame, y: alt.Y, colour: alt.Color, dy: int) ->
         base.transform_filter(is_span)
         .transform_filter(_HAS_END)
         .mark_bar(height=10, fillOpacity=0.55, cornerRadius=2, yOffset=dy)
-        .encode(x=_time("start"), x2=alt.X2("end:T"))
+        .encode(x=_time("start"), x2=alt.X2(field="end"))
     )
     centres = (
         base.transform_filter(is_span)
@@ -563,14 +566,19 @@ def _binned_layer(points: pd.DataFrame, y: alt.Y, colour: alt.Color, lane_title:
             color=colour,
             shape=_kind_shape(),
             # Big marks first, so that a small mark in the same month stays visible on top.
-            order=alt.Order("count:Q", sort="descending"),
-            size=alt.Size("count:Q", scale=alt.Scale(range=[60, 700], zero=False), legend=_legend("Entries")),
+            order=alt.Order(field="count", type="quantitative", sort="descending"),
+            size=alt.Size(
+                field="count",
+                type="quantitative",
+                scale=alt.Scale(range=[60, 700], zero=False),
+                legend=_legend("Entries"),
+            ),
             tooltip=[
-                alt.Tooltip("lane:N", title=lane_title),
-                alt.Tooltip("start:T", title="Month", format="%B %Y"),
-                alt.Tooltip("kind:N", title="Kind"),
-                alt.Tooltip("typology:N", title="Typology"),
-                alt.Tooltip("count:Q", title="Entries", format="d"),
+                alt.Tooltip(field="lane", type="nominal", title=lane_title),
+                alt.Tooltip(field="start", type="temporal", title="Month", format="%B %Y"),
+                alt.Tooltip(field="kind", type="nominal", title="Kind"),
+                alt.Tooltip(field="typology", type="nominal", title="Typology"),
+                alt.Tooltip(field="count", type="quantitative", title="Entries", format="d"),
             ],
         )
     )
@@ -597,13 +605,15 @@ def timeline(
 
     domain = [str(label) for label in typologies] or sorted(_text(entries["typology"]).unique().tolist())
     colour = alt.Color(
-        "typology:N",
+        field="typology",
+        type="nominal",
         scale=alt.Scale(domain=domain, range=_palette(len(domain))),
         legend=_legend("Typology", orient="bottom", columns=2, symbolSize=150),
     )
     lanes = _lanes(entries, bands)
     y = alt.Y(
-        "lane:N",
+        field="lane",
+        type="nominal",
         sort=lanes,
         axis=_band_axis(lane_title, labelLimit=300),
     )
@@ -669,28 +679,29 @@ def _context_layers(context: pd.DataFrame, entries: pd.DataFrame) -> list[alt.Ch
         room[here] = float((end - frame["start"][here]) / span)
     frame["room"] = room
     x = alt.X(
-        "start:T",
+        field="start",
+        type="temporal",
         title=None,
         scale=alt.Scale(domain=domain),
         axis=_axis(format="%Y", tickCount="year", gridColor="#E6E6E6", labelOverlap=True),
     )
     tooltip = [
-        alt.Tooltip("label:N", title="Context"),
-        alt.Tooltip("note:N", title="About"),
-        alt.Tooltip("mechanism:N", title="External factor"),
+        alt.Tooltip(field="label", type="nominal", title="Context"),
+        alt.Tooltip(field="note", type="nominal", title="About"),
+        alt.Tooltip(field="mechanism", type="nominal", title="External factor"),
     ]
     base = alt.Chart(frame).encode(x=x, tooltip=tooltip)
     spans = (
         base.transform_filter("!datum.point")
         .mark_rect(color=_CONTEXT_FILL, opacity=0.12, clip=True)
-        .encode(x2=alt.X2("end:T"))
+        .encode(x2=alt.X2(field="end"))
     )
     lines = base.transform_filter("datum.point").mark_rule(color=_CONTEXT_FILL, strokeDash=[5, 4], strokeWidth=2)
     fits = f"datum.room * width >= {_CONTEXT_CHAR_PX} * length(datum.label) + {_CONTEXT_PAD_PX} ? datum.label : ''"
     labels = (
         base.transform_calculate(shown=fits)
         .mark_text(align="left", baseline="top", dx=3, y=2, fontSize=12, color=TEXT_MUTED, clip=True)
-        .encode(text=alt.Text("shown:N"))
+        .encode(text=alt.Text(field="shown", type="nominal"))
     )
     return [spans, lines, labels]
 
@@ -727,7 +738,11 @@ def _context_rings(
     return [
         alt.Chart(tagged)
         .mark_point(shape="circle", filled=False, size=420, stroke=TEXT_DARK, strokeWidth=1.5, yOffset=dy)
-        .encode(x=alt.X("at:T"), y=y, tooltip=[alt.Tooltip("mechanisms:N", title="External factors")])
+        .encode(
+            x=alt.X(field="at", type="temporal"),
+            y=y,
+            tooltip=[alt.Tooltip(field="mechanisms", type="nominal", title="External factors")],
+        )
     ]
 
 
@@ -767,31 +782,33 @@ def legacy_status_bar(counts: pd.DataFrame | None, *, statuses: Sequence[str]) -
             mid="(datum.x0 + datum.x1) / 2",
         )
         .encode(
-            y=alt.Y("partnership:N", sort=partnerships, axis=_band_axis(None, labelLimit=300)),
+            y=alt.Y(field="partnership", type="nominal", sort=partnerships, axis=_band_axis(None, labelLimit=300)),
             tooltip=[
-                alt.Tooltip("partnership:N", title="Partnership"),
-                alt.Tooltip("status:N", title="Current status"),
-                alt.Tooltip("structures:Q", title="Structures", format="d"),
+                alt.Tooltip(field="partnership", type="nominal", title="Partnership"),
+                alt.Tooltip(field="status", type="nominal", title="Current status"),
+                alt.Tooltip(field="structures", type="quantitative", title="Structures", format="d"),
             ],
         )
     )
     x_scale = alt.Scale(domain=[0, widest], nice=False)
     bars = base.mark_bar(stroke="#FFFFFF", strokeWidth=1.5).encode(
         x=alt.X(
-            "x0:Q",
+            field="x0",
+            type="quantitative",
             scale=x_scale,
             title="Structures",
             axis=_axis(format="d", tickMinStep=1, gridColor="#E6E6E6"),
         ),
-        x2=alt.X2("x1:Q"),
+        x2=alt.X2(field="x1"),
         color=alt.Color(
-            "status:N",
+            field="status",
+            type="nominal",
             scale=alt.Scale(domain=order, range=[STATUS_COLOURS.get(s, OTHER_STATUS_COLOUR) for s in order]),
             legend=_legend("Current status", orient="bottom", columns=2, symbolType="square", symbolSize=200),
         ),
     )
     words = base.mark_text(fontSize=LABEL_SIZE, color=TEXT_DARK, baseline="middle").encode(
-        x=alt.X("mid:Q", scale=x_scale), text=alt.Text("shown:N")
+        x=alt.X(field="mid", type="quantitative", scale=x_scale), text=alt.Text(field="shown", type="nominal")
     )
     return _layer(bars, words, width="container", height=max(120, 42 * max(len(partnerships), 1)), autosize=_FIT_X)
 
@@ -806,9 +823,10 @@ def year_bars(counts: pd.DataFrame | None) -> alt.LayerChart:
         alt.Chart(frame)
         .transform_calculate(signed="datum.kind === 'setback' ? -datum.entries : datum.entries")
         .encode(
-            x=alt.X("year:O", title=None, axis=_axis(labelAngle=0, ticks=False)),
+            x=alt.X(field="year", type="ordinal", title=None, axis=_axis(labelAngle=0, ticks=False)),
             y=alt.Y(
-                "signed:Q",
+                field="signed",
+                type="quantitative",
                 # Read bottom to top along the axis: the arrows point down and up.
                 title="← Setbacks    Milestones →",
                 stack=None,
@@ -824,15 +842,16 @@ def year_bars(counts: pd.DataFrame | None) -> alt.LayerChart:
                 ),
             ),
             tooltip=[
-                alt.Tooltip("year:O", title="Year"),
-                alt.Tooltip("kind:N", title="Kind"),
-                alt.Tooltip("entries:Q", title="Entries", format="d"),
+                alt.Tooltip(field="year", type="ordinal", title="Year"),
+                alt.Tooltip(field="kind", type="nominal", title="Kind"),
+                alt.Tooltip(field="entries", type="quantitative", title="Entries", format="d"),
             ],
         )
     )
     bars = base.mark_bar(width={"band": 0.7}).encode(
         color=alt.Color(
-            "kind:N",
+            field="kind",
+            type="nominal",
             scale=alt.Scale(domain=list(KIND_COLOURS), range=list(KIND_COLOURS.values())),
             legend=_legend("Kind", orient="top", labelExpr=_KIND_LABEL_EXPR, symbolType="square"),
         )
@@ -840,7 +859,7 @@ def year_bars(counts: pd.DataFrame | None) -> alt.LayerChart:
     labels = [
         base.transform_filter(f"datum.kind === {json.dumps(kind)} && datum.entries > 0")
         .mark_text(fontSize=LABEL_SIZE, fontWeight="bold", color=TEXT_DARK, baseline=baseline, dy=dy)
-        .encode(text=alt.Text("entries:Q", format="d"))
+        .encode(text=alt.Text(field="entries", type="quantitative", format="d"))
         for kind, baseline, dy in (("milestone", "bottom", -3), ("setback", "top", 3))
     ]
     return _layer(bars, *labels, width="container", height=320, autosize=_FIT_X)
@@ -861,24 +880,32 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
     _check_total("survival_curves", frame)
     groups = _ordered(frame.assign(order=0), "group", "order") if len(frame) else []
     colour = alt.Color(
-        "group:N",
+        field="group",
+        type="nominal",
         scale=alt.Scale(domain=groups, range=_palette(len(groups))),
         legend=_legend("Group", orient="bottom", columns=2) if len(groups) > 1 else None,
     )
-    x = alt.X("time:Q", title="Months", axis=_axis(tickMinStep=1, grid=False), scale=alt.Scale(zero=True))
+    x = alt.X(
+        field="time",
+        type="quantitative",
+        title="Months",
+        axis=_axis(tickMinStep=1, grid=False),
+        scale=alt.Scale(zero=True),
+    )
     y = alt.Y(
-        "survival:Q",
+        field="survival",
+        type="quantitative",
         title="Share still running",
         scale=alt.Scale(domain=[0, 1]),
         axis=_axis(format="%", gridColor="#E6E6E6"),
     )
     tooltip = [
-        alt.Tooltip("group:N", title="Group"),
-        alt.Tooltip("time:Q", title="Months", format=".1f"),
-        alt.Tooltip("survival:Q", title="Still running", format=".0%"),
-        alt.Tooltip("at_risk:Q", title="At risk", format="d"),
-        alt.Tooltip("events:Q", title="Stopped", format="d"),
-        alt.Tooltip("censored:Q", title="No news since (censored)", format="d"),
+        alt.Tooltip(field="group", type="nominal", title="Group"),
+        alt.Tooltip(field="time", type="quantitative", title="Months", format=".1f"),
+        alt.Tooltip(field="survival", type="quantitative", title="Still running", format=".0%"),
+        alt.Tooltip(field="at_risk", type="quantitative", title="At risk", format="d"),
+        alt.Tooltip(field="events", type="quantitative", title="Stopped", format="d"),
+        alt.Tooltip(field="censored", type="quantitative", title="No news since (censored)", format="d"),
     ]
     base = alt.Chart(frame).encode(x=x, y=y, color=colour)
     line = base.mark_line(interpolate="step-after", strokeWidth=3).encode(tooltip=tooltip)
@@ -891,7 +918,7 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
         base.transform_joinaggregate(last="max(time)", groupby=["group"])
         .transform_filter("datum.time === datum.last")
         .mark_text(align="left", dx=8, fontSize=LABEL_SIZE, fontWeight="bold")
-        .encode(text=alt.Text("group:N"))
+        .encode(text=alt.Text(field="group", type="nominal"))
     )
     layers = [line, censored] + ([ends] if len(groups) > 1 else [])
     return _layer(*layers, width="container", height=380, autosize=_FIT_X)
