@@ -6,6 +6,7 @@ Not a page: files in pages/ starting with "_" are helpers, not registered in app
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -224,8 +225,10 @@ def chart_with_table(
     columns: dict[str, str] | None = None,
     on_select: str = "ignore",
     selection_mode: str | None = None,
+    percent: Sequence[str] = (),
 ) -> Any:
-    """A chart plus its text alternative: the table behind it (``columns``: name -> heading)."""
+    """A chart plus its text alternative: the table behind it (``columns``: name -> heading;
+    ``percent``: columns of fractions, shown as percentages)."""
     kwargs: dict[str, Any] = {"key": key, "width": "stretch"}
     if on_select != "ignore":
         kwargs |= {"on_select": on_select, "selection_mode": selection_mode}
@@ -241,9 +244,23 @@ def chart_with_table(
                 hide_index=True,
                 width="stretch",
                 column_order=list(columns) if columns else None,
-                column_config={k: st.column_config.Column(v) for k, v in (columns or {}).items()},
+                column_config={
+                    k: (
+                        st.column_config.NumberColumn(v, format="percent")
+                        if k in percent
+                        else st.column_config.Column(v)
+                    )
+                    for k, v in (columns or {}).items()
+                },
             )
     return event
+
+
+def _heading(name: str, heading: str, percent: Sequence[str]) -> Any:
+    """A table column's heading; fractions as percentages."""
+    if name in percent:
+        return st.column_config.NumberColumn(heading, format="percent")
+    return st.column_config.Column(heading)
 
 
 ENTRY_COLUMNS = {

@@ -59,6 +59,7 @@ else:
             key=f"compare_typology_{measure}",
             description="typology profile of each area",
             columns={"area": "Area", "category": "Typology", "entries": "Entries", "share": "Share of entries"},
+            percent=("share",),
         )
         st.header("Mechanism profile")
         st.caption("An entry naming several mechanisms counts under each, so shares need not add up to 100 %.")
@@ -74,6 +75,7 @@ else:
                 "entries": "Entries",
                 "share": "Share of entries",
             },
+            percent=("share",),
         )
         st.header("Milestones and setbacks per year")
         st.caption("Milestones above the line, setbacks below it; the same years and the same scale for every area.")

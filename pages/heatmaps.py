@@ -70,6 +70,7 @@ event = _ui.chart_with_table(
         "net": "Milestones − setbacks",
         "total": "Row total",
     },
+    percent=("share",),
     on_select="rerun",
     selection_mode="cell",
 )

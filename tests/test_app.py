@@ -503,6 +503,16 @@ def test_a_chart_table_is_drawn_only_while_its_expander_is_open(db):
     assert len(at.dataframe) == tables + 1
 
 
+def test_shares_in_a_chart_table_read_as_percentages(db):
+    import json
+
+    at = open_table(app("pages/heatmaps.py"), "heat_partnership-typology_meam_count")
+    table = next(d for d in at.dataframe if "share" in d.value.columns)
+    config = json.loads(table.proto.columns)
+    assert config["share"] == {"label": "Share of row", "type_config": {"type": "number", "format": "percent"}}
+    assert config["count"] == {"label": "Entries"}
+
+
 def test_survival_page_says_when_times_are_rounded_to_fit_a_chart(db, monkeypatch):
     monkeypatch.setattr(survival, "MAX_STEPS", 12)  # as at a million entries, where days do not fit
     at = app("pages/survival.py", origin="start", split="typology")
