@@ -121,6 +121,18 @@ def test_curves_counted_in_sql_match_the_structure_by_structure_cohort(structure
         pd.testing.assert_frame_equal(got, expected)
 
 
+def test_a_structure_without_a_group_is_followed_but_in_no_curve(structures):
+    # A typology no longer in the vocabulary has no label: its structure has no group (NULL),
+    # counts among those followed, and is drawn in no curve (none named "" or "None").
+    everyone = curves(structures, Filters(), "funding_end", "typology")[1].followed
+    with structures.transaction() as cur:
+        cur.execute("UPDATE structure_register SET typology = 'gone' WHERE structure = 'B'")
+    steps, counts = curves(structures, Filters(), "funding_end", "typology")
+    assert counts.followed == everyone == 2
+    assert steps["group"].notna().all() and set(steps["group"]) == {"Approaches to coordinating support"}
+    assert steps["at_risk"].iloc[0] == 1  # structure A alone in the curve
+
+
 def test_too_many_steps_for_a_chart_are_rounded_down_to_whole_weeks_or_months(store, monkeypatch):
     """At a million entries the exact curves have tens of thousands of steps, more than a chart may
     ship (#6): times are then rounded down to the finest of week, month, quarter, year that fits,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tracker.filters import Filters
@@ -105,6 +106,28 @@ def cohort(store: Store, filters: Filters, origin: str = "funding_end", by: str 
     )
 
 
+_STEP_COLUMNS = ["time", "at_risk", "events", "censored", "survival"]
+
+
+def _km_arrays(times: np.ndarray, events: np.ndarray, counts: np.ndarray, total: int) -> dict[str, np.ndarray]:
+    """The Kaplan–Meier steps for times (no NaN), whether each is an event, and how many share it;
+    ``total`` at risk at the start. Columns as :func:`kaplan_meier`'s, the start row first."""
+    distinct, at = np.unique(times, return_inverse=True)  # sorted
+    died = np.bincount(at, weights=np.where(events, counts, 0), minlength=len(distinct)).astype(np.int64)
+    left = np.bincount(at, weights=np.where(events, 0, counts), minlength=len(distinct)).astype(np.int64)
+    at_risk = total - np.concatenate(([0], np.cumsum(died + left)[:-1]))
+    factor = np.ones(len(distinct))
+    alive = at_risk > 0
+    factor[alive] = 1 - died[alive] / at_risk[alive]
+    return {
+        "time": np.concatenate(([0.0], distinct.astype(float))),
+        "at_risk": np.concatenate(([total], at_risk)).astype(np.int64),
+        "events": np.concatenate(([0], died)).astype(np.int64),
+        "censored": np.concatenate(([0], left)).astype(np.int64),
+        "survival": np.concatenate(([1.0], np.cumprod(factor))),
+    }
+
+
 def kaplan_meier(
     months: list[float] | pd.Series, events: list[bool] | pd.Series, counts: list[int] | pd.Series | None = None
 ) -> pd.DataFrame:
@@ -116,36 +139,24 @@ def kaplan_meier(
     times events come before censorings, the usual convention. Starts with a row at time 0,
     survival 1 (followed by a second row at 0 if some stopped right at the origin).
     """
-    times = list(months)
-    data = pd.DataFrame(
-        {
-            "time": pd.Series(times, dtype="float64"),
-            "event": [bool(e) for e in events],
-            "n": [int(c) for c in counts] if counts is not None else [1] * len(times),
-        }
-    )
-    total = int(data["n"].sum())
-    start = pd.DataFrame([{"time": 0.0, "at_risk": total, "events": 0, "censored": 0, "survival": 1.0}])
-    data = data[data["time"].notna()]
-    if data.empty:
-        return start
-    data["died"] = data["n"].where(data["event"], 0)
-    data["left"] = data["n"].where(~data["event"], 0)
-    steps = data.groupby("time", sort=True)[["died", "left"]].sum().reset_index()
-    removed = (steps["died"] + steps["left"]).cumsum().shift(fill_value=0)
-    at_risk = total - removed
-    factor = (1 - steps["died"] / at_risk.where(at_risk > 0)).fillna(1.0)
-    out = pd.DataFrame(
-        {
-            "time": steps["time"].astype(float),
-            "at_risk": at_risk.astype("int64"),
-            "events": steps["died"].astype("int64"),
-            "censored": steps["left"].astype("int64"),
-            "survival": factor.cumprod().astype(float),
-        }
-    )
-    # Structures that stopped exactly at the origin show as a drop at 0 from the 100% start row.
-    return pd.concat([start, out], ignore_index=True)
+    times = np.asarray(pd.Series(list(months), dtype="float64"), dtype=float)
+    happened = np.array([bool(e) for e in events], dtype=bool)
+    many = np.array([int(c) for c in counts], dtype=np.int64) if counts is not None else np.ones(len(times), np.int64)
+    total = int(many.sum())
+    known = ~np.isnan(times)
+    if not known.any():
+        return pd.DataFrame([{"time": 0.0, "at_risk": total, "events": 0, "censored": 0, "survival": 1.0}])
+    # In numpy, not pandas: a curve of 2,000 steps per group at a million entries (#6)
+    return pd.DataFrame(_km_arrays(times[known], happened[known], many[known], total), columns=_STEP_COLUMNS)
+
+
+def _distinct(groups: np.ndarray, months: np.ndarray) -> int:
+    """How many distinct (group, time) pairs there are."""
+    if not len(groups):
+        return 0
+    order = np.lexsort((months, groups))
+    g, m = groups[order], months[order]
+    return 1 + int(np.count_nonzero((g[1:] != g[:-1]) | (m[1:] != m[:-1])))
 
 
 def curves(
@@ -169,41 +180,48 @@ def curves(
             f" {codes} END AS code, count(*) AS n FROM timed GROUP BY ALL",
             params,
         )
-        .df()
+        .fetchnumpy()
     )
-    code = tallied["code"]
-    tallied["case"] = code.clip(upper=0).map({0: "followed", **{-n: c for n, c in enumerate(_LEFT_OUT, start=1)}})
-    tallied["months"] = (code // 2).where(code >= 0) / DAYS_PER_MONTH
-    tallied["event"] = (code % 2 == 1) & (code >= 0)
-    followed = tallied["case"] == "followed"
-    counted = tallied[followed]
-    cases = tallied[~followed].groupby("case")["n"].sum()
+    code = np.asarray(tallied["code"], dtype=np.int64)
+    n = np.asarray(tallied["n"], dtype=np.int64)
+    cases = {case: int(n[code == -k].sum()) for k, case in enumerate(_LEFT_OUT, start=1)}
+    followed = code >= 0
+    code, n = code[followed], n[followed]
+    exact = (code // 2) / DAYS_PER_MONTH
+    stopped = code % 2 == 1
+    # Groups by number, in name order; -1 for a structure whose group is unknown (NULL), in no curve.
+    labels = np.ma.getdata(tallied["grp"]).astype(object)
+    labels[np.ma.getmaskarray(tallied["grp"])] = None  # NULL comes as a masked value
+    groups, names = pd.factorize(labels[followed], sort=True)
+    keep = groups >= 0
     # One step per distinct time and group (and a start row each): at a million entries, split by
     # partnership, that is tens of thousands, more than a chart may ship. Then times are rounded down
     # to whole weeks, months… (ties: closures before censorings, as for equal times).
-    exact, step = counted["months"], 0.0
+    months, step = exact, 0.0
     for size in STEPS:
-        if counted.groupby("grp")["months"].nunique().sum() + counted["grp"].nunique() <= MAX_STEPS:
+        if _distinct(groups[keep], months[keep]) + len(names) <= MAX_STEPS:
             break
         step = size
-        counted = counted.assign(months=(exact // size) * size)
-    parts = []
-    for name, group in counted.groupby("grp", sort=True):
-        steps = kaplan_meier(group["months"], group["event"], group["n"])
-        steps.insert(0, "group", name)
-        parts.append(steps)
+        months = (exact // size) * size
+    parts: dict[str, list[Any]] = {"group": [], **{c: [] for c in _STEP_COLUMNS}}
+    for number, name in enumerate(names):
+        mine = groups == number
+        steps = _km_arrays(months[mine], stopped[mine], n[mine], int(n[mine].sum()))
+        parts["group"].append(np.full(len(steps["time"]), name, dtype=object))
+        for column in _STEP_COLUMNS:
+            parts[column].append(steps[column])
     frame = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(columns=["group", "time", "at_risk", "events", "censored", "survival"])
+        pd.DataFrame({column: np.concatenate(values) for column, values in parts.items()})
+        if parts["group"]
+        else pd.DataFrame(columns=["group", *_STEP_COLUMNS])
     )
     found = Cohort(
         pd.DataFrame(columns=["group", "structure", "partnership", "months", "event"]),
-        int(cases.get("stopped_before", 0)),
-        int(cases.get("unconfirmed", 0)),
-        int(cases.get("no_status", 0)),
-        followed=int(counted["n"].sum()),
-        stopped=int(counted.loc[counted["event"].astype(bool), "n"].sum()),
+        cases["stopped_before"],
+        cases["unconfirmed"],
+        cases["no_status"],
+        followed=int(n.sum()),
+        stopped=int(n[stopped].sum()),
         step=step,
     )
     return frame, found
