@@ -752,19 +752,25 @@ def _context_rings(
 def legacy_status_bar(counts: pd.DataFrame | None, *, statuses: Sequence[str]) -> alt.LayerChart:
     """Structures per partnership by current status: stacked bars with the status written in each segment."""
     frame = _frame(counts, _STATUS_COUNT_COLUMNS, "legacy_status_bar")
-    frame["status"] = _text(frame["status"], "Not recorded")
-    frame["structures"] = pd.to_numeric(frame["structures"], errors="coerce").fillna(0).astype(int)
-    order = list(dict.fromkeys([*statuses, *frame["status"].tolist()]))
-    frame["status_order"] = frame["status"].map(order.index)
-    frame["label"] = [
-        f"{n} {STATUS_WORDS.get(status, status.lower())}" if n > 0 else ""
-        for n, status in zip(frame["structures"], frame["status"], strict=True)
-    ]
-    frame["number"] = [f"{n}" if n > 0 else "" for n in frame["structures"]]
-
-    per_bar = frame.groupby("partnership")["structures"].sum() if len(frame) else pd.Series(dtype=int)
-    widest = max(int(per_bar.max()) if len(per_bar) else 0, 1)
-    partnerships = sorted(frame["partnership"].astype(str).unique().tolist())
+    # A few hundred rows: prepared in plain Python, a third of the time of column-by-column pandas (#6)
+    status = _text(frame["status"], "Not recorded").tolist()
+    structures = pd.to_numeric(frame["structures"], errors="coerce").fillna(0).astype(int).tolist()
+    order = list(dict.fromkeys([*statuses, *status]))
+    position = {name: number for number, name in enumerate(order)}
+    frame = frame.assign(
+        status=pd.Series(status, index=frame.index, dtype=object),
+        structures=pd.Series(structures, index=frame.index, dtype=int),
+        status_order=[position[name] for name in status],
+        label=[
+            f"{n} {STATUS_WORDS.get(s, s.lower())}" if n > 0 else "" for n, s in zip(structures, status, strict=True)
+        ],
+        number=[f"{n}" if n > 0 else "" for n in structures],
+    )
+    per_bar: dict[str, int] = {}
+    for partnership, n in zip(frame["partnership"].astype(str).tolist(), structures, strict=True):
+        per_bar[partnership] = per_bar.get(partnership, 0) + n
+    widest = max(max(per_bar.values(), default=0), 1)
+    partnerships = sorted(per_bar)
 
     base = (
         alt.Chart(frame)
