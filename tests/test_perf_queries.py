@@ -310,6 +310,19 @@ def test_the_register_and_checks_a_page_shows_are_the_first_of_the_whole_registe
 
 
 @pytest.mark.parametrize(
+    "filters", [Filters(), Filters(partnerships=("voices", "golden-key")), Filters(as_at=datetime(2100, 1, 1))]
+)
+def test_the_unverified_counts_are_the_registers_flags(crowded, filters):
+    """Counted per status, the running ones summed in Python (#6): as the register flags them."""
+    today = date(2026, 11, 25)
+    whole = verification.register(crowded, filters, today=today)
+    flagged = whole[whole["unverified"]]
+    running = int(flagged["status_slug"].isin(queries.SURVIVING).sum())
+    assert 0 < running < len(flagged)
+    assert verification.unverified(crowded, filters, today=today) == {"unverified": len(flagged), "running": running}
+
+
+@pytest.mark.parametrize(
     "filters",
     [
         Filters(),

@@ -124,15 +124,20 @@ def unverified(store: Store, filters: Filters = Filters(), today: date | None = 
     """How many structures are unverified (a status, not confirmed within the period), and how many
     of those are still running as far as anyone knows (``running``)."""
     ctes, params = queries.grouped_scope(filters)
-    row = (
+    # counted per status, the running ones summed here: comparing each structure's status with
+    # the running ones cost more than grouping by it (#6)
+    rows = (
         store.cursor()
         .execute(
-            f"WITH {ctes} SELECT count(*), count(*) FILTER (WHERE {_RUNNING}) FROM grouped g WHERE {_UNVERIFIED}",
+            f"WITH {ctes} SELECT g.status, count(*) FROM grouped g WHERE {_UNVERIFIED} GROUP BY g.status",
             [*params, _cutoff(store, filters, today)],
         )
-        .fetchone()
+        .fetchall()
     )
-    return {"unverified": int(row[0]), "running": int(row[1])} if row else {"unverified": 0, "running": 0}
+    return {
+        "unverified": sum(int(n) for _, n in rows),
+        "running": sum(int(n) for status, n in rows if status in queries.SURVIVING),
+    }
 
 
 REGISTER_CSV = {
