@@ -433,6 +433,22 @@ def _lanes(*frames: pd.DataFrame) -> list[str]:
     return _ordered(pd.concat(parts, ignore_index=True), "lane", "lane_order") if parts else []
 
 
+_ENTRY_TOOLTIP = (  # an entry's tooltip on the timeline: field, title
+    ("title", "Entry"),
+    ("date_text", "Date"),
+    ("partnership", "Partnership"),
+    ("structure", "Structure"),
+    ("typology", "Typology"),
+    ("kind", "Kind"),
+    ("status", "Status"),
+    ("mechanisms", "Mechanisms"),
+    ("contribution", "Programme's contribution"),
+    ("quote", "Quote"),
+    ("speaker", "Speaker"),
+    ("source", "Source"),
+)
+
+
 def _time(field: str) -> alt.X:
     """The shared time axis: years as labels, no title (the page heading says what it is)."""
     return alt.X(
@@ -510,20 +526,7 @@ def _entry_layers(points: pd.DataFrame, y: alt.Y, colour: alt.Color, dy: int) ->
         .encode(
             y=y,
             color=colour,
-            tooltip=[
-                alt.Tooltip(field="title", type="nominal", title="Entry"),
-                alt.Tooltip(field="date_text", type="nominal", title="Date"),
-                alt.Tooltip(field="partnership", type="nominal", title="Partnership"),
-                alt.Tooltip(field="structure", type="nominal", title="Structure"),
-                alt.Tooltip(field="typology", type="nominal", title="Typology"),
-                alt.Tooltip(field="kind", type="nominal", title="Kind"),
-                alt.Tooltip(field="status", type="nominal", title="Status"),
-                alt.Tooltip(field="mechanisms", type="nominal", title="Mechanisms"),
-                alt.Tooltip(field="contribution", type="nominal", title="Programme's contribution"),
-                alt.Tooltip(field="quote", type="nominal", title="Quote"),
-                alt.Tooltip(field="speaker", type="nominal", title="Speaker"),
-                alt.Tooltip(field="source", type="nominal", title="Source"),
-            ],
+            tooltip=[alt.Tooltip(field=field, type="nominal", title=title) for field, title in _ENTRY_TOOLTIP],
         )
     )
     shape = {
