@@ -816,8 +816,13 @@ def timeline(
     scope, where, params = _parts(filters)
     cur = store.cursor()
     fast = counted(filters) if lane == "partnership" else None  # every entry has a partnership lane
-    if fast is not None:
-        total = count_entries(store, filters)
+    months = 0
+    if fast is not None:  # the entries, and the month rows they would make, from the stored counts in one query
+        total, months = cur.execute(
+            "SELECT CAST(coalesce(sum(n), 0) AS BIGINT), count(*) FROM (SELECT sum(entries) AS n FROM entry_counts c"
+            f" WHERE {fast[0]} GROUP BY partnership, month, kind, typology HAVING sum(entries) <> 0)",
+            fast[1],
+        ).fetchone()  # type: ignore[misc]
     else:
         total = cur.execute(
             f"WITH {scope} SELECT count(*) FROM cur_entries e WHERE {where} AND {cond}", params
@@ -887,11 +892,6 @@ def timeline(
             "(SELECT c.partnership, date_trunc('{grain}', c.month) AS period, c.kind, c.typology, c.entries AS n"
             f" FROM entry_counts c WHERE {fast[0]})"  # signed rows: the rollup sums them
         )
-        months = cur.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM entry_counts c WHERE {fast[0]}"
-            " GROUP BY partnership, month, kind, typology HAVING sum(entries) <> 0)",
-            fast[1],
-        ).fetchone()[0]  # type: ignore[index]
         if months <= max_rows:
             frame = rollup(stored.format(grain="month"), "month", "ty.label", fast[1])
         else:
