@@ -244,14 +244,7 @@ def chart_with_table(
                 hide_index=True,
                 width="stretch",
                 column_order=list(columns) if columns else None,
-                column_config={
-                    k: (
-                        st.column_config.NumberColumn(v, format="percent")
-                        if k in percent
-                        else st.column_config.Column(v)
-                    )
-                    for k, v in (columns or {}).items()
-                },
+                column_config={k: _heading(k, v, percent) for k, v in (columns or {}).items()},
             )
     return event
 
