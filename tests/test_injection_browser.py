@@ -187,7 +187,7 @@ def test_read_pages(watched, path):
     watched.open(path)
     for expander in watched.page.get_by_text("Data behind this chart", exact=False).all():
         expander.click()
-    watched.settle()
+        watched.settle()  # opening one reruns the page to draw its table: one at a time
     watched.assert_inert()
 
 
