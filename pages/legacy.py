@@ -11,7 +11,6 @@ _ui.frame_guard()
 
 st.title("Legacy register")
 filters = _ui.current_filters()
-SHOWN = 1000  # register rows sent to the browser (#6); the CSV download has every structure
 CHECKS_SHOWN = 10  # structures to check shown at a time, a row of buttons each; the list refills
 LINK_CHOICES = 50  # structures offered in each list of the link form
 _ui.filter_caption(filters, app_state.read(queries.count_entries, filters))
@@ -99,58 +98,116 @@ member = app_state.member()
 register_tab, checks_tab, links_tab = st.tabs(
     ["Register", "Needs checking", "Links across programmes"], key="legacy_view", on_change="rerun", bind="query-params"
 )
+
+
+def _first_page() -> None:
+    st.session_state["register_page"] = 1
+
+
 if register_tab.open:
     with register_tab:
-        register = app_state.read(verification.register, filters, limit=SHOWN)
-        if len(register) >= SHOWN and structures > SHOWN:
-            st.caption(
-                f"Showing the first {SHOWN:,} of {structures:,} structures. Download the CSV for all of them, "
-                "or narrow the filters."
+        # The register a page at a time (#6: 300,000 structures in a big programme), with its own
+        # search and current-status choice; all three live in the URL, so a link reopens the view.
+        cols = st.columns([4, 4, 2], vertical_alignment="bottom")
+        find = cols[0].text_input(
+            "Find a structure",
+            key="register_find",
+            placeholder="Part of its name, host organisation or partnership",
+            on_change=_first_page,
+            bind="query-params",
+        )
+        status_labels = {**_ui.vocab()["status"].labels, verification.NO_STATUS: queries.NOT_RECORDED}
+        current = cols[1].multiselect(
+            "Current status",
+            list(status_labels),
+            format_func=status_labels.get,
+            key="register_status",
+            placeholder="Any status",
+            on_change=_first_page,
+            bind="query-params",
+        )
+        searching = bool(find.strip() or current)
+        size = app_state.read(verification.register_size, filters, find, tuple(current)) if searching else structures
+        pages = max(1, -(-size // verification.PAGE_ROWS))
+        page = cols[2].number_input(
+            f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key="register_page", bind="query-params"
+        )
+        if not size:
+            text = find.strip()
+            if text and current:
+                said = f"No structure matching “{_ui.inert(text)}” has that current status."
+            elif text:
+                said = f"No structure matches “{_ui.inert(text)}”."
+            else:
+                said = "No structure has that current status under these filters."
+            st.info(
+                f"{said} Search for part of a name, host or partnership, or clear the search and the status.",
+                icon=":material/search_off:",
             )
-        st.dataframe(
-            register.assign(host=register["host"].fillna("")),  # no host: blank, not Streamlit's grey "None"
-            hide_index=True,
-            width="stretch",
-            column_order=[
-                "partnership",
-                "structure",
-                "typology",
-                "status",
-                "host",
-                "since",
-                "last_confirmed",
-                "confirmation",
-                "carried_on_as",
-                "grew_out_of",
-                "entries",
-            ],
-            column_config={
-                "partnership": "Partnership",
-                "structure": st.column_config.TextColumn("Structure", width="medium"),
-                "typology": "Typology",
-                "status": "Current status",
-                "host": "Host organisation",
-                "since": st.column_config.TextColumn("Since", help="Date of the entry that began the current status"),
-                "last_confirmed": st.column_config.DateColumn(
-                    "Last confirmed", help="Latest entry recording or confirming the status"
-                ),
-                "confirmation": "Check",
-                "carried_on_as": st.column_config.TextColumn(
-                    "Carried on as", help="Its successor, often in another programme"
-                ),
-                "grew_out_of": st.column_config.TextColumn("Grew out of", help="The earlier structure it carries on"),
-                "entries": "Entries",
-            },
-        )
-        st.download_button(
-            "Download the register (CSV)",
-            data=lambda: interchange.frame_csv(
-                verification.register(app_state.store(), filters), verification.REGISTER_CSV
-            ),  # built only when clicked
-            file_name="legacy-register.csv",
-            mime="text/csv",
-            icon=":material/download:",
-        )
+        else:
+            offset = (int(page) - 1) * verification.PAGE_ROWS
+            register = app_state.read(
+                verification.register,
+                filters,
+                limit=verification.PAGE_ROWS,
+                offset=offset,
+                find=find,
+                current=tuple(current),
+            )
+            st.caption(
+                f"Structures {offset + 1:,}–{offset + len(register):,} of {size:,}"
+                f"{' matching the search' if searching else ''}, by partnership and name. "
+                "The CSV download has all of them."
+            )
+            st.dataframe(
+                register.assign(host=register["host"].fillna("")),  # no host: blank, not Streamlit's grey "None"
+                hide_index=True,
+                width="stretch",
+                column_order=[
+                    "partnership",
+                    "structure",
+                    "typology",
+                    "status",
+                    "host",
+                    "since",
+                    "last_confirmed",
+                    "confirmation",
+                    "carried_on_as",
+                    "grew_out_of",
+                    "entries",
+                ],
+                column_config={
+                    "partnership": "Partnership",
+                    "structure": st.column_config.TextColumn("Structure", width="medium"),
+                    "typology": "Typology",
+                    "status": "Current status",
+                    "host": "Host organisation",
+                    "since": st.column_config.TextColumn(
+                        "Since", help="Date of the entry that began the current status"
+                    ),
+                    "last_confirmed": st.column_config.DateColumn(
+                        "Last confirmed", help="Latest entry recording or confirming the status"
+                    ),
+                    "confirmation": "Check",
+                    "carried_on_as": st.column_config.TextColumn(
+                        "Carried on as", help="Its successor, often in another programme"
+                    ),
+                    "grew_out_of": st.column_config.TextColumn(
+                        "Grew out of", help="The earlier structure it carries on"
+                    ),
+                    "entries": "Entries",
+                },
+            )
+            st.download_button(
+                "Download the register (CSV)",
+                data=lambda: interchange.frame_csv(
+                    verification.register(app_state.store(), filters, find=find, current=current),
+                    verification.REGISTER_CSV,
+                ),  # built only when clicked; what the search chose, every page
+                file_name="legacy-register.csv",
+                mime="text/csv",
+                icon=":material/download:",
+            )
 
 if checks_tab.open:
     with checks_tab:

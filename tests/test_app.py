@@ -410,6 +410,85 @@ def test_legacy_checks_show_ten_at_a_time_and_refill_as_they_are_recorded(db):
     assert any(f"The 10 confirmed longest ago of {total - 1}" in c.value for c in at.caption)
 
 
+def register_table(at: AppTest):
+    (table,) = [d.value for d in at.dataframe if "confirmation" in d.value.columns]
+    return table
+
+
+def test_legacy_register_pages_through_every_structure(db, monkeypatch):
+    """A page of the register at a time (#6), every structure reachable, the page in the URL."""
+    monkeypatch.setattr(verification, "PAGE_ROWS", 10)
+    with Store(str(db), Settings(db=str(db))) as store:
+        whole = verification.register(store)
+    assert len(whole) == 24
+    at = legacy()
+    assert at.number_input(key="register_page").label == "Page (of 3)"
+    assert any("Structures 1–10 of 24, by partnership and name" in c.value for c in at.caption)
+    seen = list(register_table(at)["structure"])
+    for page in (2, 3):
+        at.number_input(key="register_page").set_value(page).run()
+        assert not at.exception, at.exception
+        seen += list(register_table(at)["structure"])
+    assert any("Structures 21–24 of 24" in c.value for c in at.caption)
+    assert seen == list(whole["structure"])  # each structure once, in the register's order
+    again = app("pages/legacy.py", register_page="2")  # a link opens that page (the browser keeps it in the URL)
+    assert list(register_table(again)["structure"]) == list(whole["structure"][10:20])
+
+
+def test_legacy_register_search_and_status_narrow_it_and_say_when_nothing_matches(db, monkeypatch):
+    monkeypatch.setattr(verification, "PAGE_ROWS", 10)
+    at = legacy()
+    at.number_input(key="register_page").set_value(2).run()
+    at.multiselect(key="register_status").select("continuing").run()
+    assert at.number_input(key="register_page").value == 1  # a new choice starts at its first page
+    assert at.number_input(key="register_page").label == "Page (of 2)"
+    assert set(register_table(at)["status"]) == {"Continuing"} and len(register_table(at)) == 10
+    at.text_input(key="register_find").input("network").run()
+    assert list(register_table(at)["structure"]) == ["Coproduction network", "Trauma-Informed Network"]
+    at.multiselect(key="register_status").unselect("continuing").run()
+    at.text_input(key="register_find").input("").run()
+    at.number_input(key="register_page").set_value(2).run()
+    at.text_input(key="register_find").input("e").run()  # still more than a page
+    assert at.number_input(key="register_page").value == 1  # a new search starts at its first page too
+    assert (
+        at.number_input(key="register_page").label.startswith("Page (of ")
+        and "(of 1)" not in at.number_input(key="register_page").label
+    )
+    at.text_input(key="register_find").input("golden").run()  # a partnership's name, any case
+    table = register_table(at)
+    assert set(table["partnership"]) == {"Golden Key"} and len(table) == 3
+    assert any("Structures 1–3 of 3 matching the search" in c.value for c in at.caption)
+    at.multiselect(key="register_status").select("decommissioned").run()
+    assert set(register_table(at)["status"]) == {"Decommissioned"} and len(register_table(at)) == 2
+    at.text_input(key="register_find").input("expert citizens cic").run()  # a host
+    assert not [d for d in at.dataframe if "confirmation" in d.value.columns]
+    assert any("No structure matching “expert citizens cic” has that current status" in i.value for i in at.info)
+    at.multiselect(key="register_status").unselect("decommissioned").run()
+    table = register_table(at)
+    assert list(table["structure"]) == ["Expert Citizens CIC"]  # named so, and hosted by it
+    at.text_input(key="register_find").input("no such structure").run()
+    assert any("No structure matches “no such structure”" in i.value for i in at.info)
+    at.text_input(key="register_find").input("").run()
+    at.multiselect(key="register_status").select(verification.NO_STATUS).run()
+    assert any("No structure has that current status under these filters" in i.value for i in at.info)
+    assert not at.exception, at.exception
+    linked = app("pages/legacy.py", register_find="golden", register_status="Decommissioned")  # labels in the URL
+    assert len(register_table(linked)) == 2
+
+
+def test_legacy_register_page_beyond_the_last_starts_again_at_the_first(db, monkeypatch):
+    """Fewer pages than the one open (a filter, a stale link): the first page is shown, not an error."""
+    monkeypatch.setattr(verification, "PAGE_ROWS", 10)
+    at = legacy()
+    at.number_input(key="register_page").set_value(3).run()
+    at.multiselect(key="f_partnership").select("voices").run()  # two structures: one page
+    assert not at.exception, at.exception
+    assert at.number_input(key="register_page").value == 1
+    assert set(register_table(at)["partnership"]) == {"VOICES"}
+    stale = app("pages/legacy.py", register_page="9")  # a link to a page that no longer exists
+    assert stale.number_input(key="register_page").value == 1 and len(register_table(stale)) == 10
+
+
 def test_legacy_register_table_leaves_a_missing_host_blank(db):
     """Structures not hosted elsewhere have no host: the cell is empty, not "None" (read on a projector)."""
     at = app("pages/legacy.py")

@@ -309,6 +309,69 @@ def test_the_register_and_checks_a_page_shows_are_the_first_of_the_whole_registe
     assert sorted(pairs(everything)) == sorted(pairs(due))
 
 
+def _values(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype(object).where(frame.notna(), None)
+
+
+@pytest.mark.parametrize(
+    "filters", [Filters(), Filters(partnerships=("voices", "golden-key")), Filters(as_at=datetime(2100, 1, 1))]
+)
+def test_the_register_pages_follow_each_other_through_the_whole_register(crowded, filters):
+    """A page is ``limit`` rows from ``offset`` (#6): the pages in turn are the whole register, each
+    page picked from only the partnerships it spans, also where a page starts mid-partnership."""
+    today = date(2026, 11, 25)
+    whole = verification.register(crowded, filters, today=today)
+    assert whole["partnership"].nunique() > 1 and len(whole) > 4
+    n = len(whole) // 7 + 1  # seven or eight pages, most starting mid-partnership
+    pages = [verification.register(crowded, filters, today=today, limit=n, offset=o) for o in range(0, len(whole), n)]
+    assert len(pages) >= 5 and all(len(page) == n for page in pages[:-1]) and 0 < len(pages[-1]) <= n
+    # (a page where no structure has a host reads the column as objects: compare values)
+    pd.testing.assert_frame_equal(_values(pd.concat(pages, ignore_index=True)), _values(whole))
+    assert verification.register(crowded, filters, today=today, limit=n, offset=len(whole)).empty
+    assert verification.register_size(crowded, filters) == len(whole)
+
+
+def test_the_register_search_finds_text_in_names_hosts_and_partnerships_and_chooses_statuses(crowded):
+    """``find``: literal text, any case, in the structure's name, its host or its partnership's
+    name; ``current``: current status slugs, ``NO_STATUS`` for none recorded. Paged like the rest."""
+    today = date(2026, 11, 25)
+    whole = verification.register(crowded, today=today)
+
+    def expect(mask):
+        return whole[mask].reset_index(drop=True)
+
+    def found(**kwargs):
+        size = verification.register_size(crowded, **kwargs)
+        frame = verification.register(crowded, today=today, **kwargs)
+        assert size == len(frame)
+        return frame
+
+    def same(got, want):  # values: a few rows without a host read the column as objects
+        pd.testing.assert_frame_equal(_values(got), _values(want))
+
+    def has(column, text):
+        return whole[column].fillna("").str.lower().str.contains(text, regex=False)
+
+    name = whole.loc[whole["host"].notna(), "structure"].iloc[0]
+    text = name.split()[-1].upper()  # a word of a name, in other case
+    want = expect(has("structure", text.lower()) | has("host", text.lower()) | has("partnership", text.lower()))
+    assert len(want) >= 1
+    same(found(find=f"  {text} "), want)
+    host = whole["host"].dropna().iloc[0]
+    assert host in set(found(find=host.lower())["host"])
+    assert set(found(find="golden")["partnership"]) >= {"Golden Key"}  # a partnership's name
+    assert found(find="%").empty and found(find="_").empty  # literal text, not a pattern
+    running = expect(whole["status_slug"].isin(["continuing", "hosted-elsewhere"]))
+    same(found(current=("continuing", "hosted-elsewhere")), running)
+    unrecorded = expect(whole["status_slug"].isna())
+    same(found(current=(verification.NO_STATUS,)), unrecorded)
+    both = expect(has("partnership", "golden") & whole["status_slug"].eq("decommissioned"))
+    assert len(both) >= 1
+    same(found(find="GOLDEN", current=("decommissioned",)), both)
+    second = verification.register(crowded, today=today, limit=5, offset=5, current=("continuing", "hosted-elsewhere"))
+    same(second, running.iloc[5:10].reset_index(drop=True))
+
+
 @pytest.mark.parametrize(
     "filters", [Filters(), Filters(partnerships=("voices", "golden-key")), Filters(as_at=datetime(2100, 1, 1))]
 )

@@ -3,6 +3,7 @@ and the download buttons under the charts in the app hand out those files and th
 
 from __future__ import annotations
 
+import csv
 import io
 import shutil
 import struct
@@ -219,3 +220,16 @@ def test_the_import_page_hands_out_the_templates_when_clicked(app_db, deferred):
     allowed = [row for row in book["allowed values"].iter_rows(values_only=True)]
     assert ("partnership", "VOICES", "voices", None) in allowed
     assert any(row[0] == "typology" and row[1] == "Leadership" for row in allowed)
+
+
+def test_the_register_download_has_every_structure_the_search_chose(app_db, deferred, monkeypatch):
+    """The page shows one page of the register; its CSV has all the structures of the search (#6)."""
+    from tracker import verification
+
+    monkeypatch.setattr(verification, "PAGE_ROWS", 2)
+    run_page("pages/legacy.py", register_find="golden")
+    rows = list(csv.DictReader(io.StringIO(deferred["legacy-register.csv"]().decode("utf-8-sig"))))
+    assert len(rows) == 3 and {r["partnership"] for r in rows} == {"Golden Key"}
+    deferred.clear()
+    run_page("pages/legacy.py")
+    assert len(deferred["legacy-register.csv"]().decode("utf-8-sig").splitlines()) == 24 + 1  # every structure

@@ -314,7 +314,7 @@ def _reads(store: Any, partnerships: list[str]) -> list[Callable[[random.Random]
         lambda rng: queries.heatmap(store, pick(rng), "typology", "mechanism"),
         lambda rng: queries.entry_list(store, pick(rng), limit=10, columns=LATEST),  # the overview's table
         lambda rng: queries.timeline(store, pick(rng), "partnership"),
-        lambda rng: verification.register(store, pick(rng), limit=1000),  # what the legacy page reads
+        lambda rng: verification.register(store, pick(rng), limit=verification.PAGE_ROWS),  # the legacy page
         lambda rng: queries.data_version(store),
     ]
 

@@ -8,6 +8,7 @@ the audit trail all apply.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -88,36 +89,75 @@ def _label(frame: pd.DataFrame, months: int) -> pd.DataFrame:
     return frame
 
 
+PAGE_ROWS = 100
+"""Register rows the legacy page shows at a time; a user pages through the rest (#6)."""
+NO_STATUS = "not-recorded"
+"""The ``current`` value choosing structures with no status recorded yet."""
+
+
+def _shown(find: str = "", current: Sequence[str] = ()) -> tuple[str, list[Any]]:
+    """A condition on ``grouped g`` for the register's own search and current-status choice."""
+    conds: list[str] = []
+    params: list[Any] = []
+    needle = find.strip().lower()
+    if needle:  # literal text, not a pattern: % and _ mean themselves
+        conds.append(
+            "(strpos(lower(g.structure), ?) > 0 OR strpos(lower(coalesce(g.host, '')), ?) > 0"
+            " OR g.partnership IN (SELECT slug FROM partnerships WHERE strpos(lower(name), ?) > 0))"
+        )
+        params += [needle] * 3
+    if current:
+        conds.append(f"coalesce(g.status, '{NO_STATUS}') IN ({', '.join('?' for _ in current)})")
+        params += list(current)
+    return " AND ".join(conds) or "TRUE", params
+
+
 def register(
-    store: Store, filters: Filters = Filters(), today: date | None = None, limit: int | None = None
+    store: Store,
+    filters: Filters = Filters(),
+    today: date | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    find: str = "",
+    current: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The legacy register with ``last_confirmed``, ``unverified`` (not confirmed within the period)
-    and the links across programmes; the first ``limit`` structures (by partnership, name), or all."""
+    and the links across programmes, sorted by partnership and name: all of it, or ``limit``
+    structures from ``offset`` on (a page). ``find`` keeps the structures whose name, host or
+    partnership contains that text (any case); ``current`` those whose current status is one of
+    these slugs (:data:`NO_STATUS` for none recorded)."""
     order = "ORDER BY partnership, lower(structure), structure_key"
-    picked = None
+    cond, cond_params = _shown(find, current)
     if limit is not None:
-        # Sorted by partnership first: only the first partnerships' structures can be among the
-        # first ``limit``, so only those are sorted (#6: a tenth of 300,000 at a million entries).
+        # Sorted by partnership first: only the partnerships whose structures span the page can be
+        # on it, so only theirs are sorted (#6: a tenth of 300,000 at a million entries).
         picked = (
-            "counted AS (SELECT partnership, count(*) AS n FROM grouped GROUP BY ALL),"  # counted, then named
+            f"shown AS NOT MATERIALIZED (SELECT * FROM grouped g WHERE {cond}),"
+            " counted AS (SELECT partnership, count(*) AS n FROM shown GROUP BY ALL),"  # counted, then named
             " sizes AS (SELECT c.partnership, p.name, c.n FROM counted c"
             "  JOIN partnerships p ON p.slug = c.partnership),"
-            " needed AS (SELECT partnership FROM (SELECT partnership, sum(n) OVER (ORDER BY name"
-            "  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM sizes) WHERE coalesce(before, 0) < ?),"
-            " picked AS (SELECT g.* FROM grouped g JOIN partnerships p ON p.slug = g.partnership"
+            " spans AS (SELECT partnership, n, coalesce(sum(n) OVER (ORDER BY name"
+            "  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM sizes),"
+            " needed AS (SELECT partnership, before FROM spans WHERE before < ? AND before + n > ?),"
+            " picked AS (SELECT g.* FROM shown g JOIN partnerships p ON p.slug = g.partnership"
             "  SEMI JOIN needed n ON n.partnership = g.partnership"
-            "  ORDER BY p.name, lower(g.structure), g.structure_key LIMIT ?)",
-            [limit, limit],
+            "  ORDER BY p.name, lower(g.structure), g.structure_key"
+            "  LIMIT ? OFFSET ? - coalesce((SELECT min(before) FROM needed), ?))",
+            [*cond_params, offset + limit, offset, limit, offset, offset],
         )
+    else:
+        picked = (f"picked AS (SELECT * FROM grouped g WHERE {cond})", cond_params)
     ctes, params = _checked(store, filters, today, picked)
     sql = f"WITH {ctes} SELECT * FROM checked {order}"
     return _label(store.cursor().execute(sql, params).df(), store.settings.verify_months)
 
 
-def register_size(store: Store, filters: Filters = Filters()) -> int:
-    """How many structures the register has for ``filters``."""
+def register_size(store: Store, filters: Filters = Filters(), find: str = "", current: Sequence[str] = ()) -> int:
+    """How many structures the register has for ``filters`` (and ``find``/``current``, as :func:`register`)."""
     ctes, params = queries.grouped_scope(filters)
-    return int(store.cursor().execute(f"WITH {ctes} SELECT count(*) FROM grouped", params).fetchone()[0])  # type: ignore[index]
+    cond, cond_params = _shown(find, current)
+    row = store.cursor().execute(f"WITH {ctes} SELECT count(*) FROM grouped g WHERE {cond}", [*params, *cond_params])
+    return int(row.fetchone()[0])  # type: ignore[index]
 
 
 def unverified(store: Store, filters: Filters = Filters(), today: date | None = None) -> dict[str, int]:
