@@ -160,3 +160,27 @@ def test_the_table_behind_a_chart_appears_when_its_expander_is_opened(server, pa
     expect(expander.locator("[data-testid='stDataFrame']")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "legacy-chart-table.png"), full_page=True)
     no_exception(page)
+
+
+def test_the_register_search_and_page_live_in_the_url(server, page):
+    # The register a page at a time with its own search (#6): what was typed is in the URL, so a
+    # shared link opens the same search.
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/legacy")
+    settle(page)
+    expect(page.get_by_text("Structures 1–24 of 24, by partnership and name", exact=False)).to_be_visible()
+    find = page.get_by_label("Find a structure")
+    find.fill("golden")
+    find.press("Enter")
+    settle(page)
+    expect(page.get_by_text("Structures 1–3 of 3 matching the search", exact=False)).to_be_visible(timeout=30_000)
+    assert "register_find=golden" in page.url
+    find.fill("no such structure")
+    find.press("Enter")
+    settle(page)
+    expect(page.get_by_text("No structure matches “no such structure”", exact=False)).to_be_visible(timeout=30_000)
+    page.goto(f"{server}/legacy?register_find=golden&register_status=Decommissioned")  # a shared link
+    settle(page)
+    expect(page.get_by_text("Structures 1–2 of 2 matching the search", exact=False)).to_be_visible(timeout=30_000)
+    no_exception(page)
