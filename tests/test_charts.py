@@ -89,10 +89,10 @@ def walk(node: Any):
 # --- sample data in the SQL layer's shapes ------------------------------------------------------
 
 
-def cells(count: list[int] | None = None) -> pd.DataFrame:
+def cells(count: list[int] | None = None, net: list[int] | None = None) -> pd.DataFrame:
     """A complete 2 × 2 grid, deliberately not in display order."""
     counts = count or [1, 3, 0, 4]
-    nets = [1, 3, -2, 0]
+    nets = net or [1, 3, -2, 0]
     rows = [
         ("Zeta partnership", 0, "zeta", "Culture and values", 1, "culture"),
         ("Zeta partnership", 0, "zeta", "Approaches to coordinating support", 0, "coordinating"),
@@ -499,6 +499,27 @@ def test_legacy_bar_one_bar_per_partnership_sorted_by_name():
     assert bar["encoding"]["y"]["sort"] == ["Bridge", "VOICES"]
     assert bar["encoding"]["x"]["title"] == "Structures"
     assert set(tooltip_titles(bar)) == {"partnership", "status", "structures"}
+
+
+def test_counts_are_written_with_thousands_separators():
+    """At a programme's scale a segment holds 12,345 structures: read on a projector, not "12345"."""
+    big = status_counts().assign(structures=[1, 12345, 2, 1, 2, 0, 1])
+    spec = spec_of(charts.legacy_status_bar(big, statuses=STATUSES))
+    words = layer_where(spec, "text")
+    labels = [row["label"] for row in rows_of(spec, words)]
+    numbers = [row["number"] for row in rows_of(spec, words)]
+    assert "12,345 continuing" in labels and "12,345" in numbers
+    bar = layer_where(spec, "bar")
+    assert bar["encoding"]["x"]["axis"]["format"] == ",d"
+    grid = cells([1234, 0, 3, 45678], [1500, -2000, 0, 3])
+    heat = spec_of(charts.heatmap(grid, "count", "P", "T"))
+    text = layer_where(heat, "text")
+    assert [row["label"] for row in rows_of(heat, text)] == ["1,234", "0", "3", "45,678"]
+    assert [row["net_text"] for row in rows_of(heat, text)] == ["+1,500", "−2,000", "0", "+3"]
+    assert {t["format"] for t in layer_where(heat, "rect")["encoding"]["tooltip"] if t["type"] == "quantitative"} == {
+        ",d",
+        ".0%",
+    }
 
 
 # --- year bars --------------------------------------------------------------------------------

@@ -305,7 +305,7 @@ def _check_total(what: str, *frames: pd.DataFrame | None) -> None:
 
 
 def _count_label(value: Any) -> str:
-    return f"{int(value)}" if pd.notna(value) else ""
+    return f"{int(value):,}" if pd.notna(value) else ""
 
 
 def _share_label(value: Any) -> str:
@@ -316,7 +316,7 @@ def _net_label(value: Any) -> str:
     if pd.isna(value):
         return ""
     number = int(value)
-    return f"+{number}" if number > 0 else f"−{-number}" if number < 0 else "0"
+    return f"+{number:,}" if number > 0 else f"−{-number:,}" if number < 0 else "0"
 
 
 _LABELLERS: dict[str, Callable[[Any], str]] = {
@@ -380,13 +380,13 @@ def heatmap(
         tooltip=[
             alt.Tooltip(field="row", type="nominal", title=row_title),
             alt.Tooltip(field="col", type="nominal", title=col_title),
-            alt.Tooltip(field="count", type="quantitative", title="Entries", format="d"),
+            alt.Tooltip(field="count", type="quantitative", title="Entries", format=",d"),
             alt.Tooltip(field="share", type="quantitative", title="Share of row", format=".0%"),
             alt.Tooltip(field="net_text", type="nominal", title="Net (milestones − setbacks)"),
-            alt.Tooltip(field="total", type="quantitative", title="Entries in row", format="d"),
+            alt.Tooltip(field="total", type="quantitative", title="Entries in row", format=",d"),
         ],
     )
-    legend = None if compact else _legend(_METRIC_TITLES[metric], format=".0%" if metric == "share" else "d")
+    legend = None if compact else _legend(_METRIC_TITLES[metric], format=".0%" if metric == "share" else ",d")
     rect = (
         base.mark_rect()
         .encode(
@@ -581,7 +581,7 @@ def _binned_layer(points: pd.DataFrame, y: alt.Y, colour: alt.Color, lane_title:
                 alt.Tooltip(field="start", type="temporal", title="Month", format="%B %Y"),
                 alt.Tooltip(field="kind", type="nominal", title="Kind"),
                 alt.Tooltip(field="typology", type="nominal", title="Typology"),
-                alt.Tooltip(field="count", type="quantitative", title="Entries", format="d"),
+                alt.Tooltip(field="count", type="quantitative", title="Entries", format=",d"),
             ],
         )
     )
@@ -765,9 +765,9 @@ def legacy_status_bar(counts: pd.DataFrame | None, *, statuses: Sequence[str]) -
         structures=pd.Series(structures, index=frame.index, dtype=int),
         status_order=[position[name] for name in status],
         label=[
-            f"{n} {STATUS_WORDS.get(s, s.lower())}" if n > 0 else "" for n, s in zip(structures, status, strict=True)
+            f"{n:,} {STATUS_WORDS.get(s, s.lower())}" if n > 0 else "" for n, s in zip(structures, status, strict=True)
         ],
-        number=[f"{n}" if n > 0 else "" for n in structures],
+        number=[f"{n:,}" if n > 0 else "" for n in structures],
     )
     per_bar: dict[str, int] = {}
     for partnership, n in zip(frame["partnership"].astype(str).tolist(), structures, strict=True):
@@ -795,7 +795,7 @@ def legacy_status_bar(counts: pd.DataFrame | None, *, statuses: Sequence[str]) -
             tooltip=[
                 alt.Tooltip(field="partnership", type="nominal", title="Partnership"),
                 alt.Tooltip(field="status", type="nominal", title="Current status"),
-                alt.Tooltip(field="structures", type="quantitative", title="Structures", format="d"),
+                alt.Tooltip(field="structures", type="quantitative", title="Structures", format=",d"),
             ],
         )
     )
@@ -806,7 +806,7 @@ def legacy_status_bar(counts: pd.DataFrame | None, *, statuses: Sequence[str]) -
             type="quantitative",
             scale=x_scale,
             title="Structures",
-            axis=_axis(format="d", tickMinStep=1, gridColor="#E6E6E6"),
+            axis=_axis(format=",d", tickMinStep=1, gridColor="#E6E6E6"),
         ),
         x2=alt.X2(field="x1"),
         color=alt.Color(
@@ -853,7 +853,7 @@ def year_bars(counts: pd.DataFrame | None) -> alt.LayerChart:
             tooltip=[
                 alt.Tooltip(field="year", type="ordinal", title="Year"),
                 alt.Tooltip(field="kind", type="nominal", title="Kind"),
-                alt.Tooltip(field="entries", type="quantitative", title="Entries", format="d"),
+                alt.Tooltip(field="entries", type="quantitative", title="Entries", format=",d"),
             ],
         )
     )
@@ -868,7 +868,7 @@ def year_bars(counts: pd.DataFrame | None) -> alt.LayerChart:
     labels = [
         base.transform_filter(f"datum.kind === {json.dumps(kind)} && datum.entries > 0")
         .mark_text(fontSize=LABEL_SIZE, fontWeight="bold", color=TEXT_DARK, baseline=baseline, dy=dy)
-        .encode(text=alt.Text(field="entries", type="quantitative", format="d"))
+        .encode(text=alt.Text(field="entries", type="quantitative", format=",d"))
         for kind, baseline, dy in (("milestone", "bottom", -3), ("setback", "top", 3))
     ]
     return _layer(bars, *labels, width="container", height=320, autosize=_FIT_X)
@@ -912,9 +912,9 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
         alt.Tooltip(field="group", type="nominal", title="Group"),
         alt.Tooltip(field="time", type="quantitative", title="Months", format=".1f"),
         alt.Tooltip(field="survival", type="quantitative", title="Still running", format=".0%"),
-        alt.Tooltip(field="at_risk", type="quantitative", title="At risk", format="d"),
-        alt.Tooltip(field="events", type="quantitative", title="Stopped", format="d"),
-        alt.Tooltip(field="censored", type="quantitative", title="No news since (censored)", format="d"),
+        alt.Tooltip(field="at_risk", type="quantitative", title="At risk", format=",d"),
+        alt.Tooltip(field="events", type="quantitative", title="Stopped", format=",d"),
+        alt.Tooltip(field="censored", type="quantitative", title="No news since (censored)", format=",d"),
     ]
     base = alt.Chart(frame).encode(x=x, y=y, color=colour)
     line = base.mark_line(interpolate="step-after", strokeWidth=3).encode(tooltip=tooltip)

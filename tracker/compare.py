@@ -514,7 +514,7 @@ def profile_chart(
         title=None,  # the section says what the bars measure; one title per column would be noise
         scale=alt.Scale(domain=[0, top * 1.3], nice=False),
         axis=charts._axis(
-            format=".0%" if measure == "share" else "d",
+            format=".0%" if measure == "share" else ",d",
             tickCount=3,
             tickMinStep=0.05 if measure == "share" else 1,
             gridColor="#E6E6E6",
@@ -526,7 +526,7 @@ def profile_chart(
     tooltip = [
         alt.Tooltip("area:N", title="Area"),
         alt.Tooltip("category:N", title=category_title),
-        alt.Tooltip("entries:Q", title="Entries", format="d"),
+        alt.Tooltip("entries:Q", title="Entries", format=",d"),
         alt.Tooltip("share:Q", title="Share of the area's entries", format=".0%"),
     ]
     base = alt.Chart().encode(y=y, tooltip=tooltip)
@@ -574,7 +574,7 @@ def year_chart(frame: pd.DataFrame) -> alt.FacetChart:
         alt.Tooltip("area:N", title="Area"),
         alt.Tooltip("year:O", title="Year"),
         alt.Tooltip("kind:N", title="Kind"),
-        alt.Tooltip("entries:Q", title="Entries", format="d"),
+        alt.Tooltip("entries:Q", title="Entries", format=",d"),
     ]
     base = alt.Chart().encode(x=x, y=y, tooltip=tooltip)
     bars = base.mark_bar(width={"band": 0.7}).encode(
