@@ -127,6 +127,10 @@ if register_tab.open:
             bind="query-params",
         )
         searching = bool(find.strip() or current)
+        # Other filters in the sidebar, other structures: back to the first page (a link's page is kept).
+        if st.session_state.setdefault("register_page_for", filters) != filters:
+            st.session_state["register_page_for"] = filters
+            st.session_state["register_page"] = 1
         size = app_state.read(verification.register_size, filters, find, tuple(current)) if searching else structures
         pages = max(1, -(-size // verification.PAGE_ROWS))
         page = cols[2].number_input(

@@ -476,8 +476,9 @@ def test_legacy_register_search_and_status_narrow_it_and_say_when_nothing_matche
     assert len(register_table(linked)) == 2
 
 
-def test_legacy_register_page_beyond_the_last_starts_again_at_the_first(db, monkeypatch):
-    """Fewer pages than the one open (a filter, a stale link): the first page is shown, not an error."""
+def test_legacy_register_starts_again_at_the_first_page_when_the_filters_change(db, monkeypatch):
+    """Other filters, other structures: the first page, also when the open page still exists; a
+    page that no longer exists (a stale link) is not an error."""
     monkeypatch.setattr(verification, "PAGE_ROWS", 10)
     at = legacy()
     at.number_input(key="register_page").set_value(3).run()
@@ -485,6 +486,11 @@ def test_legacy_register_page_beyond_the_last_starts_again_at_the_first(db, monk
     assert not at.exception, at.exception
     assert at.number_input(key="register_page").value == 1
     assert set(register_table(at)["partnership"]) == {"VOICES"}
+    at.multiselect(key="f_partnership").unselect("voices").run()
+    at.number_input(key="register_page").set_value(2).run()
+    at.multiselect(key="f_kind").select("milestone").run()  # other structures, still more than a page
+    assert at.number_input(key="register_page").label != "Page (of 1)"
+    assert at.number_input(key="register_page").value == 1
     stale = app("pages/legacy.py", register_page="9")  # a link to a page that no longer exists
     assert stale.number_input(key="register_page").value == 1 and len(register_table(stale)) == 10
 
