@@ -1,6 +1,7 @@
 """The benchmark command (#6): sizes as people write them, and a tiny end-to-end run."""
 
 import json
+import re
 
 import pytest
 
@@ -18,6 +19,21 @@ def test_sizes_are_read_as_written(text, expected):
 def test_a_size_that_is_not_one_is_refused_plainly():
     with pytest.raises(SystemExit, match="is not a size"):
         bench.count("lots")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--only", "pages,imports"], "no part 'imports' (--only takes import, pages, serve, concurrency)"),
+        (["--pages", "pages/nope.py"], "'pages/nope.py' is not a page of app.py"),
+        (["--runs", "0"], "--runs and --partnerships are 1 or more"),
+        (["--partnerships", "0"], "--runs and --partnerships are 1 or more"),
+    ],
+)
+def test_a_mistyped_option_is_refused_before_anything_runs(tmp_path, argv, message):
+    with pytest.raises(SystemExit, match=re.escape(message)):
+        cli_module.main(["bench", "--no-doc", "--workdir", str(tmp_path / "work"), *argv])
+    assert not (tmp_path / "work").exists()  # refused before any data set was made
 
 
 def test_a_tiny_run_measures_a_page_against_the_trivial_one(tmp_path):

@@ -760,11 +760,24 @@ def count(text: str) -> int:
         raise SystemExit(f"bench: '{text}' is not a size (write 10000, 10k or 1M)") from None
 
 
+PARTS = ("import", "pages", "serve", "concurrency")
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """``bench``: run the benchmarks, print the table, write docs/benchmarks.md."""
     sizes = [count(s) for s in args.sizes.split(",")]
     import_sizes = [count(s) for s in args.import_sizes.split(",")] if args.import_sizes else []
-    parts = set(args.only.split(",")) if args.only else {"import", "pages", "serve", "concurrency"}
+    parts = set(args.only.split(",")) if args.only else set(PARTS)
+    if unknown := sorted(parts - set(PARTS)):
+        raise SystemExit(f"bench: no part {', '.join(map(repr, unknown))} (--only takes {', '.join(PARTS)})")
+    pages = [p for p in args.pages.split(",") if p]
+    if unknown := [p for p in pages if p not in registered_pages()]:
+        raise SystemExit(
+            f"bench: {', '.join(map(repr, unknown))} is not a page of app.py (--pages takes files such as "
+            f"{registered_pages()[0]})"
+        )
+    if args.runs < 1 or args.partnerships < 1:
+        raise SystemExit("bench: --runs and --partnerships are 1 or more")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="tracker-bench-"))
     try:
         results = run(
