@@ -15,7 +15,6 @@ import streamlit as st
 
 from tracker import app_state, render, report
 from tracker.filters import Filters, describe
-from tracker.store import Store
 
 
 def url_choices(
@@ -56,7 +55,7 @@ def url_choices(
 def _scope_words() -> str:
     """The current filters in words (with the as-at moment), for the subtitle of a downloaded chart."""
     filters: Filters = st.session_state.get("filters", Filters())
-    words = describe(filters, app_state.read_in_run(Store.vocab))
+    words = describe(filters, app_state.vocab())
     if filters.as_at:
         words += f" · as it stood at {filters.as_at:%Y-%m-%d %H:%M} UTC"
     return words

@@ -19,7 +19,6 @@ from pages import _meeting, _present
 from tracker import app_state, charts, queries
 from tracker.filters import PARAMS, Filters, end_of_day, from_params, to_params
 from tracker.models import CONTRIBUTIONS
-from tracker.store import Store
 from tracker.taxonomy import Vocab
 
 FILTER_KEYS = {field: f"f_{param}" for param, field in PARAMS.items()} | {
@@ -34,7 +33,7 @@ EARLIEST = date(2000, 1, 1)
 
 def vocab() -> Vocab:
     """The current vocabularies (cached until they change)."""
-    return app_state.read_in_run(Store.vocab)
+    return app_state.vocab()
 
 
 def _seed_from_url(v: Vocab) -> list[str]:

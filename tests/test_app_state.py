@@ -33,14 +33,14 @@ def db(tmp_path, demo_file, monkeypatch) -> Path:  # noqa: F811
 def version_queries(monkeypatch) -> list[str]:
     """Every data version the app asked the database for, in order."""
     asked: list[str] = []
-    real = queries.data_version
+    real = queries.versions
 
-    def counted(store: Store) -> str:
-        version = real(store)
-        asked.append(version)
-        return version
+    def counted(store: Store) -> tuple[str, str]:
+        found = real(store)
+        asked.append(found[0])
+        return found
 
-    monkeypatch.setattr(queries, "data_version", counted)
+    monkeypatch.setattr(queries, "versions", counted)
     return asked
 
 
@@ -97,41 +97,49 @@ def test_a_write_in_the_run_shows_on_the_reads_after_it(db, version_queries):
     assert len(version_queries) == 2  # asked again after the write, not before every read
 
 
-def _reads_in_run_twice_around_a_write() -> None:
+def _vocabularies_around_writes() -> None:
     import streamlit as st
 
-    from tests.conftest import ADMIN
-    from tracker import admin, app_state
-    from tracker.store import Store
+    from tests.conftest import ADMIN, valid_row
+    from tracker import admin, app_state, entries
 
     app_state.begin_run()
-    first = app_state.read_in_run(Store.vocab)
-    again = app_state.read_in_run(Store.vocab)
-    copy = app_state.read(Store.vocab)
-    runs = st.session_state.setdefault("objects", [])  # the objects themselves: kept alive, ids not reused
+    first = app_state.vocab()
+    runs = st.session_state.setdefault("objects", [])  # kept alive: ids are not reused
     runs.append(first)
+    if st.session_state.get("save"):
+        entries.save_entry(app_state.store(), valid_row(id=f"v-{len(runs)}"), actor=ADMIN)
     if st.session_state.get("rename"):
         admin.rename_term(app_state.store(), ADMIN, "typology", "leadership", "Leadership renamed")
-    after = app_state.read_in_run(Store.vocab)
+    after = app_state.vocab()
     st.write(
-        f"same={first is again} copy={copy is first} new_run={all(first is not old for old in runs[:-1])}"
-        f" label={after['typology'].labels['leadership']}"
+        f"same_run={first is after} same_as_first_run={first is runs[0]} label={after['typology'].labels['leadership']}"
     )
 
 
-def test_a_read_in_run_is_one_object_for_the_run_and_changes_after_a_write(db):
-    # The vocabularies are read three or four times a run (frame and page): read_in_run gives the
-    # same object for the run instead of another unpickled copy (#6)…
-    at = AppTest.from_function(_reads_in_run_twice_around_a_write, default_timeout=TIMEOUT)
+def test_the_vocabularies_are_read_once_per_version_of_the_reference_data(db):
+    # One shared object while terms, partnerships and conditions are unchanged: across runs (and
+    # sessions), and after an entry is saved (#6: they were read and unpickled again after every
+    # write); a change to a term gives a new one at once, in the same run.
+    at = AppTest.from_function(_vocabularies_around_writes, default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
-    assert at.markdown[0].value == "same=True copy=False new_run=True label=Leadership"
-    at.run()  # …a fresh one on the next run (a copy from the cache, never the last run's object)…
-    assert at.markdown[0].value == "same=True copy=False new_run=True label=Leadership"
-    at.session_state["rename"] = True
-    at.run()  # …and a write in the run changes the key: the read after it sees the change
+    assert at.markdown[0].value == "same_run=True same_as_first_run=True label=Leadership"
+    other = AppTest.from_function(_vocabularies_around_writes, default_timeout=TIMEOUT)
+    other.run()  # another session
+    assert other.markdown[0].value == "same_run=True same_as_first_run=True label=Leadership"
+    at.session_state["save"] = True
+    at.run()  # an entry saved in the run: still the same vocabularies
     assert not at.exception, at.exception
-    assert at.markdown[0].value.endswith("label=Leadership renamed")
+    assert at.markdown[0].value == "same_run=True same_as_first_run=True label=Leadership"
+    at.session_state["save"] = False
+    at.session_state["rename"] = True
+    at.run()  # a term renamed in the run: the read after it sees the change
+    assert not at.exception, at.exception
+    assert at.markdown[0].value == "same_run=False same_as_first_run=True label=Leadership renamed"
+    at.session_state["rename"] = False
+    at.run()  # and the next run starts from the new ones
+    assert at.markdown[0].value == "same_run=True same_as_first_run=False label=Leadership renamed"
 
 
 def _reads_with_different_arguments() -> None:

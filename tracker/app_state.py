@@ -3,6 +3,8 @@
 Everything else in tracker/ is plain Python. Reads are cached with ``st.cache_data``
 keyed by the data version, so a write is visible on the very next rerun.
 
+The vocabularies are one shared object per version of the reference data (:func:`vocab`).
+
 The data version is read once per script run (app.py calls :func:`begin_run`), not once per
 read: a page makes ten or so reads, and each version query costs about 2 ms. A write made in this
 process during the run (every write records an audit event, :func:`tracker.access.writes`) makes
@@ -25,6 +27,7 @@ from tracker.access import LOCAL_ADMIN, Member
 from tracker.config import Settings
 from tracker.filters import Filters
 from tracker.store import Store
+from tracker.taxonomy import Vocab
 
 T = TypeVar("T")
 _READS: dict[str, Callable[..., Any]] = {}
@@ -70,17 +73,41 @@ def begin_run() -> None:
     st.session_state[_RUN] = st.session_state.get(_RUN, 0) + 1
 
 
-def data_version(s: Store) -> str:
-    """The data version for this run's reads: asked once per run, and again after a write."""
+def _versions(s: Store) -> tuple[str, str]:
+    """This run's (data version, reference version): asked once per run, and again after a write."""
     run = st.session_state.get(_RUN)
     writes = access.writes()
     memo = st.session_state.get(_VERSION)
     if run is not None and memo is not None and memo[0] == (run, writes, s.target):
-        return str(memo[1])
-    version = queries.data_version(s)
+        return memo[1]  # type: ignore[no-any-return]
+    found = queries.versions(s)
     if run is not None:
-        st.session_state[_VERSION] = ((run, writes, s.target), version)
-    return version
+        st.session_state[_VERSION] = ((run, writes, s.target), found)
+    return found
+
+
+def data_version(s: Store) -> str:
+    """The data version for this run's reads: asked once per run, and again after a write."""
+    return _versions(s)[0]
+
+
+_VOCABS: dict[tuple[str, str], Vocab] = {}  # by (store, reference version); the last few kept
+_VOCABS_KEPT = 4
+
+
+def vocab() -> Vocab:
+    """The vocabularies and partnerships: one read-only object per version of the reference data,
+    shared by every session and run. Saving an entry does not make them be read again (they were
+    read, and unpickled for every session, after every write: ~4 ms of a page's first run, #6); a
+    change to a term, a partnership or a condition does, on the next read, also in the same run."""
+    s = store()
+    key = (s.target, _versions(s)[1])
+    found = _VOCABS.get(key)
+    if found is None:
+        found = _VOCABS.setdefault(key, s.vocab())  # two sessions at once: both get the first one
+        for old in list(_VOCABS)[:-_VOCABS_KEPT]:
+            _VOCABS.pop(old, None)
+    return found
 
 
 @st.cache_data(show_spinner=False, max_entries=512, ttl=3600)
@@ -121,23 +148,3 @@ def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(store, *args, **kwargs)``, cached until the data changes."""
     key, call = _call(fn, args, kwargs)
     return _read(key, call)  # type: ignore[no-any-return]
-
-
-_RUN_READS = "_tracker_run_reads"  # session state: (run, {key: result}) of read_in_run
-
-
-def read_in_run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """As :func:`read`, for a result the caller only reads (the vocabularies): asked for again in
-    the same script run, the same object is returned, not another copy from the cache (each copy
-    is unpickled: ~1 ms for the vocabularies, which the frame and the page ask for three or four
-    times a run, #6). After a write in the run, the data version and so the key change."""
-    key, call = _call(fn, args, kwargs)
-    run = st.session_state.get(_RUN)
-    memo: tuple[Any, dict[str, Any]] | None = st.session_state.get(_RUN_READS)
-    if run is None or memo is None or memo[0] != run:
-        memo = (run, {})
-        if run is not None:
-            st.session_state[_RUN_READS] = memo
-    if key not in memo[1]:
-        memo[1][key] = _read(key, call)
-    return memo[1][key]  # type: ignore[no-any-return]

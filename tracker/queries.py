@@ -493,6 +493,13 @@ def export_rows(store: Store, filters: Filters = Filters(), batch: int = 20_000)
 
 def data_version(store: Store) -> str:
     """A value that changes whenever entries or reference data change (keys the read cache)."""
+    return versions(store)[0]
+
+
+def versions(store: Store) -> tuple[str, str]:
+    """The data version (:func:`data_version`) and the reference version: a value that changes
+    whenever the vocabularies, partnerships or FSG conditions change, and only then (keys the
+    shared vocabularies: saving an entry does not make them be read again, #6)."""
     # Counts, and a sum of row hashes for the reference tables, as one UNION (a third of the time
     # of subqueries joining the labels in order, as this was first written: it runs on every page, #6).
     rows = (
@@ -503,10 +510,12 @@ def data_version(store: Store) -> str:
             " FROM terms"
             " UNION ALL SELECT 4, count(*), sum(hash(slug, name, programme, area, start_date, end_date))"
             " FROM partnerships"
+            " UNION ALL SELECT 5, count(*), sum(hash(slug, label, grp, position)) FROM conditions"
         )
         .fetchall()
     )
-    return "/".join(f"{count}:{hashed}" for _, count, hashed in sorted(rows))
+    parts = {table: f"{count}:{hashed}" for table, count, hashed in rows}
+    return "/".join(parts[t] for t in sorted(parts)), "/".join(parts[t] for t in (3, 4, 5))
 
 
 def programmes(store: Store) -> list[str]:
