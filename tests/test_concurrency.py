@@ -76,7 +76,7 @@ def test_twenty_readers_two_writers_and_app_sessions_lose_nothing(crowd_db):
 
 
 @pytest.mark.xfail(
-    reason="p95 under the crowd is 1.3-1.9x one user's in the 100k benchmark (sessions 13-14), but 2.3-3.2x in "
+    reason="p95 under the crowd is 1.3-1.9x one user's in the 100k benchmark (sessions 13-15), but 2.3-4.7x in "
     "this smaller workload: its reads are cheap, so the crowd's fixed load (AppTest page runs, saves) weighs more. "
     "The crowd keeps both cores and Python's GIL busy, so each read waits its turn; removing Store.cursor()'s lock "
     "was measured (session 11) and changes nothing significant. Several app processes (the PostgreSQL mode's "
