@@ -9,7 +9,7 @@ _ui.frame_guard()
 
 st.title("Overview")
 filters = _ui.current_filters()
-figures = app_state.read(queries.headline, filters)
+figures = app_state.read(verification.figures, filters)  # with the unverified structures
 _ui.filter_caption(filters, figures["entries"])
 
 if figures["entries"] == 0:
@@ -30,12 +30,11 @@ cols[1].metric("Continuing", f"{figures['continuing']:,}")
 cols[2].metric("Hosted elsewhere", f"{figures['hosted-elsewhere']:,}")
 cols[3].metric("Decommissioned", f"{figures['decommissioned']:,}")
 if figures["not-recorded"]:
-    st.caption(f"{figures['not-recorded']} structure(s) have no status recorded yet.")
-checks = app_state.read(verification.unverified, filters)
-if checks["running"]:
+    st.caption(f"{figures['not-recorded']:,} structure(s) have no status recorded yet.")
+if figures["running"]:
     months = app_state.store().settings.verify_months
     st.warning(
-        f"**{checks['running']:,} structure(s) still running as far as we know have not been confirmed for "
+        f"**{figures['running']:,} structure(s) still running as far as we know have not been confirmed for "
         f"{months} months or more** — their status may be out of date. The legacy register lists them per "
         "partnership under *Needs checking*.",
         icon=":material/pending_actions:",

@@ -7,7 +7,7 @@ small, already-summarised tables.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields
 from datetime import date
 from typing import Any
@@ -526,7 +526,13 @@ def programmes(store: Store) -> list[str]:
 
 def headline(store: Store, filters: Filters = Filters()) -> dict[str, int]:
     """Headline figures: entries, milestones, setbacks, partnerships, and structures by current status."""
-    cur = store.cursor()
+    ctes, params = grouped_scope(filters)
+    rows = store.cursor().execute(f"WITH {ctes} SELECT status, count(*) FROM grouped GROUP BY ALL", params).fetchall()
+    return {**entry_figures(store, filters), **structure_figures(dict(rows))}
+
+
+def entry_figures(store: Store, filters: Filters = Filters()) -> dict[str, int]:
+    """Entries, milestones, setbacks and partnerships with entries (from the stored counts when they can)."""
     if (fast := counted(filters)) is not None:
         sql, params = (
             "WITH g AS (SELECT partnership, kind, sum(entries) AS n FROM entry_counts c"
@@ -542,23 +548,18 @@ def headline(store: Store, filters: Filters = Filters()) -> dict[str, int]:
             " count(*) FILTER (WHERE kind = 'setback'),"
             f" count(DISTINCT partnership) FROM cur_entries e WHERE {where}"
         )
-    entries, milestones, setbacks, partnerships = (int(n) for n in cur.execute(sql, params).fetchone())  # type: ignore[union-attr]
-    ctes, register_params = grouped_scope(filters)
-    status_rows = cur.execute(
-        f"WITH {ctes} SELECT coalesce(status, 'not-recorded'), count(*) FROM grouped GROUP BY ALL",
-        register_params,
-    ).fetchall()
-    by_status = dict(status_rows)
+    entries, milestones, setbacks, partnerships = (int(n) for n in store.cursor().execute(sql, params).fetchone())  # type: ignore[union-attr]
+    return {"entries": entries, "milestones": milestones, "setbacks": setbacks, "partnerships": partnerships}
+
+
+def structure_figures(by_status: Mapping[str | None, int]) -> dict[str, int]:
+    """Structures in all and per current status (``None``: not recorded), from counts per status slug."""
     return {
-        "entries": entries,
-        "milestones": milestones,
-        "setbacks": setbacks,
-        "partnerships": partnerships,
         "structures": sum(by_status.values()),
         "continuing": by_status.get("continuing", 0),
         "hosted-elsewhere": by_status.get("hosted-elsewhere", 0),
         "decommissioned": by_status.get("decommissioned", 0),
-        "not-recorded": by_status.get("not-recorded", 0),
+        "not-recorded": by_status.get(None, 0),
     }
 
 

@@ -180,6 +180,27 @@ def unverified(store: Store, filters: Filters = Filters(), today: date | None = 
     }
 
 
+def figures(store: Store, filters: Filters = Filters(), today: date | None = None) -> dict[str, int]:
+    """The overview's figures: :func:`queries.headline`'s, with ``unverified`` and ``running`` as
+    :func:`unverified` counts them, the structures counted per status once for both (#6: one pass
+    over the register instead of two, 300,000 structures at a million entries)."""
+    ctes, params = queries.grouped_scope(filters)
+    rows = (
+        store.cursor()
+        .execute(
+            f"WITH {ctes} SELECT g.status, count(*), count(*) FILTER (WHERE {_UNVERIFIED}) FROM grouped g GROUP BY ALL",
+            [*params, _cutoff(store, filters, today)],
+        )
+        .fetchall()
+    )
+    return {
+        **queries.entry_figures(store, filters),
+        **queries.structure_figures({status: int(n) for status, n, _ in rows}),
+        "unverified": sum(int(u) for _, _, u in rows),
+        "running": sum(int(u) for status, _, u in rows if status in queries.SURVIVING),
+    }
+
+
 REGISTER_CSV = {
     "partnership": "partnership",
     "structure": "structure",
