@@ -137,7 +137,10 @@ def step_pages(db: str, runs: int, only: str = "") -> dict[str, Any]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    from tracker.store import Store
+
     navigation_mode()
+    opened = Store.cursor
     tmp = Path(tempfile.mkdtemp(prefix="tracker-bench-pages-"))
     try:
         trivial_file = tmp / "trivial.py"
@@ -153,17 +156,27 @@ def step_pages(db: str, runs: int, only: str = "") -> dict[str, Any]:
         baseline = AppTest.from_file(str(pandas_file), default_timeout=900)
         pages = [p for p in bench.registered_pages() if not only or p in only.split(",")]
         times: dict[str, dict[str, list[float]]] = {}
+        store_calls: dict[str, dict[str, list[int]]] = {}
         rows: dict[str, int] = {}
         errors: dict[str, str] = {}
+
+        calls = [0]  # store calls (cursors opened) in the run being timed: a warm run makes few
+
+        def counted(self: Store) -> Any:
+            calls[0] += 1
+            return opened(self)
+
+        Store.cursor = counted  # type: ignore[method-assign]
 
         def timed(name: str, run: Callable[[], Any], cold: bool) -> None:
             if cold:
                 st.cache_data.clear()
+            calls[0] = 0
             started = time.perf_counter()
             result = run()
-            times.setdefault(name, {"cold": [], "warm": []})["cold" if cold else "warm"].append(
-                time.perf_counter() - started
-            )
+            kind = "cold" if cold else "warm"
+            times.setdefault(name, {"cold": [], "warm": []})[kind].append(time.perf_counter() - started)
+            store_calls.setdefault(name, {"cold": [], "warm": []})[kind].append(calls[0])
             if result is not None and result.exception:
                 errors[name] = str(result.exception[0].value)[:300]
 
@@ -173,12 +186,18 @@ def step_pages(db: str, runs: int, only: str = "") -> dict[str, Any]:
                     at.switch_page(page).run()
                 trivial.run()
                 times.clear()
+                store_calls.clear()
                 continue
+            # Each page's warm run comes straight after its own cold run: a cold run of the next
+            # page clears the cache, so a warm pass after all the cold ones (as before session 16)
+            # measured most pages cold again (the overview "warm" 60 ms, really ~26 ms).
             for cold in (True, False):
                 timed("(trivial one-chart page)", trivial.run, cold)
-                if framed is not None:
+            if framed is not None:
+                for cold in (True, False):
                     timed(FRAMED, partial(_switch, framed, "bench_trivial.py"), cold)
-                for page in pages:
+            for page in pages:
+                for cold in (True, False):
                     timed(page, partial(_switch, at, page), cold)
                     if cold:
                         rows[page] = max(rows.get(page, 0), chart_rows(at))
@@ -194,9 +213,11 @@ def step_pages(db: str, runs: int, only: str = "") -> dict[str, Any]:
                 "cold": statistics.median(kinds["cold"]),
                 "warm": statistics.median(kinds["warm"]),
                 "chart_rows": rows.get(name),
+                "store_calls": {k: statistics.median(v) for k, v in store_calls[name].items()},
             }
         return out
     finally:
+        Store.cursor = opened  # type: ignore[method-assign]
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -36,16 +36,24 @@ def test_a_mistyped_option_is_refused_before_anything_runs(tmp_path, argv, messa
     assert not (tmp_path / "work").exists()  # refused before any data set was made
 
 
-def test_a_tiny_run_measures_a_page_against_the_trivial_one(tmp_path):
+def test_a_tiny_run_measures_pages_cold_and_warm_against_the_trivial_one(tmp_path, capsys):
     out = tmp_path / "bench.json"
     code = cli_module.main(
-        ["bench", "--only", "pages", "--sizes", "300", "--import-sizes", "", "--pages", "pages/legacy.py",
-         "--runs", "1", "--workdir", str(tmp_path / "w"), "--no-doc", "--json", str(out)]
+        ["bench", "--only", "pages", "--sizes", "300", "--import-sizes", "",
+         "--pages", "pages/overview.py,pages/legacy.py", "--runs", "1", "--workdir", str(tmp_path / "w"),
+         "--no-doc", "--json", str(out)]
     )  # fmt: skip
     assert code == 0
-    text = out.read_text()
-    assert "pages/legacy.py" in text
-    assert json.loads(text)
+    measured = json.loads(out.read_text())
+    pages = next(iter(measured["pages"].values()))["pages"]
+    assert set(pages) >= {"pages/overview.py", "pages/legacy.py", "(trivial one-chart page)"}
+    for page in ("pages/overview.py", "pages/legacy.py"):
+        calls = pages[page]["store_calls"]
+        # warm: the page's reads come from the cache its own cold run filled (only the data
+        # version is asked again), not from a cache another page's cold run had just cleared
+        assert calls["cold"] >= 4
+        assert calls["warm"] <= 2, (page, calls)
+    assert re.search(r"store calls per run, cold/warm: overview\.py \d+/[12], legacy\.py \d+/[12]", capsys.readouterr().out)
 
 
 COMPILES = """

@@ -720,6 +720,12 @@ def markdown(results: dict[str, Any]) -> str:
                 for k, v in pages[size]["pages"].items()
                 if v.get("chart_rows")
             )
+            + "; store calls per run, cold/warm: "
+            + ", ".join(
+                f"{k.removeprefix('pages/')} {v['store_calls']['cold']:g}/{v['store_calls']['warm']:g}"
+                for k, v in pages[size]["pages"].items()
+                if k.startswith("pages/") and v.get("store_calls")
+            )
         )
     if serve:
         shown = ", ".join(f"{k} {v:.1f} s" for k, v in serve["pages"].items())
