@@ -53,7 +53,9 @@ def test_a_tiny_run_measures_pages_cold_and_warm_against_the_trivial_one(tmp_pat
         # version is asked again), not from a cache another page's cold run had just cleared
         assert calls["cold"] >= 4
         assert calls["warm"] <= 2, (page, calls)
-    assert re.search(r"store calls per run, cold/warm: overview\.py \d+/[12], legacy\.py \d+/[12]", capsys.readouterr().out)
+    assert re.search(
+        r"store calls per run, cold/warm: overview\.py \d+/[12], legacy\.py \d+/[12]", capsys.readouterr().out
+    )
 
 
 COMPILES = """
