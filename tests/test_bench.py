@@ -91,3 +91,29 @@ def test_the_bench_compiles_a_page_once_as_a_server_does(tmp_path, mode, compile
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-1] == str(compiles)
+
+
+PARENT_THEN_CHILD = """
+import subprocess, sys
+big = bytearray(600 * 1024 * 1024)
+for i in range(0, len(big), 4096):
+    big[i] = 1  # touched, so resident
+del big
+code = "from tracker import bench; print(bench.peak_rss_mb())"
+print(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip())
+"""
+
+
+def test_a_step_reports_its_own_peak_memory_not_its_parents(tmp_path):
+    # The bench starts each step from a process that may have made a million-row data set itself;
+    # getrusage would carry that process's peak into the step's figure.
+    import subprocess
+    import sys
+
+    from tracker.bench import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", PARENT_THEN_CHILD], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    child_peak = float(done.stdout.strip().splitlines()[-1])
+    assert 5 < child_peak < 300, child_peak
