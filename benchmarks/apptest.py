@@ -265,13 +265,15 @@ def app_session(n: int, stop: threading.Event, ran: Callable[[], None], think: t
 
 
 def step_concurrency(db: str) -> dict[str, Any]:
-    """The concurrency workload on ``db`` (20 readers, 2 writers, 3 app sessions, 30 s)."""
+    """The concurrency workload on ``db`` (20 readers, 2 writers, 3 app sessions, 30 s after 3 s of warm-up)."""
     os.environ["TRACKER_DB"] = db
     from tracker.config import Settings
     from tracker.store import Store
 
     with Store(db, Settings(db=db)) as store:
-        r = bench.concurrency(store, readers=20, writers=2, seconds=30, app_sessions=3, app_session=app_session)
+        r = bench.concurrency(
+            store, readers=20, writers=2, seconds=30, app_sessions=3, app_session=app_session, warmup=3
+        )
     return {
         "single_p50": r.single_p50,
         "single_p95": r.single_p95,

@@ -10,10 +10,13 @@ checks:
 - no errors, no thread left hanging (no deadlock);
 - every acknowledged write is in ``entries`` and in ``entry_history`` exactly as acknowledged;
   a colliding edit is retried from the stored version or reported as ``Conflict``, never lost;
-- p95 read latency under the crowd is at most twice what one user alone sees. Latency is a
-  measurement on a possibly shared machine, so the workload is measured up to twice and
-  the best attempt counts; the correctness checks hold on every attempt. The benchmark meets this
-  target now; this smaller workload does not yet (see the xfail reason and docs/benchmarks.md).
+- p95 read latency under the crowd is at most twice what one user alone sees. Each phase (one
+  user alone before and after, the crowd between) starts with 3 s whose reads are not counted:
+  the app sessions' first page runs and each read's first plan are a process starting, not a
+  meeting (counted, they made this ratio 2.3-4.7x; without them 1.0-1.5x, session 16). Each reader
+  goes through every read of the mix in a shuffled order, so one user's few reads still include
+  the dearest. Latency is a measurement on a possibly shared machine, so the workload is measured
+  up to twice and the best attempt counts; the correctness checks hold on every attempt.
 """
 
 from __future__ import annotations
@@ -45,13 +48,14 @@ def crowd(store, attempts: int = 1) -> list[bench.ConcurrencyResult]:
     results = []
     for _ in range(attempts):
         result = bench.concurrency(
-            store, readers=20, writers=2, seconds=8, app_sessions=2, app_session=apptest.app_session
+            store, readers=20, writers=2, seconds=8, app_sessions=2, app_session=apptest.app_session, warmup=3
         )
         assert result.errors == [], result.errors
         assert result.stuck == [], f"threads still running (deadlock?): {result.stuck}"
         assert result.lost == [], f"acknowledged writes missing: {result.lost}"
         assert result.reads > 100 and result.writes > 10 and result.app_runs > 0
         results.append(result)
+        print(f"p95 {result.p95 * 1000:.0f} ms, alone {result.single_p95 * 1000:.0f} ms: {result.ratio:.2f}x")
         if result.ratio <= 2:
             break
     return results
@@ -75,14 +79,7 @@ def test_twenty_readers_two_writers_and_app_sessions_lose_nothing(crowd_db):
         )
 
 
-@pytest.mark.xfail(
-    reason="p95 under the crowd is 1.3-1.9x one user's in the 100k benchmark (sessions 13-15), but 2.3-4.7x in "
-    "this smaller workload: its reads are cheap, so the crowd's fixed load (AppTest page runs, saves) weighs more. "
-    "The crowd keeps both cores and Python's GIL busy, so each read waits its turn; removing Store.cursor()'s lock "
-    "was measured (session 11) and changes nothing significant. Several app processes (the PostgreSQL mode's "
-    "replicas) are the way to more concurrent users; see docs/benchmarks.md, 'Not met'.",
-    strict=False,
-)
+@pytest.mark.alone  # run after the rest (Makefile): beside the browser tests it measured 3.4-9.4x
 def test_p95_read_latency_under_the_crowd_is_at_most_twice_one_users(crowd_db):
     with Store(str(crowd_db), Settings(db=str(crowd_db))) as store:
         attempts = crowd(store, attempts=2)

@@ -345,6 +345,7 @@ def concurrency(
     think: tuple[float, float] = (0.2, 1.0),
     seed: int = 0,
     app_session: Callable[[int, threading.Event, Callable[[], None], tuple[float, float]], None] | None = None,
+    warmup: float = 0.0,
 ) -> ConcurrencyResult:
     """``readers`` and ``writers`` threads (and ``app_sessions`` AppTest sessions) on one store.
 
@@ -352,6 +353,10 @@ def concurrency(
     edit shared entries (so that they really collide: a conflict is retried three times from
     the stored version, then reported) and import small files. Afterwards every acknowledged
     write is checked to be in ``entries`` and in ``entry_history``.
+
+    ``warmup``: seconds at the start of each phase whose reads are not counted (the sessions'
+    first page runs, each read's first plan): a meeting's dashboard has been up for a while.
+    ``seconds`` is the counted time after it.
     """
     from tracker import entries, importer, interchange
     from tracker.access import Member
@@ -384,16 +389,20 @@ def concurrency(
         with lock:
             result.errors.append(f"{where}: {type(exc).__name__}: {exc}")
 
-    def reader(n: int, sink: list[float]) -> None:
+    def reader(n: int, sink: list[float], record_from: float) -> None:
         rng = random.Random(seed * 1000 + n)
+        order: list[Callable[[random.Random], Any]] = []
         try:
             while not stop.is_set():
-                read = rng.choice(reads)
+                if not order:  # every read of the mix once, in a new shuffled order each round: a
+                    order = rng.sample(reads, len(reads))  # short phase (one user alone) still asks each
+                read = order.pop()
                 started = time.perf_counter()
                 read(rng)
                 elapsed = time.perf_counter() - started
-                with lock:
-                    sink.append(elapsed)
+                if started >= record_from:  # reads started in the warm-up are not counted
+                    with lock:
+                        sink.append(elapsed)
                 stop.wait(rng.uniform(*think))
         except BaseException as exc:
             fail(f"reader {n}", exc)
@@ -483,17 +492,20 @@ def concurrency(
         """Run the sessions for ``duration`` seconds; return read latencies, elapsed time, stuck threads."""
         stop.clear()
         sink: list[float] = []
-        threads = [threading.Thread(target=reader, args=(i, sink), name=f"reader-{i}") for i in range(n_readers)]
+        record_from = time.perf_counter() + warmup
+        threads = [
+            threading.Thread(target=reader, args=(i, sink, record_from), name=f"reader-{i}") for i in range(n_readers)
+        ]
         threads += [threading.Thread(target=writer, args=(i,), name=f"writer-{i}") for i in range(n_writers)]
         threads += [threading.Thread(target=app, args=(i,), name=f"app-{i}") for i in range(n_apps)]
         started = time.perf_counter()
         for t in threads:
             t.start()
-        stop.wait(duration)
+        stop.wait(warmup + duration)
         stop.set()
         for t in threads:
             t.join(timeout=60)
-        return sink, time.perf_counter() - started, [t.name for t in threads if t.is_alive()]
+        return sink, time.perf_counter() - started - warmup, [t.name for t in threads if t.is_alive()]
 
     # One user alone (the same read mix and think time), before and after the crowd: the baseline.
     alone, _, _ = phase(1, 0, 0, max(seconds / 2, 3.0))
