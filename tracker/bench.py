@@ -687,12 +687,14 @@ def markdown(results: dict[str, Any]) -> str:
                 ratio = f"{page['cold'] / trivial['cold']:.1f}× trivial"
                 if framed:
                     ratio += f" ({page['cold'] / framed['cold']:.1f}× in frame)"
+                warm = page["warm"] / trivial["warm"]  # the next viewer's run, against the trivial page's
+                ratio += f"; warm {warm:.1f}×"
                 met = "—"
                 if size == biggest:
                     met = f"3×: {_met(page['cold'] <= 3 * trivial['cold'])}"
                     if framed:
                         met += f" (in frame: {_met(page['cold'] <= 3 * framed['cold'])})"
-                    met += f"; 1.5×: {_met(own <= 1.5)}"
+                    met += f"; warm: {_met(warm <= 3)}; 1.5×: {_met(own <= 1.5)}"
                 lines.append(
                     f"| page `{name}` cold (warm) | {int(size):,} | {_ms(page['cold'])} ({_ms(page['warm'])}) "
                     f"| trivial {_ms(trivial['cold'])}"
