@@ -80,6 +80,41 @@ def test_structures_json_shape(capsys, db):
     assert isinstance(marg["entries"], int)
 
 
+def test_structures_can_be_searched_and_chosen_by_current_status(capsys, db):
+    run(capsys, "demo", "--db", db)
+    _, out, _ = run(capsys, "structures", "--format", "json", "--db", db)
+    every = json.loads(out)
+    # text in a structure's name, its host or its partnership's name, any case
+    code, out, _ = run(capsys, "structures", "--find", "stoke-on-trent CITY", "--format", "json", "--db", db)
+    found = json.loads(out)
+    assert code == 0 and found and {r["structure"] for r in found} >= {"Multi-agency Resolution Group (MaRG)"}
+    assert found == [r for r in every if "stoke-on-trent city" in (r["host"] or "").lower()]
+    _, out, _ = run(capsys, "structures", "--find", "voices", "--format", "json", "--db", db)
+    assert json.loads(out) == [r for r in every if r["partnership"] == "VOICES"]
+    # a status by its slug or its label; repeated for several; the order of the whole register kept
+    code, out, _ = run(
+        capsys, "structures", "--status", "decommissioned", "--status", "Hosted elsewhere", "--format", "json",
+        "--db", db,
+    )  # fmt: skip
+    chosen = json.loads(out)
+    assert code == 0 and chosen == [r for r in every if r["status"] in ("Decommissioned", "Hosted elsewhere")]
+    assert {r["status"] for r in chosen} == {"Decommissioned", "Hosted elsewhere"}
+    _, out, _ = run(capsys, "structures", "--find", "marg", "--status", "continuing", "--format", "json", "--db", db)
+    assert json.loads(out) == []
+    code, out, err = run(capsys, "structures", "--find", "no such thing", "--db", db)
+    assert code == 0 and "no structure matches the search" in err
+
+
+def test_structures_refuse_a_status_that_does_not_exist(capsys, db):
+    run(capsys, "demo", "--db", db)
+    code, out, err = run(capsys, "structures", "--status", "closed", "--db", db)
+    assert code == 2 and out == ""
+    assert (
+        "--status 'closed' is not a status; use one of: continuing, hosted-elsewhere, decommissioned, not-recorded"
+        in err
+    )
+
+
 def test_demo_is_idempotent(capsys, db):
     assert run(capsys, "demo", "--db", db)[0] == 0
     code, out, _ = run(capsys, "demo", "--db", db)

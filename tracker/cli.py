@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tracker import access, demo, interchange, limits, queries
+from tracker import access, demo, interchange, limits, queries, verification
 from tracker.access import system_member
 from tracker.config import Settings
 from tracker.errors import InvalidInput
@@ -112,7 +112,23 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_structures(args: argparse.Namespace) -> int:
     with _open(args) as store:
-        frame = queries.structures(store)
+        statuses = store.vocab()["status"].labels
+        choices = {**{slug: slug for slug in statuses}, verification.NO_STATUS: verification.NO_STATUS}
+        choices |= {label.casefold(): slug for slug, label in statuses.items()} | {
+            "not recorded": verification.NO_STATUS
+        }
+        current = []
+        for given in args.status or []:
+            slug = choices.get(given.strip().casefold())
+            if slug is None:
+                known = ", ".join([*statuses, verification.NO_STATUS])
+                print(f"error: --status {given!r} is not a status; use one of: {known}", file=sys.stderr)
+                return EXIT_USAGE
+            current.append(slug)
+        # the legacy page's register and search (verification.register), all pages of it
+        frame = verification.register(store, find=args.find, current=tuple(dict.fromkeys(current)))
+    if frame.empty and (args.find.strip() or current):
+        print("no structure matches the search", file=sys.stderr)
     rows = []
     for record in frame.to_dict("records"):
         row = {k: (None if _missing(record[k]) else record[k]) for k in STRUCTURE_KEYS}
@@ -206,6 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("structures", parents=[common], help="one row per structure with its current status")
+    p.add_argument(
+        "--find",
+        default="",
+        metavar="TEXT",
+        help="only structures whose name, host or partnership contains TEXT (any case, taken literally)",
+    )
+    p.add_argument(
+        "--status",
+        action="append",
+        metavar="STATUS",
+        help="only structures whose current status is STATUS (continuing, hosted-elsewhere, decommissioned or "
+        "not-recorded; a label such as 'Hosted elsewhere' also works); repeat for several",
+    )
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.set_defaults(func=cmd_structures)
 
