@@ -121,6 +121,12 @@ def test_cli_import_and_export_match_the_duckdb_file(pg_url, tmp_path):
     assert (tmp_path / "pg.csv").read_bytes() == (tmp_path / "file.csv").read_bytes()
     summary = cli("summary", "--db", pg_url, "--by", "kind", "--format", "json")
     assert summary.returncode == 0 and '"milestone"' in summary.stdout
+    searched = [
+        cli("structures", "--find", "council", "--status", "hosted-elsewhere", "--format", "json", "--db", db)
+        for db in (pg_url, str(file_db))
+    ]
+    assert all(done.returncode == 0 for done in searched), [done.stderr for done in searched]
+    assert searched[0].stdout == searched[1].stdout and '"Hosted elsewhere"' in searched[0].stdout
 
 
 def test_backup_of_postgres_restores_into_a_duckdb_file(pg_url, tmp_path):
