@@ -53,9 +53,12 @@ def test_a_tiny_run_measures_pages_cold_and_warm_against_the_trivial_one(tmp_pat
         # version is asked again), not from a cache another page's cold run had just cleared
         assert calls["cold"] >= 4
         assert calls["warm"] <= 2, (page, calls)
-    assert re.search(
-        r"store calls per run, cold/warm: overview\.py \d+/[12], legacy\.py \d+/[12]", capsys.readouterr().out
-    )
+    table = capsys.readouterr().out
+    assert re.search(r"store calls per run, cold/warm: overview\.py \d+/[12], legacy\.py \d+/[12]", table)
+    # each page row gives the warm ratio beside the cold one, against the trivial page's warm run
+    row = next(line for line in table.splitlines() if line.startswith("| page `pages/overview.py`"))
+    warm = pages["pages/overview.py"]["warm"] / pages["(trivial one-chart page)"]["warm"]
+    assert f"; warm {warm:.1f}×;" in row and re.search(r"warm: (yes|\*\*no\*\*); 1\.5×", row)
 
 
 COMPILES = """
