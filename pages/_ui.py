@@ -17,7 +17,7 @@ import streamlit as st
 
 from pages import _meeting, _present
 from tracker import app_state, charts, queries
-from tracker.filters import PARAMS, Filters, end_of_day, from_params, to_params
+from tracker.filters import PARAMS, Filters, end_of_day, from_params, narrow, to_params
 from tracker.models import CONTRIBUTIONS
 from tracker.taxonomy import Vocab
 
@@ -342,6 +342,44 @@ def selected_cell(event: Any) -> tuple[str, str] | None:
         return str(point["row_key"]), str(point["col_key"])
     except (KeyError, TypeError):
         return None
+
+
+CELL_ROWS = 500  # entries listed under a heatmap cell; the rest are in its download
+
+
+def cell_entries(filters: Filters, cells: pd.DataFrame, rows: str, cols: str, picked: tuple[str, str] | None) -> None:
+    """The entries behind the heatmap cell the user clicked: how many there are (the cell's own
+    count), the latest :data:`CELL_ROWS` of them, and all of them as a download when that is not
+    all (at a programme's scale a cell holds thousands, #6)."""
+    if picked is None:
+        st.caption("Click a cell to list the entries behind it.")
+        return
+    row_key, col_key = picked
+    labels = cell_labels(cells, row_key, col_key)
+    found = cells.loc[(cells["row_key"] == row_key) & (cells["col_key"] == col_key), "count"]
+    entries = app_state.read(
+        queries.cell_entries, filters, rows, row_key, cols, col_key, limit=CELL_ROWS, columns=ENTRY_TABLE
+    )
+    total = int(found.iloc[0]) if len(found) else len(entries)
+    st.markdown(f"**{labels[0]}** × **{labels[1]}**: {total:,} entr{'y' if total == 1 else 'ies'}")
+    if entries.empty:
+        st.info("No entries in this cell.")
+        return
+    if total > len(entries):
+        st.caption(
+            f"The latest {len(entries):,} are listed below. Narrow the filters (dates, kind, status…) to list "
+            f"fewer, or download all {total:,}."
+        )
+        cell = narrow(narrow(filters, rows, row_key), cols, col_key)
+        st.download_button(
+            f"All {total:,} entries (CSV)",
+            data=lambda: export_bytes(cell, "csv"),
+            file_name=f"entries-{row_key}-{col_key}.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key="heat_cell_download",
+        )
+    entry_table(entries, key="heat_cell_entries")
 
 
 def cell_labels(cells: pd.DataFrame, row_key: str, col_key: str) -> tuple[str, str]:

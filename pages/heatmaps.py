@@ -75,16 +75,5 @@ event = _ui.chart_with_table(
     selection_mode="cell",
 )
 
-picked = _ui.selected_cell(event)
 st.header("Entries behind a cell")
-if picked is None:
-    st.caption("Click a cell to list the entries behind it.")
-else:
-    row_key, col_key = picked
-    entries = app_state.read(queries.cell_entries, filters, rows, row_key, cols, col_key, columns=_ui.ENTRY_TABLE)
-    labels = _ui.cell_labels(cells, row_key, col_key)
-    st.markdown(f"**{labels[0]}** × **{labels[1]}**: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}")
-    if entries.empty:
-        st.info("No entries in this cell.")
-    else:
-        _ui.entry_table(entries, key="heat_cell_entries")
+_ui.cell_entries(filters, cells, rows, cols, _ui.selected_cell(event))

@@ -233,3 +233,51 @@ def test_the_register_download_has_every_structure_the_search_chose(app_db, defe
     deferred.clear()
     run_page("pages/legacy.py")
     assert len(deferred["legacy-register.csv"]().decode("utf-8-sig").splitlines()) == 24 + 1  # every structure
+
+
+def _the_fullest_cell() -> None:
+    """The heatmap page's list under a clicked cell, for the cell with the most entries."""
+    import streamlit as st
+
+    from pages import _ui
+    from tracker import app_state, queries
+    from tracker.filters import Filters
+
+    rows, cols = st.session_state.get("dims", ("partnership", "typology"))
+    cells = app_state.read(queries.heatmap, Filters(), rows, cols)
+    fullest = cells.sort_values(["count", "row_key", "col_key"]).iloc[-1]
+    st.session_state["fullest"] = (fullest["row_key"], fullest["col_key"], int(fullest["count"]))
+    st.session_state["labels"] = (fullest["row"], fullest["col"])
+    _ui.cell_entries(Filters(), cells, rows, cols, (fullest["row_key"], fullest["col_key"]))
+
+
+@pytest.mark.parametrize("dims", [("partnership", "typology"), ("typology", "mechanism")])
+def test_a_cell_with_more_entries_than_listed_says_how_many_and_downloads_them_all(app_db, deferred, monkeypatch, dims):
+    """At a programme's scale a cell holds thousands of entries: its count is the cell's, not the
+    length of the list, and the download has every one of them (#6)."""
+    from pages import _ui
+
+    monkeypatch.setattr(_ui, "CELL_ROWS", 2)
+    at = AppTest.from_function(_the_fullest_cell, default_timeout=60)
+    at.session_state["dims"] = dims
+    at.run()
+    assert not at.exception, at.exception
+    row_key, col_key, count = at.session_state["fullest"]
+    assert count > 2
+    assert any(f": {count} entries" in m.value for m in at.markdown)
+    assert any("The latest 2 are listed below" in c.value and f"download all {count}" in c.value for c in at.caption)
+    assert len(at.dataframe[0].value) == 2
+    rows = list(csv.DictReader(io.StringIO(deferred[f"entries-{row_key}-{col_key}.csv"]().decode("utf-8-sig"))))
+    assert len(rows) == count
+    field = {"partnership": "partnership", "typology": "typology", "mechanism": "mechanisms"}
+    for dimension, label in zip(dims, at.session_state["labels"], strict=True):  # the file has labels
+        assert all(label in [v.strip() for v in row[field[dimension]].split(";")] for row in rows), (dimension, label)
+
+
+def test_a_cell_listed_whole_offers_no_extra_download(app_db, deferred):
+    at = AppTest.from_function(_the_fullest_cell, default_timeout=60).run()
+    assert not at.exception, at.exception
+    _, _, count = at.session_state["fullest"]
+    assert any(f": {count} entries" in m.value for m in at.markdown)
+    assert len(at.dataframe[0].value) == count
+    assert not [b for b in at.get("download_button") if "entries (CSV)" in b.proto.label]
