@@ -336,3 +336,25 @@ def test_every_heatmap_cell_and_row_total_is_what_counting_the_entries_gives(dem
     assert got.astype(int).equals(expected.astype(int))
     row_totals = grid.groupby("row_key")["total"].first()
     assert row_totals[row_totals > 0].sort_index().astype(int).equals(totals.sort_index().astype(int))
+
+
+def test_the_form_offers_a_partnerships_structures_as_the_register_names_them(marg, write_file):
+    """The entry form's structure choices: one per structure, in the latest spelling, in name order,
+    the same names as the legacy register; a deleted structure is no longer offered (#6: read from
+    the stored register)."""
+    from tracker import entries
+
+    more = [
+        valid_row(id="b1", date="2016", structure="Board of partners", status="continuing"),
+        valid_row(id="b2", date="2020", structure="board OF Partners", status="continuing"),  # respelled later
+        valid_row(id="a1", date="2017", structure="advisory group", status="continuing"),
+    ]
+    assert import_file(marg, write_file(more, "more.csv"), actor=ADMIN).ok
+    offered = queries.structure_names(marg, "voices")
+    assert offered == ["advisory group", "board OF Partners", "marg"]  # "  marg " of 2022, trimmed
+    register = queries.structures(marg)
+    assert offered == register[register["partnership_slug"] == "voices"]["structure"].tolist()
+    assert queries.structure_names(marg, "golden-key") == ["Shared database"]
+    entries.delete_entry(marg, "a1", actor=ADMIN)
+    assert queries.structure_names(marg, "voices") == ["board OF Partners", "marg"]
+    assert queries.structure_names(marg, "no-such-partnership") == []

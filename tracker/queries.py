@@ -443,13 +443,13 @@ def survival(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 
 
 def structure_names(store: Store, partnership: str) -> list[str]:
-    """Names of a partnership's structures (latest spelling), for choosing one in the form."""
+    """Names of a partnership's structures (latest spelling, as the legacy register shows them),
+    for choosing one in the form. From the stored register: a third of the time of grouping the
+    partnership's entries (12 against 35 ms for 15,000 structures at a million entries, #6)."""
     rows = (
         store.cursor()
         .execute(
-            "SELECT arg_max(structure, (date_start, seq)) FROM entries WHERE deleted_at IS NULL AND partnership = ?"
-            " AND structure_key IS NOT NULL GROUP BY structure_key"
-            " ORDER BY lower(arg_max(structure, (date_start, seq)))",
+            "SELECT structure FROM structure_register WHERE partnership = ? ORDER BY lower(structure), structure_key",
             [partnership],
         )
         .fetchall()
