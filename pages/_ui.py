@@ -345,6 +345,9 @@ def selected_cell(event: Any) -> tuple[str, str] | None:
 
 
 CELL_ROWS = 500  # entries listed under a heatmap cell; the rest are in its download
+AUDIT_SHOWN = 500  # audit events on the admin page, newest first (a backup has all of them)
+DELETED_READ = 200  # deleted entries read for the entry page's "Recently deleted" list…
+DELETED_SHOWN = 20  # …and listed there, newest deletion first
 
 
 def cell_entries(filters: Filters, cells: pd.DataFrame, rows: str, cols: str, picked: tuple[str, str] | None) -> None:

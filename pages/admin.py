@@ -171,9 +171,17 @@ if taxonomy_tab.open:
 if audit_tab.open:
     with audit_tab:
         st.header("Audit log")
-        st.caption("Every change, append-only: who, when, what. The full history of an entry is on its edit page.")
+        log = app_state.read(history.audit_log, _ui.AUDIT_SHOWN)
+        st.caption(
+            "Every change, append-only: who, when, what. The full history of an entry is on its edit page."
+            + (
+                f" The latest {_ui.AUDIT_SHOWN:,} changes are shown, newest first; the whole log is in a backup."
+                if len(log) >= _ui.AUDIT_SHOWN
+                else ""
+            )
+        )
         st.dataframe(
-            app_state.read(history.audit_log, 500),
+            log,
             hide_index=True,
             width="stretch",
             column_config={

@@ -389,11 +389,19 @@ if editing:
 
 if not editing:
     mine = None if member.is_admin else sorted(member.partnerships)
-    gone = app_state.read(history.deleted_entries, mine)
+    gone = app_state.read(history.deleted_entries, mine, _ui.DELETED_READ)
     if gone:
-        with st.expander(f"Recently deleted entries ({len(gone)})"):
-            st.caption("Open one to see it and restore it, exactly as it was.")
-            for item in gone[:20]:
+        many = f"{_ui.DELETED_READ:,}+" if len(gone) >= _ui.DELETED_READ else f"{len(gone):,}"
+        with st.expander(f"Recently deleted entries ({many})"):
+            st.caption(
+                "Open one to see it and restore it, exactly as it was."
+                + (
+                    f" The {_ui.DELETED_SHOWN} most recently deleted are listed."
+                    if len(gone) > _ui.DELETED_SHOWN
+                    else ""
+                )
+            )
+            for item in gone[: _ui.DELETED_SHOWN]:
                 st.page_link(
                     "pages/log_entry.py",
                     label=f"{_ui.inert(item['title'])} — {_ui.inert(item['partnership'])}, "

@@ -642,3 +642,43 @@ def test_contribution_filter_lives_in_the_url(db):
         expected = queries.count_entries(store, Filters(contributions=("influenced",)))
     assert 0 < expected < 89
     assert metric(at, "Entries") == str(expected)
+
+
+def test_lists_that_show_the_latest_few_say_so(db, monkeypatch):
+    """The audit log and the recently deleted entries show the newest few; at a programme's scale
+    there are many more, and the pages say how many they show (#6)."""
+    from pages import _ui
+    from tests.conftest import ADMIN as actor
+    from tracker import entries
+
+    with Store(str(db), Settings(db=str(db))) as store:
+        for entry_id in queries.entry_list(store, Filters(), limit=6)["id"]:
+            entries.delete_entry(store, entry_id, actor=actor)
+
+    def deleted(at: AppTest) -> tuple[str, list[str]]:
+        (gone,) = [e for e in at.expander if e.label.startswith("Recently deleted")]
+        return gone.label, [c.value for c in gone.caption]
+
+    label, captions = deleted(app("pages/log_entry.py"))
+    assert label == "Recently deleted entries (6)" and not any("are listed" in c for c in captions)
+    monkeypatch.setattr(_ui, "DELETED_SHOWN", 4)  # as if there were more than the page lists
+    at = app("pages/log_entry.py")
+    label, captions = deleted(at)
+    assert label == "Recently deleted entries (6)" and any(
+        "The 4 most recently deleted are listed." in c for c in captions
+    )
+    assert len([link for link in at.get("page_link") if "deleted" in link.proto.label]) == 4
+    monkeypatch.setattr(_ui, "DELETED_READ", 5)  # more deleted than are read: "5+"
+    assert deleted(app("pages/log_entry.py"))[0] == "Recently deleted entries (5+)"
+
+    def audit_note(at: AppTest) -> bool:
+        at.session_state["admin_view"] = "Audit log"
+        at.run()
+        assert not at.exception, at.exception
+        return any("changes are shown, newest first" in c.value for c in at.caption)
+
+    assert not audit_note(app("pages/admin.py"))
+    monkeypatch.setattr(_ui, "AUDIT_SHOWN", 3)
+    at = app("pages/admin.py")
+    assert audit_note(at) and any("The latest 3 changes are shown" in c.value for c in at.caption)
+    assert len(at.dataframe[0].value) == 3
