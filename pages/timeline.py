@@ -20,11 +20,22 @@ if total == 0:
     _ui.no_entries()
     st.stop()
 
-points, binned = app_state.read(queries.timeline, filters, lane)
+only: tuple[tuple[str, str], ...] = ()
+if lane == "structure":  # at a programme's scale, more structures than a chart can give a lane each (#6)
+    most = queries.STRUCTURE_LANES
+    picked, structures = app_state.read(queries.structure_lanes, filters, most)
+    if structures > most:
+        only = picked
+        st.info(
+            f"{structures:,} structures match: too many to give each a lane. The {most} with the most entries "
+            "are drawn; narrow the filters (a partnership, a typology, dates) to see the others.",
+            icon=":material/filter_list:",
+        )
+points, binned = app_state.read(queries.timeline, filters, lane, only=only)
 if points.empty:
     st.info("None of the matching entries names a structure. Switch to one lane per partnership.")
     st.stop()
-segments = app_state.read(queries.status_segments, filters) if lane == "structure" and not binned else None
+segments = app_state.read(queries.status_segments, filters, only=only) if lane == "structure" and not binned else None
 if segments is not None and len(points) + len(segments) > charts.MAX_ROWS:
     st.caption("Too many structures to draw their status bands beside the entries; narrow the filters to see them.")
     segments = None  # a chart ships at most charts.MAX_ROWS rows (#6)

@@ -181,6 +181,23 @@ def test_timeline_structure_lanes(db):
     at = app("pages/timeline.py", lanes="structure")
     assert not at.exception
     assert any("Status of each structure" in e.label for e in at.expander)
+    assert not any("too many to give each a lane" in i.value for i in at.info)
+
+
+def test_timeline_with_more_structures_than_lanes_draws_the_busiest_and_says_so(db, monkeypatch):
+    monkeypatch.setattr(queries, "STRUCTURE_LANES", 5)  # as if there were thousands of structures
+    at = app("pages/timeline.py", lanes="structure")
+    with Store(str(db), Settings(db=str(db))) as store:
+        structures = len(queries.structures(store))
+        only, _ = queries.structure_lanes(store, Filters(), 5)
+        names = queries.structures(store).set_index(["partnership_slug", "structure_key"]).loc[list(only)]
+    assert any(
+        f"{structures} structures match: too many to give each a lane. The 5 with the most entries are drawn" in i.value
+        for i in at.info
+    )
+    at = open_table(at, "timeline_structure")
+    (table,) = [d.value for d in at.dataframe if "title" in d.value]  # the entries drawn, not the status bands
+    assert set(table["lane"]) == {f"{r.partnership} · {r.structure}" for r in names.itertuples()}
 
 
 FORM = {

@@ -811,19 +811,67 @@ _LANE_LABEL = {"partnership": "p.name", "structure": "p.name || ' · ' || nm.str
 _LANE_ORDER = {"partnership": "p.name", "structure": "p.name, b.structure_key"}
 
 
+STRUCTURE_LANES = 100  # structure lanes a timeline draws at most: the ones with the most entries
+
+
+def structure_lanes(
+    store: Store, filters: Filters = Filters(), limit: int = STRUCTURE_LANES
+) -> tuple[tuple[tuple[str, str], ...], int]:
+    """For a timeline with one lane per structure: the ``limit`` structures with the most entries
+    (then by partnership and key) among those ``filters`` matches, as (partnership, structure_key)
+    pairs, and how many it matches. At a million entries that is 300,000 lanes, which no chart can
+    show (#6); :func:`timeline` and :func:`status_segments` take the pairs as ``only``."""
+    ctes, params = grouped_scope(filters)
+    cur = store.cursor()
+    total = cur.execute(f"WITH {ctes} SELECT count(*) FROM grouped", params).fetchone()[0]  # type: ignore[index]
+    picked = cur.execute(
+        f"WITH {ctes} SELECT partnership, structure_key FROM grouped"
+        " ORDER BY entries DESC, partnership, structure_key LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    return tuple((str(p), str(k)) for p, k in picked), int(total)
+
+
+def _only(only: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
+    """A condition on ``cur_entries e`` keeping the entries of these (partnership, structure_key)
+    pairs (nothing when there are none), and its parameters."""
+    if not only:
+        return "", []
+    # The keys alone first, as a list of constants: DuckDB checks those while it scans, so the other
+    # columns are read only for the rows they keep (the pairs alone, a join, read every row: 10×).
+    keys = list(dict.fromkeys(key for _, key in only))
+    values = ", ".join("(?, ?)" for _ in only)
+    sql = (
+        f" AND e.structure_key IN ({', '.join('?' for _ in keys)})"
+        f" AND (e.partnership, e.structure_key) IN (SELECT p, k FROM (VALUES {values}) v(p, k))"
+    )
+    return sql, [*keys, *(value for pair in only for value in pair)]
+
+
 def timeline(
-    store: Store, filters: Filters, lane: str = "partnership", max_rows: int = 5000
+    store: Store,
+    filters: Filters,
+    lane: str = "partnership",
+    max_rows: int = 5000,
+    only: Sequence[tuple[str, str]] = (),
 ) -> tuple[pd.DataFrame, bool]:
     """Entries to draw on the timeline, or (when more than ``max_rows``) counts binned in SQL.
 
     Returns ``(frame, binned)``. Individual rows carry the date as entered, its precision
     and the period it covers (``end`` is the day after the period). Binned rows are counts per
     lane, period, kind and typology — by month, else by year — never more than ``max_rows``.
+    ``only``: with structure lanes, just these (partnership, structure_key) pairs
+    (:func:`structure_lanes`).
     """
     if lane not in _LANE:
         raise ValueError("lane is 'partnership' or 'structure'")
+    if only and lane != "structure":
+        raise ValueError("only chooses structure lanes")
     label, order, cond = _LANE[lane]
     scope, where, params = _parts(filters)
+    where_params = filters.where()[1]
+    extra, extra_params = _only(only)
+    where, params, where_params = where + extra, [*params, *extra_params], [*where_params, *extra_params]
     cur = store.cursor()
     fast = counted(filters) if lane == "partnership" else None  # every entry has a partnership lane
     months = 0
@@ -859,7 +907,6 @@ def timeline(
         )
         SELECT * FROM base ORDER BY lane_order, start, id
         """
-        where_params = filters.where()[1]
         frame = cur.execute(sql, [*params, *where_params]).df()
         frame["start"] = pd.to_datetime(frame["start"])
         frame["end"] = pd.to_datetime(frame["end"])
@@ -947,13 +994,18 @@ def _dated(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def status_segments(store: Store, filters: Filters = Filters(), until: date | None = None) -> pd.DataFrame:
+def status_segments(
+    store: Store, filters: Filters = Filters(), until: date | None = None, only: Sequence[tuple[str, str]] = ()
+) -> pd.DataFrame:
     """Each structure's status over time: one segment per run of the same status and host.
 
     A segment runs from the entry that began it to the entry that ended it; the last one runs
     to ``until`` (default today), since that is the status as far as anyone has recorded.
+    ``only``: just these (partnership, structure_key) pairs (:func:`structure_lanes`).
     """
     scope, where, params = _parts(filters)
+    extra, extra_params = _only(only)
+    where, params = where + extra, [*params, *extra_params]
     until = until or date.today()
     sql = f"""
     WITH {scope}, {_REGISTER_CTE.format(where=where)},
