@@ -19,7 +19,7 @@ import pandas as pd
 
 from tracker import charts
 from tracker.filters import Filters
-from tracker.queries import _REGISTER_CTE, NOT_RECORDED
+from tracker.queries import NOT_RECORDED, register_ctes
 from tracker.store import Store
 
 BY: dict[str, str] = {"partnership": "Partnerships", "programme": "Programmes"}
@@ -155,7 +155,7 @@ def legacy_profile(store: Store, filters: Filters, by: str, areas: Sequence[str]
     """Structures per area by current status (continuing, hosted elsewhere, decommissioned, not recorded)."""
     head, restrict, params = _prefix(filters, by, areas)
     where, wp = filters.where()
-    register = _REGISTER_CTE.format(where=f"{where} AND {restrict}")
+    register = register_ctes(f"{where} AND {restrict}", filters.as_at is not None)
     sql = f"""
     {head}, {register},
     statuses AS (
@@ -292,7 +292,7 @@ def facts(store: Store, filters: Filters, by: str, areas: Sequence[str]) -> list
     """The numbers and names each area's summary is written from, in the order the areas were given."""
     head, restrict, params = _prefix(filters, by, areas)
     where, wp = filters.where()
-    register = _REGISTER_CTE.format(where=f"{where} AND {restrict}")
+    register = register_ctes(f"{where} AND {restrict}", filters.as_at is not None)
     sql = _FACTS.format(head=head, register=register, where=where, restrict=restrict)
     cur = store.cursor().execute(sql, [*params, *wp, *wp])
     names = [d[0] for d in cur.description]
