@@ -106,3 +106,35 @@ def test_json_export_shape(demo):
 def test_export_of_empty_database_is_a_header(store):
     assert export(store, "csv").decode("utf-8-sig") == ",".join(interchange.COLUMNS) + "\r\n"
     assert json.loads(export(store, "json")) == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"partnership": ["voices"]},
+        {"kind": ["setback"]},
+        {"mechanism": ["lived-experience"], "partnership": ["golden-key", "voices"]},
+        {"sector": ["housing-and-homelessness"]},
+        {"status": ["decommissioned", "hosted-elsewhere"]},
+    ],
+)
+def test_a_filtered_export_is_the_whole_exports_matching_rows(demo, params):
+    """A filtered export gathers the mechanisms and sectors of the chosen entries only (#6: of every
+    entry before, 3.7 s for one partnership at a million entries); each row, lists included, is the
+    row of the whole export, in the same order."""
+    from tracker.filters import from_params
+
+    filters, notes = from_params(params, demo.vocab())
+    assert not notes
+    whole = list(queries.export_rows(demo))
+    chosen = list(queries.export_rows(demo, filters))
+    ids = set(demo.cursor().execute(*_ids(filters)).fetchall()[0][0] or [])
+    assert chosen and len(chosen) < len(whole)
+    assert chosen == [row for row in whole if row["id"] in ids]
+    assert any(row["mechanisms"] for row in chosen) and any(row["sectors"] for row in chosen)
+
+
+def _ids(filters):
+    scope, scope_params = filters.scope()
+    where, where_params = filters.where()
+    return f"WITH {scope} SELECT list(e.id) FROM cur_entries e WHERE {where}", [*scope_params, *where_params]

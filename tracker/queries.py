@@ -470,13 +470,15 @@ def structure_names(store: Store, partnership: str) -> list[str]:
 
 
 _EXPORT = """
-WITH {scope}, mech AS (
+WITH {scope}{picked}, mech AS (
     SELECT m.entry_id, list(t.label ORDER BY t.position) AS labels
     FROM cur_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
+    {mech_where}
     GROUP BY m.entry_id
 ), sect AS (
     SELECT s.entry_id, list(t.label ORDER BY t.position) AS labels
     FROM cur_sectors s JOIN terms t ON t.vocabulary = 'sector' AND t.slug = s.sector
+    {sect_where}
     GROUP BY s.entry_id
 )
 SELECT e.id, p.name AS partnership, e.date_text AS date, e.kind, e.title, e.description,
@@ -496,9 +498,20 @@ ORDER BY p.name, e.date_start, e.date_end, e.id
 
 def export_rows(store: Store, filters: Filters = Filters(), batch: int = 20_000) -> Iterator[dict[str, Any]]:
     """Entries in the interchange columns (labels), in a stable order, streamed in batches."""
-    scope, where, params = _parts(filters)
+    scope, scope_params = filters.scope()
+    where, where_params = filters.where()
+    parts = {"scope": scope, "where": where, "picked": "", "mech_where": "", "sect_where": ""}
+    params = [*scope_params, *where_params]
+    if where != "TRUE":  # the lists of the chosen entries only, not of every entry (#6: 3.7 -> 0.7 s for
+        # one partnership's 51,643 entries of a million)
+        parts |= {
+            "picked": f", picked AS MATERIALIZED (SELECT e.id FROM cur_entries e WHERE {where})",
+            "mech_where": "WHERE m.entry_id IN (SELECT id FROM picked)",
+            "sect_where": "WHERE s.entry_id IN (SELECT id FROM picked)",
+        }
+        params = [*scope_params, *where_params, *where_params]
     cur = store.cursor()
-    reader = cur.execute(_EXPORT.format(scope=scope, where=where), params).to_arrow_reader(batch)
+    reader = cur.execute(_EXPORT.format(**parts), params).to_arrow_reader(batch)
     for record_batch in reader:
         yield from record_batch.to_pylist()
 
