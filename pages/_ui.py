@@ -374,14 +374,15 @@ def cell_entries(filters: Filters, cells: pd.DataFrame, rows: str, cols: str, pi
             f"fewer, or download all {total:,}."
         )
         cell = narrow(narrow(filters, rows, row_key), cols, col_key)
-        st.download_button(
-            f"All {total:,} entries (CSV)",
-            data=lambda: export_bytes(cell, "csv"),
-            file_name=f"entries-{row_key}-{col_key}.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            key="heat_cell_download",
-        )
+        if not too_many_to_export(total):
+            st.download_button(
+                f"All {total:,} entries (CSV)",
+                data=lambda: export_bytes(cell, "csv"),
+                file_name=f"entries-{row_key}-{col_key}.csv",
+                mime="text/csv",
+                icon=":material/download:",
+                key="heat_cell_download",
+            )
     entry_table(entries, key="heat_cell_entries")
 
 
@@ -390,6 +391,22 @@ def cell_labels(cells: pd.DataFrame, row_key: str, col_key: str) -> tuple[str, s
     row = cells.loc[cells["row_key"] == row_key, "row"]
     col = cells.loc[cells["col_key"] == col_key, "col"]
     return (row.iloc[0] if len(row) else row_key, col.iloc[0] if len(col) else col_key)
+
+
+def too_many_to_export(matching: int) -> bool:
+    """Whether ``matching`` entries are more than one download from the app may hold; if so, say
+    so and what to do instead (the file is built in the app's memory, #6)."""
+    limit = app_state.store().settings.max_export_rows
+    if matching <= limit:
+        return False
+    st.warning(
+        f"{matching:,} entries match: more than the {limit:,} one download from the app holds "
+        "(TRACKER_MAX_EXPORT_ROWS), as the file is built in the server's memory. Narrow the filters (a "
+        "partnership, dates…), or export every entry on the server with `python -m tracker export FILE`, or "
+        "make a backup (Admin).",
+        icon=":material/block:",
+    )
+    return True
 
 
 def export_bytes(filters: Filters, fmt: str) -> bytes:

@@ -131,7 +131,7 @@ matching = app_state.read(queries.count_entries, filters)
 _ui.filter_caption(filters, matching)
 if matching == 0:
     _ui.no_entries()
-else:
+elif not _ui.too_many_to_export(matching):
     cols = st.columns(4)
     for col, fmt in zip(cols, interchange.FORMATS, strict=True):
         col.download_button(

@@ -699,3 +699,20 @@ def test_lists_that_show_the_latest_few_say_so(db, monkeypatch):
     at = app("pages/admin.py")
     assert audit_note(at) and any("The latest 3 changes are shown" in c.value for c in at.caption)
     assert len(at.dataframe[0].value) == 3
+
+
+def test_an_export_larger_than_a_download_holds_says_what_to_do_instead(db, monkeypatch):
+    """A download is built in the app's memory: at a million entries a CSV of everything took 23 s
+    and 2.6 GB. Beyond TRACKER_MAX_EXPORT_ROWS the page says so and offers the ways that work (#6)."""
+    monkeypatch.setenv("TRACKER_MAX_EXPORT_ROWS", "50")  # the demo data has 89 entries
+
+    def export_buttons(at: AppTest) -> list[str]:
+        return [b.proto.label for b in at.get("download_button") if b.proto.label in ("CSV", "XLSX", "JSON", "PARQUET")]
+
+    at = app("pages/import_export.py")
+    warning = next(w.value for w in at.warning if "one download from the app holds" in w.value)
+    assert "89 entries match: more than the 50" in warning and "python -m tracker export FILE" in warning
+    assert export_buttons(at) == []
+    at = app("pages/import_export.py", partnership="voices")  # narrowed below the limit: the buttons are back
+    assert not any("one download from the app holds" in w.value for w in at.warning)
+    assert export_buttons(at) == ["CSV", "XLSX", "JSON", "PARQUET"]

@@ -281,3 +281,16 @@ def test_a_cell_listed_whole_offers_no_extra_download(app_db, deferred):
     assert any(f": {count} entries" in m.value for m in at.markdown)
     assert len(at.dataframe[0].value) == count
     assert not [b for b in at.get("download_button") if "entries (CSV)" in b.proto.label]
+
+
+def test_a_cell_with_more_entries_than_a_download_holds_says_so(app_db, deferred, monkeypatch):
+    from pages import _ui
+
+    monkeypatch.setattr(_ui, "CELL_ROWS", 2)
+    monkeypatch.setenv("TRACKER_MAX_EXPORT_ROWS", "3")
+    at = AppTest.from_function(_the_fullest_cell, default_timeout=60).run()
+    assert not at.exception, at.exception
+    _, _, count = at.session_state["fullest"]
+    assert any(f"{count} entries match: more than the 3 one download" in w.value for w in at.warning)
+    assert not [b for b in at.get("download_button") if "entries (CSV)" in b.proto.label]
+    assert len(at.dataframe[0].value) == 2  # the list is still there

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         default=50, ge=1, description="Largest file the upload page accepts, in MB (as server.maxUploadSize)."
     )
     max_import_rows: int = Field(default=1_000_000, ge=1, description="Most rows (or records) one import may hold.")
+    max_export_rows: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most entries one download from the app may hold: the file is built in the app's memory "
+        "(100,000 entries: 2-20 s and ~0.5 GB). Larger exports: `python -m tracker export FILE` or a backup.",
+    )
     verify_months: int = Field(
         default=12, ge=1, description="A structure whose status is not confirmed for this long is 'unverified'."
     )
