@@ -7,6 +7,7 @@ generated only when a button is clicked (``st.download_button(data=callable)``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,16 +63,21 @@ def _scope_words() -> str:
 
 
 def download_buttons(
-    chart: Any, table: pd.DataFrame, *, key: str, description: str, columns: dict[str, str] | None = None
+    chart: Callable[[], Any],
+    table: pd.DataFrame,
+    *,
+    key: str,
+    description: str,
+    columns: dict[str, str] | None = None,
 ) -> None:
-    """PNG, SVG and CSV of one chart, drawn on the server when clicked (no browser needed)."""
+    """PNG, SVG and CSV of one chart (``chart()`` builds it), drawn on the server when clicked (no browser needed)."""
     stem = render.file_stem(description)
     title = description[:1].upper() + description[1:]
     subtitle = _scope_words()
     with st.container(horizontal=True, gap="small", key=f"dl_{key}"):
         st.download_button(
             "PNG",
-            data=lambda: render.png(chart, title=title, subtitle=subtitle),
+            data=lambda: render.png(chart(), title=title, subtitle=subtitle),
             file_name=f"{stem}.png",
             mime="image/png",
             key=f"{key}_png",
@@ -82,7 +88,7 @@ def download_buttons(
         )
         st.download_button(
             "SVG",
-            data=lambda: render.svg(chart, title=title, subtitle=subtitle),
+            data=lambda: render.svg(chart(), title=title, subtitle=subtitle),
             file_name=f"{stem}.svg",
             mime="image/svg+xml",
             key=f"{key}_svg",

@@ -5,8 +5,10 @@ Not a page: files in pages/ starting with "_" are helpers, not registered in app
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import _meeting, _present
-from tracker import app_state, charts, queries
+from tracker import app_state, queries
 from tracker.filters import PARAMS, Filters, end_of_day, from_params, narrow, to_params
 from tracker.models import CONTRIBUTIONS
 from tracker.taxonomy import Vocab
@@ -215,8 +217,27 @@ def no_entries() -> None:
     st.info("No entries match these filters. Widen them in the sidebar, or choose **Clear all**.")
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A chart to draw: ``build(*args, **kwargs)`` gives the Altair chart. Built (and converted
+    to Vega-Lite) only when its cached spec is missing (``app_state.chart_spec``), and again for
+    a PNG or SVG download when one is clicked."""
+
+    build: Callable[..., alt.TopLevelMixin]
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def make(self) -> alt.TopLevelMixin:
+        return self.build(*self.args, **self.kwargs)
+
+
+def chart(build: Callable[..., alt.TopLevelMixin], *args: Any, **kwargs: Any) -> Chart:
+    """``build(*args, **kwargs)``, to be drawn by :func:`chart_with_table`."""
+    return Chart(build, args, kwargs)
+
+
 def chart_with_table(
-    chart: alt.TopLevelMixin,
+    chart: Chart,
     table: pd.DataFrame,
     *,
     key: str,
@@ -231,8 +252,9 @@ def chart_with_table(
     kwargs: dict[str, Any] = {"key": key, "width": "stretch"}
     if on_select != "ignore":
         kwargs |= {"on_select": on_select, "selection_mode": selection_mode}
-    event = st.altair_chart(charts.unvalidated(chart), **kwargs)
-    _meeting.download_buttons(chart, table, key=key, description=description, columns=columns)
+    # The spec as st.altair_chart would make it, cached by what the chart is built from (#6)
+    event = st.vega_lite_chart(app_state.chart_spec(chart.build, *chart.args, **chart.kwargs), **kwargs)
+    _meeting.download_buttons(chart.make, table, key=key, description=description, columns=columns)
     # The table is drawn only while its expander is open (opening it reruns the page): closed, it
     # would still be converted and sent on every run, for each chart on the page (#6).
     data = st.expander(f"Data behind this chart: {description}", key=f"{key}_data", on_change="rerun")

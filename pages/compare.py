@@ -54,7 +54,7 @@ else:
             ("Share of each area's entries" if share else "Entries of each area") + " by typology; one scale for all."
         )
         _ui.chart_with_table(
-            compare.profile_chart(result.typology, category_title="Typology", measure=measure),
+            _ui.chart(compare.profile_chart, result.typology, category_title="Typology", measure=measure),
             result.typology,
             key=f"compare_typology_{measure}",
             description="typology profile of each area",
@@ -64,7 +64,9 @@ else:
         st.header("Mechanism profile")
         st.caption("An entry naming several mechanisms counts under each, so shares need not add up to 100 %.")
         _ui.chart_with_table(
-            compare.profile_chart(result.mechanism, category_title="Mechanism", measure=measure, colour_by="group"),
+            _ui.chart(
+                compare.profile_chart, result.mechanism, category_title="Mechanism", measure=measure, colour_by="group"
+            ),
             result.mechanism,
             key=f"compare_mechanism_{measure}",
             description="mechanism profile of each area",
@@ -80,7 +82,7 @@ else:
         st.header("Milestones and setbacks per year")
         st.caption("Milestones above the line, setbacks below it; the same years and the same scale for every area.")
         _ui.chart_with_table(
-            compare.year_chart(result.years),
+            _ui.chart(compare.year_chart, result.years),
             result.years,
             key="compare_years",
             description="milestones and setbacks per year and area",
@@ -90,7 +92,7 @@ else:
         st.caption("Structures by current status: continuing, hosted elsewhere, decommissioned.")
         statuses = [*_ui.vocab()["status"].labels.values(), queries.NOT_RECORDED]
         _ui.chart_with_table(
-            compare.legacy_chart(result.legacy, statuses),
+            _ui.chart(compare.legacy_chart, result.legacy, statuses),
             result.legacy,
             key="compare_legacy",
             description="structures per area and current status",

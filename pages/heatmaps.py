@@ -58,7 +58,7 @@ st.caption(
     )
 )
 event = _ui.chart_with_table(
-    charts.heatmap(cells, metric, TITLES[rows], TITLES[cols]),
+    _ui.chart(charts.heatmap, cells, metric, TITLES[rows], TITLES[cols]),
     cells,
     key=f"heat_{view}_{scheme}_{metric}",
     description=f"{VIEWS[view].lower()}, {METRICS[metric].lower()}",

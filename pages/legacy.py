@@ -36,10 +36,10 @@ st.caption(
 )
 
 st.header("Structures by current status")
-counts = queries.status_counts_of(summary)
+counts = app_state.derive(queries.status_counts_of, summary)
 statuses = [*_ui.vocab()["status"].labels.values(), queries.NOT_RECORDED]
 _ui.chart_with_table(
-    charts.legacy_status_bar(counts, statuses=statuses),
+    _ui.chart(charts.legacy_status_bar, counts, statuses=statuses),
     counts,
     key="legacy_bar",
     description="structures per partnership and status",

@@ -49,7 +49,7 @@ if figures["running"]:
 st.header("Area × typology")
 cells = app_state.read(queries.heatmap, filters, "partnership", "typology")
 _ui.chart_with_table(
-    charts.heatmap(cells, "count", "Partnership", "Typology"),
+    _ui.chart(charts.heatmap, cells, "count", "Partnership", "Typology"),
     cells,
     key="overview_heat",
     description="entries per partnership and typology",

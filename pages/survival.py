@@ -60,7 +60,7 @@ if left_out:
     st.caption("Left out: " + "; ".join(left_out) + ". Confirm structures on the legacy register to bring them in.")
 
 _ui.chart_with_table(
-    charts.survival_curves(steps),
+    _ui.chart(charts.survival_curves, steps),
     steps,
     key=f"survival_{origin}_{split}",
     description="the Kaplan–Meier steps",

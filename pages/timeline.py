@@ -59,7 +59,8 @@ if binned:
         "period, kind and typology. Narrow the filters to see single entries."
     )
 _ui.chart_with_table(
-    charts.timeline(
+    _ui.chart(
+        charts.timeline,
         points,
         segments,
         lane_title=LANES[lane],

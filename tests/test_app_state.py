@@ -211,3 +211,170 @@ def test_the_read_key_differs_for_every_filter_field():
 def test_a_read_refuses_an_argument_it_cannot_key():
     with pytest.raises(TypeError, match="cannot key an argument of type dict"):
         app_state._key(({"partnership": "voices"},))
+
+
+# Charts: the finished Vega-Lite spec is cached by what the chart was built from (#6)
+
+BUILDS: list[str] = []  # every time _counted_heatmap built a chart
+
+
+def _builds() -> list[str]:
+    """BUILDS as the scripts see it: they import this file as ``tests.test_app_state``, which
+    pytest (no tests/__init__.py) may have imported under another name."""
+    import importlib
+
+    return importlib.import_module("tests.test_app_state").BUILDS  # type: ignore[no-any-return]
+
+
+def _counted_heatmap(cells, metric, rows, cols):  # type: ignore[no-untyped-def]
+    from tracker import charts
+
+    BUILDS.append(metric)
+    return charts.heatmap(cells, metric, rows, cols)
+
+
+def _proto(element) -> tuple[str, list[tuple[str, bytes]]]:  # type: ignore[no-untyped-def]
+    proto = element.proto
+    return proto.spec, [(d.name, d.data.data) for d in proto.datasets]
+
+
+def _both_ways() -> None:
+    import streamlit as st
+
+    from tracker import app_state, charts, queries, survival
+    from tracker import context as context_events
+    from tracker.filters import Filters
+
+    app_state.begin_run()
+    f = Filters(partnerships=("voices", "golden-key")) if st.session_state.get("narrow") else Filters()
+    cells = app_state.read(queries.heatmap, f, "partnership", "typology")
+    points, binned = app_state.read(queries.timeline, f, "structure")
+    segments = app_state.read(queries.status_segments, f)
+    context = app_state.read(context_events.context_bands)
+    steps, _ = app_state.read(survival.curves, f, "start", "partnership")
+    summary = app_state.read(queries.legacy_summary, f)
+    counts = app_state.derive(queries.status_counts_of, summary)
+    built = [
+        (charts.heatmap, (cells, "share", "Partnership", "Typology"), {}),
+        (
+            charts.timeline,
+            (points, segments),
+            {
+                "lane_title": "Structure",
+                "typologies": ["Leadership", "Partnership working"],
+                "binned": binned,
+                "context": context,
+            },
+        ),
+        (charts.survival_curves, (steps,), {}),
+        (charts.legacy_status_bar, (counts,), {"statuses": ["Continuing", "Decommissioned"]}),
+    ]
+    for i, (build, args, kwargs) in enumerate(built):
+        st.altair_chart(charts.unvalidated(build(*args, **kwargs)), key=f"altair_{i}", width="stretch")
+        st.vega_lite_chart(app_state.chart_spec(build, *args, **kwargs), key=f"cached_{i}", width="stretch")
+
+
+@pytest.mark.parametrize("narrow", [False, True])
+def test_a_cached_chart_is_sent_exactly_as_st_altair_chart_sends_it(db, narrow):
+    at = AppTest.from_function(_both_ways, default_timeout=TIMEOUT)
+    at.session_state["narrow"] = narrow
+    for _ in range(2):  # built, then from the cache
+        at.run()
+        assert not at.exception, at.exception
+        shown = at.get("vega_lite_chart")
+        assert len(shown) == 8
+        for i in range(4):
+            direct, cached = _proto(shown[2 * i]), _proto(shown[2 * i + 1])
+            assert cached == direct, f"chart {i}"
+            assert cached[1] and all(data for _, data in cached[1])  # the data went with it
+
+
+def _heatmap_page() -> None:
+    import streamlit as st
+
+    from tests.test_app_state import _counted_heatmap
+    from tracker import app_state, queries
+    from tracker.filters import Filters
+
+    app_state.begin_run()
+    f = Filters(kinds=("milestone",)) if st.session_state.get("milestones") else Filters()
+    cells = app_state.read(queries.heatmap, f, "partnership", "typology")
+    metric = st.session_state.get("metric", "count")
+    if st.session_state.get("copy"):
+        cells = cells.copy()  # a frame made on the page: not a read's result, so never keyed
+    if st.session_state.get("sliced"):
+        cells = cells[cells["count"] > 0]
+    st.vega_lite_chart(app_state.chart_spec(_counted_heatmap, cells, metric, "Partnership", "Typology"), key="h")
+    st.write(f"total={int(cells['count'].sum())}")
+
+
+def _shown_total(at: AppTest) -> int:
+    import json
+
+    import pyarrow as pa
+
+    (element,) = at.get("vega_lite_chart")
+    spec = json.loads(element.proto.spec)
+    assert "datasets" not in spec and "values" not in json.dumps(spec)  # the data travels as Arrow
+    tables = [pa.ipc.open_stream(d.data.data).read_all() for d in element.proto.datasets]
+    return int(
+        sum(t.column("count").to_pylist()[i] for t in tables if "count" in t.column_names for i in range(len(t)))
+    )
+
+
+def test_a_cached_chart_is_built_again_when_what_it_shows_changes(db):
+    import streamlit as st
+
+    st.cache_data.clear()  # another test's copy of the demo data has the same data version
+    builds = _builds()
+    builds.clear()
+    at = AppTest.from_function(_heatmap_page, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    first = _shown_total(at)
+    assert builds == ["count"]
+    at.run()
+    at.run()
+    assert builds == ["count"], "the same reads and values: drawn from the cache"
+    assert _shown_total(at) == first
+
+    at.session_state["metric"] = "share"  # a plain value in the key
+    at.run()
+    assert builds == ["count", "share"]
+    at.session_state["metric"] = "count"
+    at.session_state["milestones"] = True  # another read (other filters)
+    at.run()
+    assert builds == ["count", "share", "count"]
+    milestones_only = _shown_total(at)
+    assert milestones_only < first
+    at.session_state["milestones"] = False
+    at.run()
+    assert builds == ["count", "share", "count"]  # back to the first: cached
+    assert _shown_total(at) == first
+
+    entries.save_entry(app_state.store(), valid_row(title="A new entry for the chart"), actor=ADMIN)
+    at.run()  # a write: a new data version, new read keys, so the chart is built again
+    assert not at.exception, at.exception
+    assert builds == ["count", "share", "count", "count"]
+    assert _shown_total(at) == first + 1
+
+    for made_on_the_page in ("copy", "sliced"):
+        at.session_state[made_on_the_page] = True
+        before = len(builds)
+        at.run()
+        at.run()
+        assert not at.exception, at.exception
+        assert len(builds) == before + 2, f"{made_on_the_page}: built on every run"
+        at.session_state[made_on_the_page] = False
+
+
+def test_a_chart_key_refuses_what_it_cannot_name():
+    import pandas as pd
+
+    assert app_state._chart_key(pd.DataFrame({"a": [1]})) is None  # no read returned it
+    assert app_state._chart_key(("x", 1, None)) == app_state._key(("x", 1, None))
+    assert app_state._chart_key([pd.DataFrame()]) is None
+    assert app_state._chart_key({"a": 1}) is None
+    assert app_state._call_key(len, ("x",), {"y": {"a": 1}}) is None
+    assert app_state._call_key(len, ("x",), {"y": 2}) != app_state._call_key(len, ("x",), {"y": 3})
+    assert app_state._call_key(len, ("x", 2), {}) != app_state._call_key(len, ("x",), {"y": 2})
