@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pages import _ui
-from tracker import app_state, charts, interchange, links, queries, verification
+from tracker import app_state, charts, links, queries, verification
 from tracker.access import Forbidden
 from tracker.errors import InvalidInput
 
@@ -204,9 +204,8 @@ if register_tab.open:
             )
             st.download_button(
                 "Download the register (CSV)",
-                data=lambda: interchange.frame_csv(
-                    verification.register(app_state.store(), filters, find=find, current=current),
-                    verification.REGISTER_CSV,
+                data=lambda: verification.register_csv(
+                    app_state.store(), filters, find=find, current=current
                 ),  # built only when clicked; what the search chose, every page
                 file_name="legacy-register.csv",
                 mime="text/csv",

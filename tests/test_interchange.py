@@ -144,3 +144,26 @@ def test_a_file_from_before_the_evidence_columns_still_imports():
 
     rows, problems = rows_of(csv_bytes([valid_row()], columns=REQUIRED_COLUMNS))
     assert problems == [] and rows[0][1]["quote"] is None and rows[0][1]["contribution"] is None
+
+
+def test_a_table_csv_writes_dates_read_as_timestamps_as_dates_and_keeps_real_times():
+    """A date column that pandas holds as timestamps (DuckDB DATE → datetime64) was written as
+    "2024-12-31 00:00:00" in chart and register downloads; a column with real times keeps them."""
+    import pandas as pd
+
+    from tracker.interchange import frame_csv
+
+    frame = pd.DataFrame(
+        {
+            "day": pd.to_datetime(["2024-12-31", None, "2019-01-01"]),
+            "moment": pd.to_datetime(["2024-12-31 09:30:00", "2024-12-31 00:00:00", None]),
+            "text": ["=1+1", None, "plain"],
+        }
+    )
+    text = frame_csv(frame, {"day": "Day", "moment": "Moment", "text": "Text"}).decode("utf-8-sig")
+    assert text.splitlines() == [
+        "Day,Moment,Text",
+        "2024-12-31,2024-12-31 09:30:00,'=1+1",
+        ",2024-12-31 00:00:00,",
+        "2019-01-01,,plain",
+    ]

@@ -739,10 +739,17 @@ MEDIA_TYPES = {
 
 def frame_csv(frame: Any, columns: dict[str, str]) -> bytes:
     """A table (DataFrame) as UTF-8 CSV with a BOM, ``columns`` renamed, formulas neutralised."""
+    import pandas as pd  # the frame's own library, loaded already
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(list(columns.values()))
-    for record in frame[list(columns)].itertuples(index=False):
+    chosen = frame[list(columns)]
+    for name in columns:  # a column of dates read as timestamps at midnight: written as dates, not "… 00:00:00"
+        column = chosen[name]
+        if pd.api.types.is_datetime64_any_dtype(column) and (column.dropna() == column.dropna().dt.normalize()).all():
+            chosen = chosen.assign(**{name: column.dt.strftime("%Y-%m-%d")})
+    for record in chosen.itertuples(index=False):
         writer.writerow([neutralise("" if _blank(v) else str(v)) for v in record])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

@@ -8,6 +8,8 @@ the audit trail all apply.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -18,6 +20,7 @@ from tracker import links, queries
 from tracker.access import Member
 from tracker.entries import save_entry
 from tracker.filters import Filters
+from tracker.interchange import neutralise
 from tracker.models import Entry
 from tracker.store import Store
 
@@ -150,6 +153,46 @@ def register(
     ctes, params = _checked(store, filters, today, picked)
     sql = f"WITH {ctes} SELECT * FROM checked {order}"
     return _label(store.cursor().execute(sql, params).df(), store.settings.verify_months)
+
+
+CSV_BATCH = 10_000
+"""Register rows turned into CSV text at a time by :func:`register_csv`."""
+
+
+def register_csv(
+    store: Store,
+    filters: Filters = Filters(),
+    today: date | None = None,
+    find: str = "",
+    current: Sequence[str] = (),
+) -> bytes:
+    """The whole register that ``find``/``current`` choose as CSV (UTF-8 with BOM, headings from
+    :data:`REGISTER_CSV`, formulas neutralised, dates as YYYY-MM-DD), written a batch of rows at a
+    time from the query: as a frame first it took 6.3 s and 825 MB of the app process for the
+    300,000 structures of a million entries (#6)."""
+    cond, cond_params = _shown(find, current)
+    ctes, params = _checked(store, filters, today, (f"picked AS (SELECT * FROM grouped g WHERE {cond})", cond_params))
+    cur = store.cursor().execute(
+        f"WITH {ctes} SELECT * FROM checked ORDER BY partnership, lower(structure), structure_key", params
+    )
+    names = [d[0] for d in cur.description]
+    at = {name: names.index(name) for name in REGISTER_CSV if name != "confirmation"}
+    flag = names.index("unverified")
+    check = f"Not confirmed for {store.settings.verify_months}+ months"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(list(REGISTER_CSV.values()))
+    while batch := cur.fetchmany(CSV_BATCH):
+        writer.writerows(
+            [
+                neutralise(check if row[flag] else "")
+                if name == "confirmation"
+                else ("" if (v := row[at[name]]) is None else neutralise(str(v)))
+                for name in REGISTER_CSV
+            ]
+            for row in batch
+        )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def register_size(store: Store, filters: Filters = Filters(), find: str = "", current: Sequence[str] = ()) -> int:
