@@ -92,13 +92,15 @@ def test_page_has_no_serious_violations(server, page, path):
 
 
 def test_edit_form_and_its_errors(server, page):
+    from playwright.sync_api import expect
+
     page.goto(f"{server}/log_entry?edit=voices-expert-citizens-2014")
     settle(page)
     page.get_by_text("History of this entry").click()
     page.get_by_role("textbox", name="Title *").fill("")
     page.get_by_role("button", name="Save changes").click()
     settle(page)
-    assert page.get_by_text("Nothing was saved").count()
+    expect(page.get_by_text("Nothing was saved").first).to_be_visible(timeout=30_000)
     found = violations(page)
     assert not found, report(found)
 

@@ -101,7 +101,7 @@ def test_a_shared_link_opens_the_same_view(server, page):
     assert first.split()[-1] == str(expected)
     page.goto(f"{server}/heatmaps?partnership=voices&kind=milestone&metric=share")
     settle(page)
-    assert "share of the row" in page.inner_text("body").lower() or "Share" in page.inner_text("body")
+    expect(page.locator("[data-testid='stMain']")).to_contain_text(re.compile("share", re.IGNORECASE), timeout=30_000)
     page.goto(f"{server}/?partnership=voices&kind=milestone")
     settle(page)
     again = page.locator("[data-testid='stMetric']").filter(has_text="Entries").first
@@ -116,7 +116,9 @@ def test_filter_changes_the_url(server, page):
     page.get_by_role("option", name="Setbacks").click()
     page.keyboard.press("Escape")
     settle(page)
-    assert "kind=setback" in page.url
+    from playwright.sync_api import expect
+
+    expect(page).to_have_url(re.compile("kind=setback"), timeout=30_000)
 
 
 def test_local_mode_on_a_public_address_refuses_to_serve(tmp_path, browser):
@@ -143,11 +145,11 @@ def test_the_overview_link_opens_the_legacy_checks_and_the_tab_lives_in_the_url(
     settle(page)
     expect(page.get_by_role("tab", name="Needs checking")).to_have_attribute("aria-selected", "true")
     expect(page.get_by_text("Partnership to check", exact=True)).to_be_visible()
-    assert "legacy_view=Needs+checking" in page.url
+    expect(page).to_have_url(re.compile(r"legacy_view=Needs\+checking"), timeout=30_000)
     page.get_by_role("tab", name="Links across programmes").click()
     settle(page)
     expect(page.get_by_text("Link a structure to its successor", exact=True)).to_be_visible()
-    assert "legacy_view=Links+across+programmes" in page.url
+    expect(page).to_have_url(re.compile(r"legacy_view=Links\+across\+programmes"), timeout=30_000)
     page.goto(f"{server}/legacy?legacy_view=Links+across+programmes")  # a shared link opens that tab
     settle(page)
     expect(page.get_by_role("tab", name="Links across programmes")).to_have_attribute("aria-selected", "true")
@@ -184,7 +186,7 @@ def test_the_register_search_and_page_live_in_the_url(server, page):
     find.press("Enter")
     settle(page)
     expect(page.get_by_text("Structures 1–3 of 3 matching the search", exact=False)).to_be_visible(timeout=30_000)
-    assert "register_find=golden" in page.url
+    expect(page).to_have_url(re.compile("register_find=golden"), timeout=30_000)
     find.fill("no such structure")
     find.press("Enter")
     settle(page)

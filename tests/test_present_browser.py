@@ -142,4 +142,4 @@ def test_present_mode_in_a_browser_hides_the_sidebar_and_enlarges_the_type(serve
         page.get_by_text("Present mode", exact=True).click()
         settle(page)
         expect(page.locator("[data-testid='stSidebar']")).to_be_visible()
-        assert "present=" not in page.url and "partnership=voices" in page.url
+        expect(page).to_have_url(re.compile(r"^(?!.*present=).*partnership=voices"), timeout=30_000)
