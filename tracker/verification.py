@@ -168,8 +168,8 @@ def register_csv(
 ) -> bytes:
     """The whole register that ``find``/``current`` choose as CSV (UTF-8 with BOM, headings from
     :data:`REGISTER_CSV`, formulas neutralised, dates as YYYY-MM-DD), written a batch of rows at a
-    time from the query: as a frame first it took 6.3 s and 825 MB of the app process for the
-    300,000 structures of a million entries (#6)."""
+    time from the query into bytes. Through a frame, the 300,000 structures of a million entries
+    took 5.3 s and raised the process's peak memory by 650 MB; this way 2.8 s and 250 MB (#6)."""
     cond, cond_params = _shown(find, current)
     ctes, params = _checked(store, filters, today, (f"picked AS (SELECT * FROM grouped g WHERE {cond})", cond_params))
     cur = store.cursor().execute(
@@ -179,8 +179,9 @@ def register_csv(
     at = {name: names.index(name) for name in REGISTER_CSV if name != "confirmation"}
     flag = names.index("unverified")
     check = f"Not confirmed for {store.settings.verify_months}+ months"
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    out = io.BytesIO()
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)  # bytes as it goes
+    writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(list(REGISTER_CSV.values()))
     while batch := cur.fetchmany(CSV_BATCH):
         writer.writerows(
@@ -192,7 +193,8 @@ def register_csv(
             ]
             for row in batch
         )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    text.flush()
+    return out.getvalue()
 
 
 def register_size(store: Store, filters: Filters = Filters(), find: str = "", current: Sequence[str] = ()) -> int:
