@@ -142,6 +142,65 @@ def test_the_vocabularies_are_read_once_per_version_of_the_reference_data(db):
     assert at.markdown[0].value == "same_run=True same_as_first_run=False label=Leadership renamed"
 
 
+def _outside_events() -> None:
+    import os
+    from pathlib import Path
+
+    import streamlit as st
+
+    from tests.conftest import ADMIN, valid_row
+    from tracker import admin, app_state, entries
+    from tracker import context as context_events
+
+    app_state.begin_run()
+    events = Path(os.environ["EVENTS_FILE"])
+    kept = st.session_state.setdefault("kept", [])  # kept alive: ids are not reused
+    if st.session_state.get("save"):
+        entries.save_entry(app_state.store(), valid_row(id=f"e-{len(kept)}"), actor=ADMIN)
+    if st.session_state.get("rename"):
+        admin.rename_term(app_state.store(), ADMIN, "mechanism", "covid-19", "The pandemic")
+    found = app_state.by_reference(context_events.bands, events, files=(events,))
+    kept.append(found)
+    covid = sorted({m for m in found["mechanism"].dropna() if "andemic" in m or "COVID" in m})
+    st.write(f"same_as_first={found is kept[0]} same_as_last={len(kept) > 1 and found is kept[-2]} covid={covid}")
+
+
+def test_outside_events_are_made_once_per_version_of_the_reference_data_and_of_their_file(db, tmp_path, monkeypatch):
+    # The timeline's outside events depend on the events file and the mechanisms' labels only:
+    # one shared frame, not made again after an entry is saved (#6), made again when a term is
+    # renamed or the file is edited.
+    import os
+
+    from tracker import context as context_events
+
+    events = tmp_path / "events.toml"
+    events.write_bytes(context_events.CONTEXT_FILE.read_bytes())
+    monkeypatch.setenv("EVENTS_FILE", str(events))
+    at = AppTest.from_function(_outside_events, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    first = at.markdown[0].value
+    assert first.startswith("same_as_first=True same_as_last=False covid=[")
+    assert "The pandemic" not in first
+    at.session_state["save"] = True
+    at.run()  # an entry saved: the same frame
+    assert not at.exception, at.exception
+    assert at.markdown[0].value.startswith("same_as_first=True same_as_last=True")
+    at.session_state["save"] = False
+    events.write_text(events.read_text() + "\n", encoding="utf-8")  # the file edited
+    stat = events.stat()
+    os.utime(events, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    at.run()
+    assert at.markdown[0].value.startswith("same_as_first=False same_as_last=False")
+    at.run()
+    assert at.markdown[0].value.startswith("same_as_first=False same_as_last=True")
+    at.session_state["rename"] = True
+    at.run()  # a mechanism renamed: its new label at once
+    assert not at.exception, at.exception
+    assert "'The pandemic'" in at.markdown[0].value
+    assert at.markdown[0].value.startswith("same_as_first=False same_as_last=False")
+
+
 def _reads_with_different_arguments() -> None:
     import datetime as dt
 

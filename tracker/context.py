@@ -14,6 +14,7 @@ import pandas as pd
 
 from tracker.config import DATA_DIR
 from tracker.store import Store
+from tracker.taxonomy import Vocab
 
 CONTEXT_FILE = DATA_DIR / "context_events.toml"
 
@@ -44,7 +45,14 @@ def load_events(path: Path = CONTEXT_FILE) -> list[dict[str, object]]:
 def context_bands(store: Store, path: Path = CONTEXT_FILE) -> pd.DataFrame:
     """Events for the timeline: label, start, end (the day after; a one-day event spans its day),
     mechanism (its label, to match entries' mechanism labels), note."""
-    labels = store.vocab()["mechanism"]
+    return bands(store.vocab(), path)
+
+
+def bands(vocab: Vocab, path: Path = CONTEXT_FILE) -> pd.DataFrame:
+    """:func:`context_bands` from vocabularies already read: the events depend on the data file
+    and the mechanisms' labels only, not on the entries (the app keeps one per version of the
+    reference data, #6)."""
+    labels = vocab["mechanism"]
     rows = []
     for event in load_events(path):
         start = pd.Timestamp(event["start"])
