@@ -82,6 +82,35 @@ def test_charts_paint(server, page):
     assert box and box["width"] > 200 and box["height"] > 200
 
 
+def test_a_click_on_a_heatmap_cell_lists_the_entries_behind_it(server, page):
+    """The chart's selection reaches the page (the heatmap is sent as a cached Vega-Lite spec, #6):
+    a clicked cell names its row and column and counts as the heatmap counts."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/heatmaps")
+    settle(page)
+    main = page.locator("[data-testid='stMain']")
+    expect(main).to_contain_text("Click a cell to list the entries behind it.", timeout=30_000)
+    chart = page.locator("[data-testid='stVegaLiteChart']").first
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    assert box
+    chart.click(position={"x": box["width"] * 0.45, "y": box["height"] * 0.3})
+    settle(page)
+    picked = main.get_by_text(re.compile(r" × .*: [\d,]+ entr(y|ies)$"))
+    expect(picked).to_be_visible(timeout=30_000)
+    found = re.match(r"(.+) × (.+): ([\d,]+) entr", picked.inner_text())
+    assert found, picked.inner_text()
+    row, col, shown = found.group(1), found.group(2), int(found.group(3).replace(",", ""))
+    with Store(":memory:", Settings(db=":memory:")) as reference:
+        import_file(reference, reference.settings.sample, actor=ADMIN)
+        cells = queries.heatmap(reference, Filters(), "partnership", "typology")
+    expected = cells.loc[(cells["row"] == row) & (cells["col"] == col), "count"]
+    assert len(expected) == 1 and int(expected.iloc[0]) == shown, (row, col, shown)
+    expect(main).not_to_contain_text("Click a cell to list the entries behind it.")
+    no_exception(page)
+
+
 def test_a_shared_link_opens_the_same_view(server, page):
     from playwright.sync_api import expect
 
