@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,10 +121,34 @@ def chromium() -> Iterator[object]:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Every page it opens waits up to NAVIGATION_MS for a page to load: on a loaded 2-core
+        # machine one load of /legacy took over Playwright's default 30 s (CI, session 17).
+        browser.new_context = _patient(browser.new_context)  # type: ignore[method-assign]
+        browser.new_page = _patient(browser.new_page)  # type: ignore[method-assign]
         try:
             yield browser
         finally:
             browser.close()
+
+
+NAVIGATION_MS = 90_000
+# Anything not on this machine: refused at once. Streamlit's front end asks Google's font server for
+# its Material icons; with no internet that request can hang instead of failing, holding up a
+# page's "load" event (a 30 s timeout in CI, session 17). Tests talk to localhost only.
+OUTSIDE = re.compile(r"^(?!(https?|wss?)://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/|$))[a-z]+://")
+
+
+def _patient(make: Any) -> Any:
+    """``make`` (a browser's new_context or new_page), its result waiting up to NAVIGATION_MS for a
+    page to load and refusing requests to anywhere but this machine."""
+
+    def made(*args: Any, **kwargs: Any) -> Any:
+        found = make(*args, **kwargs)
+        found.set_default_navigation_timeout(NAVIGATION_MS)
+        found.route(OUTSIDE, lambda route: route.abort())
+        return found
+
+    return made
 
 
 def settle(page: object, timeout_ms: int = 60_000) -> None:
