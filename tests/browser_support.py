@@ -122,7 +122,7 @@ def chromium() -> Iterator[object]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         # Every page it opens waits up to NAVIGATION_MS for a page to load: on a loaded 2-core
-        # machine one load of /legacy took over Playwright's default 30 s (CI, session 17).
+        # machine one load of /legacy took over Playwright's default 30 s (a fresh-clone run, session 17).
         browser.new_context = _patient(browser.new_context)  # type: ignore[method-assign]
         browser.new_page = _patient(browser.new_page)  # type: ignore[method-assign]
         try:
@@ -134,7 +134,7 @@ def chromium() -> Iterator[object]:
 NAVIGATION_MS = 90_000
 # Anything not on this machine: refused at once. Streamlit's front end asks Google's font server for
 # its Material icons; with no internet that request can hang instead of failing, holding up a
-# page's "load" event (a 30 s timeout in CI, session 17). Tests talk to localhost only.
+# page's "load" event (likely behind a 30 s timeout in a fresh-clone run, session 17). Tests talk to localhost only.
 OUTSIDE = re.compile(r"^(?!(https?|wss?)://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/|$))[a-z]+://")
 
 
