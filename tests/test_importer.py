@@ -6,7 +6,7 @@ import pytest
 from tests.conftest import ADMIN, csv_bytes, valid_row
 from tracker import queries
 from tracker.config import Settings
-from tracker.entries import get_entry
+from tracker.entries import get_entry, save_entry
 from tracker.importer import import_file
 from tracker.store import Store
 
@@ -85,6 +85,32 @@ def test_existing_id_updates_that_entry_and_keeps_created_at(store, write_file):
     assert entry.title == "Renamed" and entry.mechanisms == ["flexibility"]
     assert entry.created_at == created and entry.updated_at >= created
     assert count(store, "entry_mechanisms") == 1
+
+
+def test_a_change_to_a_list_alone_is_an_update_and_the_order_of_its_terms_is_not(store, write_file):
+    """The lists are compared only when some rows are stored already (#6); then as sets."""
+    two = "Cross-agency networks and groups; Personal relationships"
+    rows = [valid_row(id=i) for i in ("a", "b", "c", "d")]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    again = [
+        valid_row(id="a", mechanisms="Personal relationships; Cross-agency networks and groups"),  # same set
+        valid_row(id="b", sectors="Housing and homelessness; Criminal justice"),  # a sector more
+        valid_row(id="c", mechanisms="Personal relationships"),  # a mechanism fewer
+        valid_row(id="d", mechanisms=two, sectors=""),  # no sectors now
+        valid_row(id="e"),  # new
+    ]
+    report = import_file(store, write_file(again), actor=ADMIN)
+    assert report.ok and (report.created, report.updated, report.unchanged) == (1, 3, 1), report
+    assert [get_entry(store, i).version for i in "abcde"] == [1, 2, 2, 2, 1]
+    assert get_entry(store, "b").sectors == ["criminal-justice", "housing"]
+    assert get_entry(store, "c").mechanisms == ["personal-relationships"] and get_entry(store, "d").sectors == []
+    # a form save that changes only the mechanisms is an update too; the same set again is not
+    data = dict(valid_row(id="a"), mechanisms=["personal-relationships"])
+    assert save_entry(store, data, actor=ADMIN, base_version=1).version == 2
+    assert save_entry(store, data, actor=ADMIN, base_version=2).version == 2
+    assert [
+        v for (v,) in store.cursor().execute("SELECT version FROM entry_history WHERE id = 'a' ORDER BY 1").fetchall()
+    ] == [1, 2]
 
 
 def test_empty_ids_get_new_ids(store, write_file):

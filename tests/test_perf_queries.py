@@ -73,6 +73,7 @@ def test_the_stored_register_follows_every_kind_of_write(demo, write_file):
         valid_row(id="voices-marg-2015", partnership="Golden Key", structure="Multi-agency Resolution Group (MaRG)"),
         valid_row(id="p2", structure="multi-agency  resolution group (marg)", kind="setback", status=""),
         valid_row(id="p3", structure=""),
+        valid_row(id="p4", partnership="Golden Key", structure="MaRG"),  # the same name in another area
     ]
     assert import_file(demo, write_file(rows), actor=ADMIN).ok
     assert stored(demo) == computed(demo)

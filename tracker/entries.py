@@ -49,16 +49,11 @@ STAGED_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
 )
 STAGED_SCHEMA = pa.schema([pa.field(name, kind) for name, kind in STAGED_COLUMNS])
 
-# Which staged rows are new, changed or identical to what is stored.
+# Which staged rows are new, changed or identical to what is stored: first by their columns, then
+# (_LISTS_CHANGED, only when some staged rows are stored already) by their lists. A save of a new
+# entry then does not scan the stored lists for ids it cannot have (#6).
 _PLAN = """
 CREATE OR REPLACE TEMP TABLE plan AS
-WITH mech AS (
-    SELECT entry_id, list(mechanism ORDER BY mechanism) AS mechanisms
-    FROM entry_mechanisms WHERE entry_id IN (SELECT id FROM staged) GROUP BY entry_id
-), sect AS (
-    SELECT entry_id, list(sector ORDER BY sector) AS sectors
-    FROM entry_sectors WHERE entry_id IN (SELECT id FROM staged) GROUP BY entry_id
-)
 SELECT s.*,
        e.id IS NULL AS is_new,
        e.version AS base_version,
@@ -80,13 +75,29 @@ SELECT s.*,
          OR e.quote IS DISTINCT FROM s.quote
          OR e.speaker IS DISTINCT FROM s.speaker
          OR e.contribution IS DISTINCT FROM s.contribution
-         OR coalesce(mech.mechanisms, []::VARCHAR[]) <> list_sort(s.mechanisms)
-         OR coalesce(sect.sectors, []::VARCHAR[]) <> list_sort(s.sectors)
        ) AS is_changed
 FROM staged s
 LEFT JOIN entries e ON e.id = s.id
-LEFT JOIN mech ON mech.entry_id = s.id
-LEFT JOIN sect ON sect.entry_id = s.id
+"""
+
+_LISTS_CHANGED = """
+UPDATE plan SET is_changed = true
+FROM (
+    WITH stored AS (SELECT id FROM plan WHERE NOT is_new AND NOT is_changed), mech AS (
+        SELECT entry_id, list(mechanism ORDER BY mechanism) AS mechanisms
+        FROM entry_mechanisms WHERE entry_id IN (SELECT id FROM stored) GROUP BY entry_id
+    ), sect AS (
+        SELECT entry_id, list(sector ORDER BY sector) AS sectors
+        FROM entry_sectors WHERE entry_id IN (SELECT id FROM stored) GROUP BY entry_id
+    )
+    SELECT p.id FROM plan p
+    LEFT JOIN mech ON mech.entry_id = p.id
+    LEFT JOIN sect ON sect.entry_id = p.id
+    WHERE p.id IN (SELECT id FROM stored)
+      AND (coalesce(mech.mechanisms, []::VARCHAR[]) <> list_sort(p.mechanisms)
+        OR coalesce(sect.sectors, []::VARCHAR[]) <> list_sort(p.sectors))
+) d
+WHERE plan.id = d.id
 """
 
 _INSERT_NEW = """
@@ -179,13 +190,15 @@ class Staging:
         self._columns: dict[str, list[Any]] = {name: [] for name, _ in STAGED_COLUMNS}
         self._batches: list[pa.Table] = []
         self.count = 0
+        self._planned: tuple[int, str | None] | None = None  # (rows changed, first id written), from plan()
 
-    def add(self, entry: EntryIn, row_no: int) -> None:
-        """Queue one validated entry; flushed to the database in batches."""
+    def add(self, entry: EntryIn, row_no: int) -> str:
+        """Queue one validated entry (flushed to the database in batches); return its id."""
         d = entry.fuzzy_date
+        entry_id = entry.id or new_id()
         values = (
             row_no,
-            entry.id or new_id(),
+            entry_id,
             entry.partnership,
             d.text,
             d.precision.value,
@@ -209,6 +222,7 @@ class Staging:
         for (name, _), value in zip(STAGED_COLUMNS, values, strict=True):
             self._columns[name].append(value)
         self.count += 1
+        return entry_id
 
     def add_columns(self, row_nos: list[int], values: dict[str, list[Any]]) -> None:
         """Queue validated rows given column by column (see :class:`tracker.fastpath.FastCheck`)."""
@@ -259,9 +273,15 @@ class Staging:
         self.cur.execute(_PLAN)
         self.cur.unregister("staged")  # the plan holds every staged row; free the batches
         self._batches = []
-        new, changed, total = self.cur.execute(
-            "SELECT count(*) FILTER (is_new), count(*) FILTER (is_changed), count(*) FROM plan"
-        ).fetchone()  # type: ignore[misc]
+        counts = (
+            "SELECT count(*) FILTER (is_new), count(*), count(*) FILTER (is_changed),"
+            " min(id) FILTER (is_new OR is_changed) FROM plan"
+        )
+        new, total, changed, first = self.cur.execute(counts).fetchone()  # type: ignore[misc]
+        if new < total:  # some rows are stored already: compare their lists too
+            self.cur.execute(_LISTS_CHANGED)
+            new, total, changed, first = self.cur.execute(counts).fetchone()  # type: ignore[misc]
+        self._planned = (changed, first)
         return {"created": new, "updated": changed, "unchanged": total - new - changed}
 
     def preview(self, limit: int = 200) -> list[dict[str, Any]]:
@@ -314,12 +334,13 @@ class Staging:
 
         Returns the audit event id. Raises :class:`Conflict` if another write got there first.
         """
+        if self._planned is None:
+            raise RuntimeError("plan() comes before apply()")
+        expected, first = self._planned  # what plan() found in the plan table
         now = utcnow()
         cur = self.cur
         cur.execute("BEGIN TRANSACTION")
         try:
-            expected = cur.execute("SELECT count(*) FILTER (is_changed) FROM plan").fetchone()[0]  # type: ignore[index]
-            first = cur.execute("SELECT min(id) FILTER (is_new OR is_changed) FROM plan").fetchone()[0]  # type: ignore[index]
             event = audit(cur, actor, action, first if action.startswith("entry.") else None, **(detail or {}))
             base_seq = cur.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0]  # type: ignore[index]
             names = {"now": now, "actor": actor.email}
@@ -331,7 +352,8 @@ class Staging:
                 raise _conflict(cur, "plan")
             for table, column in (("entry_mechanisms", "mechanisms"), ("entry_sectors", "sectors")):
                 key = column[:-1]
-                cur.execute(f"DELETE FROM {table} WHERE entry_id IN (SELECT id FROM plan WHERE is_changed)")
+                if expected:  # the changed entries' lists are replaced whole
+                    cur.execute(f"DELETE FROM {table} WHERE entry_id IN (SELECT id FROM plan WHERE is_changed)")
                 cur.execute(
                     f"INSERT INTO {table} (entry_id, {key})"
                     f" SELECT id, unnest({column}) FROM plan WHERE is_new OR is_changed"
@@ -425,11 +447,10 @@ def save_entry(
             raise Conflict(current.id, current.updated_by, current.updated_at)
     staging = Staging(store)
     try:
-        staging.add(entry, 1)
-        staging.plan()
-        entry_id, changed, new = staging.cur.execute("SELECT id, is_changed, is_new FROM plan").fetchone()  # type: ignore[misc]
-        if new or changed:
-            staging.apply(actor, "entry.create" if new else "entry.update")
+        entry_id = staging.add(entry, 1)
+        planned = staging.plan()
+        if planned["created"] or planned["updated"]:
+            staging.apply(actor, "entry.create" if planned["created"] else "entry.update")
     finally:
         staging.close()
     saved = get_entry(store, entry_id)

@@ -110,18 +110,15 @@ def summary(store: Store, by: list[str], filters: Filters = Filters()) -> list[d
 # "since" is the date of the entry that began the current run of that status and host.
 # The columns of `grouped` are stored per structure in the structure_register table (see
 # schemas/0005_structure_register.sql and refresh_register): change both together.
-_GROUPED_CTE = """
-matched AS (
-    SELECT DISTINCT e.partnership, e.structure_key FROM cur_entries e
-    WHERE e.structure_key IS NOT NULL AND {where}
-), ordered AS (
+_HISTORIES_CTE = """
+ordered AS (
     SELECT e.*,
            CASE WHEN e.status IS NULL THEN NULL
                 WHEN lag(e.status) OVER w IS NOT DISTINCT FROM e.status
                  AND lag(lower(trim(e.host))) OVER w IS NOT DISTINCT FROM lower(trim(e.host)) THEN 0
                 ELSE 1 END AS starts_run
     FROM cur_entries e
-    SEMI JOIN matched m ON m.partnership = e.partnership AND m.structure_key = e.structure_key
+    {choose}
     WINDOW w AS (PARTITION BY e.partnership, e.structure_key, e.status IS NULL
                  ORDER BY e.date_start, e.date_end, e.seq)
 ), grouped AS (
@@ -143,6 +140,16 @@ matched AS (
     FROM ordered
     GROUP BY partnership, structure_key
 )"""
+"""``grouped`` for the structures whose entries ``{choose}`` (a clause after ``FROM cur_entries e``) keeps:
+every entry of each, so the clause must keep or drop a structure's entries together."""
+_GROUPED_CTE = """
+matched AS (
+    SELECT DISTINCT e.partnership, e.structure_key FROM cur_entries e
+    WHERE e.structure_key IS NOT NULL AND {where}
+), """ + _HISTORIES_CTE.replace(
+    "{choose}", "SEMI JOIN matched m ON m.partnership = e.partnership AND m.structure_key = e.structure_key"
+)
+"""``grouped`` for the structures with an entry matching ``{where}`` (a condition on ``cur_entries e``)."""
 _REGISTER_LABELS = """
 register AS (
     SELECT p.name AS partnership, g.structure, ty.label AS typology,
@@ -225,9 +232,12 @@ def refresh_register(cur: Any, affected: str) -> None:
         f"DELETE FROM structure_register r USING {affected} a"
         " WHERE r.partnership = a.partnership AND r.structure_key = a.structure_key"
     )
-    which = f"(e.partnership, e.structure_key) IN (SELECT partnership, structure_key FROM {affected})"
+    # The affected structures' entries chosen in the one scan that reads them (#6: choosing the
+    # structures first and then their entries read the entries twice: 30 -> 16 ms at 1M entries).
+    which = f"WHERE (e.partnership, e.structure_key) IN (SELECT partnership, structure_key FROM {affected})"
     cur.execute(
-        f"INSERT INTO structure_register BY NAME WITH {scope}, {_GROUPED_CTE.format(where=which)} SELECT * FROM grouped"
+        f"INSERT INTO structure_register BY NAME WITH {scope}, {_HISTORIES_CTE.replace('{choose}', which)}"
+        " SELECT * FROM grouped"
     )
 
 
@@ -311,8 +321,9 @@ def tidy_counts(store: Store) -> None:
     (a few thousand rows at a million entries, plus a row or two per saved entry and mechanism)."""
     cur = store.cursor()
 
-    def count(sql: str) -> dict[str, int]:
-        return {t: int(cur.execute(sql.format(t)).fetchone()[0]) for t in _COUNT_TABLES}  # type: ignore[index]
+    def count(sql: str) -> dict[str, int]:  # both tables in one query
+        row = cur.execute("SELECT " + ", ".join(f"({sql.format(t)})" for t in _COUNT_TABLES)).fetchone()
+        return {t: int(n) for t, n in zip(_COUNT_TABLES, row, strict=True)}  # type: ignore[arg-type]
 
     rows = count("SELECT count(*) FROM {}")
     if store.counts_folded is None:  # first write in this process: how many groups there are
@@ -347,8 +358,8 @@ def rebuild_register(store: Store) -> None:
         cur.execute(f"INSERT INTO mechanism_counts {_MECHANISM_COUNTS}")
         cur.execute("DELETE FROM structure_register")
         cur.execute(
-            f"INSERT INTO structure_register BY NAME WITH {scope}, {_GROUPED_CTE.format(where='TRUE')} "
-            "SELECT * FROM grouped"
+            f"INSERT INTO structure_register BY NAME WITH {scope},"
+            f" {_HISTORIES_CTE.replace('{choose}', 'WHERE e.structure_key IS NOT NULL')} SELECT * FROM grouped"
         )
 
 
