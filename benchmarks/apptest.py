@@ -277,6 +277,7 @@ def step_concurrency(db: str) -> dict[str, Any]:
     return {
         "single_p50": r.single_p50,
         "single_p95": r.single_p95,
+        "single_reads": r.single_reads,
         "p50": r.p50,
         "p95": r.p95,
         "ratio": r.ratio,
