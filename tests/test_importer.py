@@ -87,8 +87,13 @@ def test_existing_id_updates_that_entry_and_keeps_created_at(store, write_file):
     assert count(store, "entry_mechanisms") == 1
 
 
-def test_a_change_to_a_list_alone_is_an_update_and_the_order_of_its_terms_is_not(store, write_file):
-    """The lists are compared only when some rows are stored already (#6); then as sets."""
+@pytest.mark.parametrize("few_rows", [queries.FEW_ROWS, 0], ids=["ids named", "ids joined"])
+def test_a_change_to_a_list_alone_is_an_update_and_the_order_of_its_terms_is_not(
+    store, write_file, monkeypatch, few_rows
+):
+    """The lists are compared only when some rows are stored already (#6); then as sets. A write of
+    few rows names their ids in its SQL; with ``FEW_ROWS`` 0 every write joins them instead."""
+    monkeypatch.setattr(queries, "FEW_ROWS", few_rows)
     two = "Cross-agency networks and groups; Personal relationships"
     rows = [valid_row(id=i) for i in ("a", "b", "c", "d")]
     assert import_file(store, write_file(rows), actor=ADMIN).ok

@@ -77,7 +77,7 @@ SELECT s.*,
          OR e.contribution IS DISTINCT FROM s.contribution
        ) AS is_changed
 FROM staged s
-LEFT JOIN entries e ON e.id = s.id
+LEFT JOIN (SELECT * FROM entries WHERE {stored}) e ON e.id = s.id
 """
 
 _LISTS_CHANGED = """
@@ -85,10 +85,10 @@ UPDATE plan SET is_changed = true
 FROM (
     WITH stored AS (SELECT id FROM plan WHERE NOT is_new AND NOT is_changed), mech AS (
         SELECT entry_id, list(mechanism ORDER BY mechanism) AS mechanisms
-        FROM entry_mechanisms WHERE entry_id IN (SELECT id FROM stored) GROUP BY entry_id
+        FROM entry_mechanisms WHERE {stored_lists} AND entry_id IN (SELECT id FROM stored) GROUP BY entry_id
     ), sect AS (
         SELECT entry_id, list(sector ORDER BY sector) AS sectors
-        FROM entry_sectors WHERE entry_id IN (SELECT id FROM stored) GROUP BY entry_id
+        FROM entry_sectors WHERE {stored_lists} AND entry_id IN (SELECT id FROM stored) GROUP BY entry_id
     )
     SELECT p.id FROM plan p
     LEFT JOIN mech ON mech.entry_id = p.id
@@ -119,7 +119,8 @@ UPDATE entries SET
     speaker = p.speaker, contribution = p.contribution, updated_at = $now,
     updated_by = $actor, version = entries.version + 1
 FROM plan p
-WHERE entries.id = p.id AND p.is_changed AND entries.version = p.base_version AND entries.deleted_at IS NULL
+WHERE {stored} AND entries.id = p.id AND p.is_changed AND entries.version = p.base_version
+  AND entries.deleted_at IS NULL
 """
 
 # One history row per entry this write created or changed, as it now stands: what _INSERT_NEW
@@ -191,6 +192,7 @@ class Staging:
         self._batches: list[pa.Table] = []
         self.count = 0
         self._planned: tuple[int, str | None] | None = None  # (rows changed, first id written), from plan()
+        self._ids: list[str] | None = None  # the staged ids when few enough to name (queries.FEW_ROWS)
 
     def add(self, entry: EntryIn, row_no: int) -> str:
         """Queue one validated entry (flushed to the database in batches); return its id."""
@@ -243,6 +245,7 @@ class Staging:
         self.flush()
         table = pa.concat_tables(self._batches) if self._batches else STAGED_SCHEMA.empty_table()
         self.cur.register("staged", table)
+        self._ids = table.column("id").to_pylist() if table.num_rows <= queries.FEW_ROWS else None
 
     def flush(self) -> None:
         """Turn the rows queued one by one into an Arrow batch."""
@@ -267,10 +270,14 @@ class Staging:
             for id_, nums in rows
         ]
 
+    def _stored(self, column: str, prefix: str = "staged") -> tuple[str, dict[str, str]]:
+        """A condition naming the staged ids (``column IN (…)``) when they are few, else TRUE."""
+        return queries.named_in(column, self._ids, prefix)
+
     def plan(self) -> dict[str, int]:
         """Compare staged rows with the store; return counts of created, updated, unchanged."""
         self._register()
-        self.cur.execute(_PLAN)
+        self.cur.execute(_PLAN.format(stored=self._stored("id")[0]), self._stored("id")[1])
         self.cur.unregister("staged")  # the plan holds every staged row; free the batches
         self._batches = []
         counts = (
@@ -279,7 +286,8 @@ class Staging:
         )
         new, total, changed, first = self.cur.execute(counts).fetchone()  # type: ignore[misc]
         if new < total:  # some rows are stored already: compare their lists too
-            self.cur.execute(_LISTS_CHANGED)
+            lists, params = self._stored("entry_id")
+            self.cur.execute(_LISTS_CHANGED.format(stored_lists=lists), params)
             new, total, changed, first = self.cur.execute(counts).fetchone()  # type: ignore[misc]
         self._planned = (changed, first)
         return {"created": new, "updated": changed, "unchanged": total - new - changed}
@@ -344,16 +352,25 @@ class Staging:
             event = audit(cur, actor, action, first if action.startswith("entry.") else None, **(detail or {}))
             base_seq = cur.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0]  # type: ignore[index]
             names = {"now": now, "actor": actor.email}
-            cur.execute(queries.COUNT_CHANGES)  # before the update: it reads the entries as they were
-            cur.execute(queries.MECHANISM_COUNT_CHANGES)  # and their mechanism lists
+            stored, ids = self._stored("e.id")
+            lists, list_ids = self._stored("m.entry_id", "listed")
+            # before the update: they read the entries and their mechanism lists as they were
+            cur.execute(queries.COUNT_CHANGES.format(stored=stored), ids)
+            cur.execute(queries.MECHANISM_COUNT_CHANGES.format(stored=stored, stored_lists=lists), ids | list_ids)
             cur.execute(_INSERT_NEW, {**names, "base_seq": base_seq})
-            updated = cur.execute(_UPDATE_CHANGED, names).fetchone()[0]  # type: ignore[index]
+            updated = 0
+            if expected:
+                changed, ids = self._stored("entries.id")
+                updated = cur.execute(_UPDATE_CHANGED.format(stored=changed), names | ids).fetchone()[0]  # type: ignore[index]
             if updated != expected:
                 raise _conflict(cur, "plan")
             for table, column in (("entry_mechanisms", "mechanisms"), ("entry_sectors", "sectors")):
                 key = column[:-1]
                 if expected:  # the changed entries' lists are replaced whole
-                    cur.execute(f"DELETE FROM {table} WHERE entry_id IN (SELECT id FROM plan WHERE is_changed)")
+                    lists, ids = self._stored("entry_id")
+                    cur.execute(
+                        f"DELETE FROM {table} WHERE {lists} AND entry_id IN (SELECT id FROM plan WHERE is_changed)", ids
+                    )
                 cur.execute(
                     f"INSERT INTO {table} (entry_id, {key})"
                     f" SELECT id, unnest({column}) FROM plan WHERE is_new OR is_changed"
@@ -515,6 +532,7 @@ def restore_entry(store: Store, entry_id: str, *, actor: Member) -> Entry:
 def get_entry(store: Store, entry_id: str) -> Entry | None:
     """One stored entry by id (deleted ones too, marked), or ``None``."""
     cur = store.cursor()
+    only, ids = queries.named_in("id", [entry_id], "one")  # PostgreSQL answers it from its index
     row = cur.execute(
         "SELECT id, partnership, date_text, kind, title, description, typology, status, host,"
         " structure, source, created_at, updated_at,"
@@ -523,8 +541,8 @@ def get_entry(store: Store, entry_id: str) -> Entry | None:
         " (SELECT list(mechanism ORDER BY mechanism) FROM entry_mechanisms WHERE entry_id = $id),"
         " (SELECT list(sector ORDER BY sector) FROM entry_sectors WHERE entry_id = $id),"
         " version, created_by, updated_by, deleted_at, deleted_by, quote, speaker, contribution"
-        " FROM entries e WHERE id = $id",
-        {"id": entry_id},
+        f" FROM entries e WHERE {only}",
+        {"id": entry_id, **ids},
     ).fetchone()
     if row is None:
         return None
