@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -32,6 +32,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Anything not on this machine fails at once, in the browser's own resolver: Streamlit's front
+    # end asks Google's font server for its Material icons, and with no internet that request can
+    # hang instead of failing. (Session 17 refused such requests with a Playwright route instead;
+    # routing makes Chromium hold every request for the driver, and a fresh-clone run in session 18
+    # then had one page load never start, after which every page of that browser timed out.)
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 ]
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
@@ -52,8 +58,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 90) -> None:
-    """Wait until ``url`` answers, or fail with the process's output."""
+def wait_for(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 90, log: Path | None = None) -> None:
+    """Wait until ``url`` answers, or fail with the process's output (from ``log``, else its stdout pipe)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -65,7 +71,11 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float 
             time.sleep(0.3)
     if proc.poll() is None:
         proc.kill()
-    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+        proc.wait(timeout=10)
+    if log is not None:
+        out = log.read_text(errors="replace")
+    else:
+        out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
     raise RuntimeError(f"{what} did not start: {out[-2000:]}")
 
 
@@ -83,8 +93,14 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def streamlit_app(
     db: Path | str, *extra: str, env: dict[str, str] | None = None, address: str = "127.0.0.1", port: int | None = None
 ) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on ``db``; yield its base URL; stop it afterwards."""
+    """Run ``streamlit run app.py`` on ``db``; yield its base URL; stop it afterwards.
+
+    Its output goes to a file, not a pipe: nothing reads a pipe while the tests run, and once
+    Streamlit had written 64 KB of log to one it blocked on the next write and stopped answering,
+    so every later page load in that module timed out (a fresh-clone run, session 18)."""
     port = port or free_port()
+    log = Path(tempfile.mkstemp(prefix=f"streamlit-{port}-", suffix=".log")[1])
+    sink = log.open("wb")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -104,14 +120,16 @@ def streamlit_app(
         ],
         cwd=ROOT,
         env={**os.environ, "TRACKER_DB": str(db), **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=sink,
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for(f"http://127.0.0.1:{port}/_stcore/health", proc, "streamlit")
+        wait_for(f"http://127.0.0.1:{port}/_stcore/health", proc, "streamlit", log=log)
         yield f"http://{'localhost' if address == '127.0.0.1' else '127.0.0.1'}:{port}"
     finally:
         stop(proc)
+        sink.close()
+        log.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -132,20 +150,15 @@ def chromium() -> Iterator[object]:
 
 
 NAVIGATION_MS = 90_000
-# Anything not on this machine: refused at once. Streamlit's front end asks Google's font server for
-# its Material icons; with no internet that request can hang instead of failing, holding up a
-# page's "load" event (likely behind a 30 s timeout in a fresh-clone run, session 17). Tests talk to localhost only.
-OUTSIDE = re.compile(r"^(?!(https?|wss?)://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/|$))[a-z]+://")
 
 
 def _patient(make: Any) -> Any:
     """``make`` (a browser's new_context or new_page), its result waiting up to NAVIGATION_MS for a
-    page to load and refusing requests to anywhere but this machine."""
+    page to load."""
 
     def made(*args: Any, **kwargs: Any) -> Any:
         found = make(*args, **kwargs)
         found.set_default_navigation_timeout(NAVIGATION_MS)
-        found.route(OUTSIDE, lambda route: route.abort())
         return found
 
     return made

@@ -43,11 +43,13 @@ def app_url(tmp_path_factory):
         access.save_member(store, ADMIN, {"email": "lead@voices.org", "role": "editor", "partnerships": ["VOICES"]})
         access.save_member(store, ADMIN, {"email": "funder@fund.org", "role": "viewer"})
     idp_port = free_port()
+    log = folder / "idp.log"  # a file, not a pipe nobody reads while the tests run (it would fill and block)
+    sink = log.open("wb")
     idp = subprocess.Popen(
-        [str(MOCK), "--port", str(idp_port), "--host", "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [str(MOCK), "--port", str(idp_port), "--host", "127.0.0.1"], stdout=sink, stderr=subprocess.STDOUT
     )
     try:
-        wait_for(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration", idp, "the OIDC provider")
+        wait_for(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration", idp, "the OIDC provider", log=log)
         secrets = folder / "secrets.toml"
         app_port = free_port()
         secrets.write_text(
@@ -62,6 +64,7 @@ def app_url(tmp_path_factory):
             yield url
     finally:
         stop(idp)
+        sink.close()
 
 
 @pytest.fixture(scope="module")
