@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import ADMIN, valid_row
-from tracker import queries
+from tracker import access, admin, entries, links, queries, verification
 from tracker.filters import Filters
 from tracker.importer import import_file
 
@@ -230,6 +230,50 @@ def test_data_version_changes_on_every_write(marg, write_file):
     )
     assert queries.data_version(marg) != before
     assert queries.versions(marg)[1] == reference  # an entry is not reference data: vocabularies kept (#6)
+
+
+# Every kind of write, through the API the app and CLI use (#6: the data version counts the audit
+# log, one event a write, not entry_history, which in the PostgreSQL mode cost a copy of every
+# history row on every page run). ``marg`` has entries m1-m4 (VOICES, structure MaRG) and x1-x2.
+_WRITES = {
+    "a new entry from the form": lambda s: entries.save_entry(s, valid_row(id="new1", title="New"), actor=ADMIN),
+    "an edited entry": lambda s: entries.save_entry(
+        s, valid_row(id="m1", date="2015-06", status="continuing", title="Edited"), actor=ADMIN, expect="existing"
+    ),
+    "a deleted entry": lambda s: entries.delete_entry(s, "m2", actor=ADMIN),
+    "a restored entry": lambda s: (
+        entries.delete_entry(s, "m2", actor=ADMIN),
+        setattr(s, "_version_before", queries.data_version(s)),
+        entries.restore_entry(s, "m2", actor=ADMIN),
+    ),
+    "a structure confirmed": lambda s: verification.confirm(s, ADMIN, "voices", "marg", "running"),
+    "a link added": lambda s: links.add_link(s, ADMIN, ("golden-key", "Shared database"), ("voices", "MaRG")),
+    "a link removed": lambda s: (
+        setattr(s, "_link", links.add_link(s, ADMIN, ("golden-key", "Shared database"), ("voices", "MaRG"))),
+        setattr(s, "_version_before", queries.data_version(s)),
+        links.remove_link(s, ADMIN, s._link),
+    ),
+    "a member added": lambda s: access.save_member(s, ADMIN, {"email": "jo@example.org", "role": "viewer"}),
+    "a member removed": lambda s: (
+        access.save_member(s, ADMIN, {"email": "jo@example.org", "role": "viewer"}),
+        setattr(s, "_version_before", queries.data_version(s)),
+        access.remove_member(s, ADMIN, "jo@example.org"),
+    ),
+    "a term added": lambda s: admin.add_term(s, ADMIN, "sector", "education", "Education"),
+    "a partnership changed": lambda s: admin.save_partnership(
+        s, ADMIN, {"slug": "voices", "name": "VOICES", "programme": "Fulfilling Lives", "area": "Stoke"}
+    ),
+}
+
+
+@pytest.mark.parametrize("write", list(_WRITES))
+def test_every_kind_of_write_changes_the_data_version(marg, write):
+    marg._version_before = queries.data_version(marg)
+    _WRITES[write](marg)
+    after = queries.data_version(marg)
+    assert after != marg._version_before
+    # and it stays put while nothing is written
+    assert queries.data_version(marg) == after
 
 
 @pytest.mark.parametrize(
