@@ -128,10 +128,11 @@ def chart_rows(at: Any) -> int:
     return most
 
 
-def step_pages(db: str, runs: int, only: str = "") -> dict[str, Any]:
+def step_pages(db: str, runs: int, only: str = "", baseline: str = "yes") -> dict[str, Any]:
     """Every page's full script run (app.py + page) on ``db``: cold and warm, median of ``runs``.
 
     ``only``: comma-separated page files to run instead of all (for profiling one page).
+    ``baseline``: "no" leaves out the pandas overview (the PostgreSQL runs: it is DuckDB's baseline).
     """
     os.environ["TRACKER_DB"] = db
     import streamlit as st
@@ -153,7 +154,7 @@ def step_pages(db: str, runs: int, only: str = "") -> dict[str, Any]:
         framed = _framed_trivial(tmp)  # the same trivial page inside app.py's frame (sidebar filters…)
         if framed is not None:
             framed.run()
-        baseline = AppTest.from_file(str(pandas_file), default_timeout=900)
+        pandas_page = AppTest.from_file(str(pandas_file), default_timeout=900)
         pages = [p for p in bench.registered_pages() if not only or p in only.split(",")]
         times: dict[str, dict[str, list[float]]] = {}
         store_calls: dict[str, dict[str, list[int]]] = {}
@@ -203,10 +204,11 @@ def step_pages(db: str, runs: int, only: str = "") -> dict[str, Any]:
                         rows[page] = max(rows.get(page, 0), chart_rows(at))
         # The pandas baseline last, in rounds of its own: at 1M entries it leaves gigabytes to free,
         # which slowed whatever ran next (the trivial page, when it was measured in the same rounds).
-        baseline.run()  # warm-up, not counted
-        for _ in range(runs):
-            for cold in (True, False):
-                timed("(overview, all rows into pandas)", baseline.run, cold)
+        if baseline != "no":
+            pandas_page.run()  # warm-up, not counted
+            for _ in range(runs):
+                for cold in (True, False):
+                    timed("(overview, all rows into pandas)", pandas_page.run, cold)
         out: dict[str, Any] = {"pages": {}, "load": bench.load(), "peak_rss_mb": bench.peak_rss_mb(), "errors": errors}
         for name, kinds in times.items():
             out["pages"][name] = {
@@ -297,7 +299,7 @@ def step_concurrency(db: str) -> dict[str, Any]:
 
 
 STEPS: dict[str, Callable[..., dict[str, Any]]] = {
-    "pages": lambda db, runs, only="": step_pages(db, int(runs), only),
+    "pages": lambda db, runs, only="", baseline="yes": step_pages(db, int(runs), only, baseline),
     "concurrency": step_concurrency,
 }
 

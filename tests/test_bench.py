@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tracker import bench
+from tracker import bench, queries
 from tracker import cli as cli_module
 
 
@@ -24,7 +24,12 @@ def test_a_size_that_is_not_one_is_refused_plainly():
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--only", "pages,imports"], "no part 'imports' (--only takes import, pages, serve, concurrency)"),
+        (
+            ["--only", "pages,imports"],
+            "no part 'imports' (--only takes import, pages, serve, concurrency, writes, postgres)",
+        ),
+        (["--only", "postgres"], "the postgres part needs --postgres URL (a database the benchmark may empty)"),
+        (["--postgres", "data/tracker.duckdb"], "--postgres takes a postgresql:// URL, not 'data/tracker.duckdb'"),
         (["--pages", "pages/nope.py"], "'pages/nope.py' is not a page of app.py"),
         (["--runs", "0"], "--runs and --partnerships are 1 or more"),
         (["--partnerships", "0"], "--runs and --partnerships are 1 or more"),
@@ -59,6 +64,33 @@ def test_a_tiny_run_measures_pages_cold_and_warm_against_the_trivial_one(tmp_pat
     row = next(line for line in table.splitlines() if line.startswith("| page `pages/overview.py`"))
     warm = pages["pages/overview.py"]["warm"] / pages["(trivial one-chart page)"]["warm"]
     assert f"; warm {warm:.1f}×;" in row and re.search(r"warm: (yes|\*\*no\*\*); 1\.5×", row)
+
+
+def test_a_tiny_run_measures_writes_and_the_postgres_mode_beside_the_file(tmp_path, capsys, pg_url):
+    """The shared PostgreSQL mode on the suite's real server: the benchmark empties the database,
+    fills it with the same synthetic data, and times the pages and the writes there too (#6)."""
+    from tracker.store import Store
+
+    with Store(pg_url) as before:
+        assert queries.count_entries(before) == 0  # a fresh database, which the run fills
+    out = tmp_path / "bench.json"
+    code = cli_module.main(
+        ["bench", "--only", "pages,writes,postgres", "--sizes", "300", "--pages", "pages/overview.py,pages/log_entry.py",
+         "--runs", "1", "--postgres", pg_url, "--workdir", str(tmp_path / "w"), "--no-doc", "--json", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    measured = json.loads(out.read_text())
+    for writes in (measured["writes"]["300"], measured["postgres"]["300"]["writes"]):
+        assert set(writes) == set(bench.WRITES) and all(seconds > 0 for seconds in writes.values())
+    on_pg = measured["postgres"]["300"]["pages"]
+    assert set(on_pg) >= {"pages/overview.py", "pages/log_entry.py"} and not measured["postgres"]["300"]["errors"]
+    assert "(overview, all rows into pandas)" not in on_pg  # DuckDB's baseline, not run again
+    with Store(pg_url) as after:  # the synthetic entries and the writes' own (two per round, two rounds)
+        assert queries.count_entries(after) == 300 + 4
+    table = capsys.readouterr().out
+    assert re.search(r"\| write: an entry deleted \| 300 \| \d+ ms \| PostgreSQL mode \d+ ms \| [\d.]+× \|", table)
+    assert re.search(r"\| PostgreSQL mode: page `pages/overview.py` cold \(warm\) \| 300 \| \d+ ms \(\d+ ms\) "
+                     r"\| DuckDB file \d+ ms \(\d+ ms\) \| [\d.]+× cold, [\d.]+× warm \|", table)  # fmt: skip
 
 
 COMPILES = """

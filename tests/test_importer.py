@@ -4,7 +4,7 @@ import duckdb
 import pytest
 
 from tests.conftest import ADMIN, csv_bytes, valid_row
-from tracker import queries
+from tracker import entries, queries
 from tracker.config import Settings
 from tracker.entries import get_entry, save_entry
 from tracker.importer import import_file
@@ -227,3 +227,28 @@ def test_evidence_and_voice_are_stored_and_exported(store, write_file):
     )
     report = import_file(store, write_file([valid_row(id="q2", speaker="Stakeholder, Housing")]), actor=ADMIN)
     assert "column speaker: is the role of the person quoted" in str(report.problems[0])
+
+
+def _seqs(store):
+    return dict(store.cursor().execute("SELECT id, seq FROM entries").fetchall())
+
+
+def test_new_entries_are_numbered_after_the_largest_stored_seq_whatever_the_store_remembers(store, write_file):
+    """The next seq is asked from the largest this process has seen (#6: PostgreSQL answers that from
+    its index): rows numbered elsewhere since, and a remembered number above every stored one, are
+    both handled."""
+    entries.save_entry(store, valid_row(id="a1"), actor=ADMIN)
+    assert import_file(store, write_file([valid_row(id=f"b{i}", title=f"B {i}") for i in range(3)]), actor=ADMIN).ok
+    entries.save_entry(store, valid_row(id="a2"), actor=ADMIN)
+    seqs = _seqs(store)
+    assert seqs["a1"] < seqs["b0"] < seqs["b1"] < seqs["b2"] < seqs["a2"]
+    assert store.seq_floor == seqs["b2"]  # the largest when a2 was saved
+    # another replica numbered an entry since, beyond what this store has seen
+    with store.transaction() as cur:
+        cur.execute("UPDATE entries SET seq = seq + 100 WHERE id = 'b1'")
+    entries.save_entry(store, valid_row(id="a3"), actor=ADMIN)
+    assert _seqs(store)["a3"] == seqs["b1"] + 101
+    # a remembered number above every stored one (the store was replaced): asked again in full
+    store.seq_floor = 10**9
+    entries.save_entry(store, valid_row(id="a4"), actor=ADMIN)
+    assert _seqs(store)["a4"] == seqs["b1"] + 102 and store.seq_floor == seqs["b1"] + 101

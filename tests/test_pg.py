@@ -61,6 +61,18 @@ def test_a_stale_edit_from_another_replica_is_refused_and_nothing_is_lost(pg_url
         assert entries.get_entry(b, "e-1").title == "Edited on A"  # type: ignore[union-attr]
 
 
+def test_each_replica_numbers_new_entries_after_the_other_replicas_ones(pg_url):
+    """Each replica asks for the next seq from the largest it has seen (#6); entries the other
+    replica saved since are found, so the order of saving is the order of the numbers."""
+    with replica(pg_url) as a, replica(pg_url) as b:
+        order = []
+        for store, name in ((a, "a1"), (a, "a2"), (b, "b1"), (b, "b2"), (a, "a3"), (b, "b3"), (a, "a4")):
+            entries.save_entry(store, valid_row(id=name, title=name), actor=ADMIN, expect="new")
+            order.append(name)
+        seqs = dict(a.cursor().execute("SELECT id, seq FROM entries").fetchall())
+        assert sorted(seqs, key=seqs.get) == order and len(set(seqs.values())) == len(order)
+
+
 def test_simultaneous_edits_on_two_replicas_keep_exactly_one(pg_url):
     """Both replicas pass the version check at the same moment: the database lets one through."""
     with replica(pg_url) as a, replica(pg_url) as b:

@@ -5,6 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tracker import pg
 from tracker import store as store_module
 from tracker.config import Settings
 from tracker.store import Store, StoreError, migrations
@@ -82,3 +83,48 @@ def test_default_database_lives_in_data(monkeypatch):
     assert Path(Settings().db).name == "tracker.duckdb"
     monkeypatch.setenv("TRACKER_DB", "/tmp/elsewhere.duckdb")
     assert Settings().db == "/tmp/elsewhere.duckdb"
+
+
+def test_a_migration_for_one_backend_runs_there_and_is_only_recorded_on_the_other(settings, tmp_path, monkeypatch):
+    folder = tmp_path / "schemas"
+    folder.mkdir()
+    for _, _, path in migrations():
+        (folder / path.name).write_text(path.read_text())
+    (folder / "0998_postgres_only.sql").write_text("-- only on: postgres\nCREATE TABLE made_on_postgres (x INTEGER);")
+    (folder / "0999_duckdb_only.sql").write_text(
+        "-- A note first.\n-- only on: duckdb\nCREATE TABLE made_on_duckdb (x INT);"
+    )
+    original = store_module.migrations
+    monkeypatch.setattr(store_module, "migrations", lambda directory=folder: original(folder))
+    with Store(settings.db, settings) as s:
+        cur = s.cursor()
+        assert s.schema_version() == 999
+        recorded = {r[0] for r in cur.execute("SELECT version FROM schema_migrations WHERE version > 900").fetchall()}
+        assert recorded == {998, 999}  # both numbers on both backends
+        made = {
+            r[0]
+            for r in cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'made_on_%'"
+            ).fetchall()
+        }
+        assert made == {"made_on_postgres" if s.is_postgres else "made_on_duckdb"}
+
+
+# Migration 0010: what PostgreSQL needs to answer the lookups DuckDB hands it (#6).
+INDEXES_0010 = {
+    "entries_seq",
+    "entries_deleted_at",
+    "entries_structure_key",
+    "entry_mechanisms_entry",
+    "entry_sectors_entry",
+    "structure_register_key",
+}
+
+
+def test_postgres_has_the_indexes_its_lookups_need_and_duckdb_none_of_them(store):
+    cur = store.cursor()
+    if store.is_postgres:
+        sql = f"SELECT * FROM postgres_query('{pg.CATALOG}', $$SELECT indexname FROM pg_indexes WHERE schemaname = 'public'$$)"
+        assert {r[0] for r in cur.execute(sql).fetchall()} >= INDEXES_0010
+    else:
+        assert not INDEXES_0010 & {r[0] for r in cur.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}

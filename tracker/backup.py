@@ -34,7 +34,7 @@ import duckdb
 from tracker import pg
 from tracker.access import Member, audit, require_admin, system_member
 from tracker.config import Settings
-from tracker.store import Store, StoreError, migrations, utcnow
+from tracker.store import Store, StoreError, migration_sql, migrations, utcnow
 
 MANIFEST = "manifest.json"
 FORMAT = "systems-change-tracker-backup"
@@ -312,7 +312,9 @@ def _load(path: Path, folder: Path, manifest: Manifest, known: dict[int, tuple[s
         for version in sorted(v for v in known if v <= manifest.schema_version):
             name, sql = known[version]
             cur.execute("BEGIN TRANSACTION")
-            cur.execute(sql.read_text(encoding="utf-8"))
+            text = migration_sql(sql, postgres=False)  # a restore is always a DuckDB file
+            if text is not None:
+                cur.execute(text)
             cur.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()])
             cur.execute("COMMIT")
         tables = _tables(cur)

@@ -11,7 +11,11 @@ Not tests: the figures depend on the machine. What is measured, each in a fresh 
   the same process; and the most data rows any chart ships to the browser;
 - **serve**: peak RSS of ``streamlit run app.py`` while Chromium opens every page;
 - **concurrency**: readers and writers on one store (:func:`concurrency`, also run by
-  tests/test_concurrency.py).
+  tests/test_concurrency.py);
+- **writes**: a user's writes one at a time (:func:`step_writes`: a new entry, one about a
+  structure, an edit, a delete and its restore), median of several;
+- **postgres** (with ``--postgres URL``): the pages and the writes again in the shared
+  PostgreSQL mode, on a database the benchmark empties and fills with the same synthetic data.
 
 The steps that drive Streamlit (pages, and the concurrency workload's app sessions) are in
 benchmarks/apptest.py, run as ``python -m benchmarks.apptest``: tracker/ never imports Streamlit.
@@ -29,6 +33,7 @@ import re
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tracker import pg
 from tracker.config import ROOT
 
 APP = ROOT / "app.py"
@@ -154,6 +160,79 @@ def step_read_csv(csv_path: str, db: str) -> dict[str, Any]:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     _remove_db(db)
     return {"seconds": wall, "cpu": cpu, "rows": rows, "peak_rss_mb": peak_rss_mb(), "load": load()}
+
+
+WRITES = {
+    "new": "a new entry saved (no structure)",
+    "structure": "a new entry about a structure in the register",
+    "edit": "an entry edited (its title)",
+    "delete": "an entry deleted",
+    "restore": "an entry restored",
+}
+"""The writes :func:`step_writes` times, as the table names them."""
+
+
+def step_writes(db: str, runs: str) -> dict[str, Any]:
+    """A user's writes on ``db`` (a file or a PostgreSQL URL), each made ``runs`` times after one
+    not counted (the process's first write asks for the largest seq in full): median seconds of
+    each kind of :data:`WRITES`. They add entries to ``db``: run it last on a data set."""
+    from tracker import entries
+    from tracker.access import Member
+    from tracker.config import Settings
+    from tracker.store import Store
+
+    actor = Member("bench@example.org", "admin")
+    times: dict[str, list[float]] = {kind: [] for kind in WRITES}
+    with Store(db, Settings(db=db)) as store:
+        found = (
+            store.cursor()
+            .execute("SELECT partnership, structure FROM structure_register ORDER BY partnership, structure LIMIT 1")
+            .fetchone()
+        )
+        if found is None:
+            raise SystemExit("writes: the data set has no structure to write about")
+        partnership, structure = found
+        form = {"partnership": partnership, "date": "2024-03", "kind": "milestone", "typology": "leadership",
+                "status": "continuing", "mechanisms": ["flexibility"], "title": "Benchmark entry"}  # fmt: skip
+
+        def timed(kind: str, counted: bool, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            done = write(store, *args, actor=actor, **kwargs)
+            if counted:
+                times[kind].append(time.perf_counter() - started)
+            return done
+
+        for n in range(int(runs) + 1):
+            counted = n > 0
+            tag = f"bench-{time.time_ns()}"
+            timed("new", counted, entries.save_entry, {**form, "id": f"{tag}-a"})
+            about = {**form, "id": f"{tag}-s", "structure": structure}
+            saved = timed("structure", counted, entries.save_entry, about)
+            edited = {**about, "title": "Benchmark entry, edited"}
+            timed("edit", counted, entries.save_entry, edited, expect="existing", base_version=saved.version)
+            timed("delete", counted, entries.delete_entry, f"{tag}-s")
+            timed("restore", counted, entries.restore_entry, f"{tag}-s")
+    return {"writes": {kind: statistics.median(v) for kind, v in times.items()}, "load": load()}
+
+
+def empty_postgres(url: str) -> list[str]:
+    """Drop every table of the PostgreSQL database ``url`` (the benchmark's own): return their names."""
+    from tracker import pg
+
+    conn = pg.connect(url)
+    try:
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'public'",
+                [pg.CATALOG],
+            ).fetchall()
+        ]
+        for name in tables:
+            conn.execute(f'DROP TABLE IF EXISTS {pg.CATALOG}.public."{name}" CASCADE')
+    finally:
+        conn.close()
+    return tables
 
 
 def _remove_db(db: str) -> None:
@@ -570,8 +649,11 @@ def run(
     partnerships: int,
     parts: set[str],
     pages: str = "",
+    postgres: str | None = None,
+    postgres_sizes: list[int] | None = None,
 ) -> dict[str, Any]:
-    """Every benchmark; returns the results (see :func:`markdown`)."""
+    """Every benchmark; returns the results (see :func:`markdown`). ``postgres``: a PostgreSQL
+    database URL for the "postgres" part, emptied and filled at each of ``postgres_sizes``."""
     from tracker import synth
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -625,6 +707,25 @@ def run(
             _build_db(dbs[size], size, partnerships)
         with _say(f"concurrency on {size:,} entries"):
             results["concurrency"] = {"entries": size, **_step("concurrency", dbs[size])}
+    if "writes" in parts:  # last: the writes add entries to the data sets
+        results["writes"] = {}
+        for size in page_sizes:
+            if size not in dbs:
+                dbs[size] = str(workdir / f"bench-{size}.duckdb")
+                _build_db(dbs[size], size, partnerships)
+            with _say(f"writes at {size:,} entries"):
+                results["writes"][size] = _step("writes", dbs[size], str(runs))["writes"]
+    if "postgres" in parts and postgres:
+        results["postgres"] = {}
+        for size in postgres_sizes or page_sizes:
+            with _say(f"PostgreSQL database emptied and filled with {size:,} synthetic entries"):
+                empty_postgres(postgres)
+                _build_db(postgres, size, partnerships)
+            with _say(f"pages at {size:,} entries in the PostgreSQL mode"):
+                measured = _step("pages", postgres, str(runs), pages, "no")
+            with _say(f"writes at {size:,} entries in the PostgreSQL mode"):
+                measured["writes"] = _step("writes", postgres, str(runs))["writes"]
+            results["postgres"][size] = measured
     results["load_end"] = load()
     return results
 
@@ -735,6 +836,34 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {conc['entries']:,} | {_ms(conc['p95'])} | {_ms(conc['single_p95'])} | {conc['ratio']:.1f}× "
             f"| ≤ 2×, no errors, nothing lost | {_met(ok)} |"
         )
+    writes = results.get("writes", {})
+    on_pg = results.get("postgres", {})
+    for size in sorted({*writes, *on_pg}, key=int):
+        for kind, label in WRITES.items():
+            file_s = writes.get(size, {}).get(kind)
+            pg_s = on_pg.get(size, {}).get("writes", {}).get(kind)
+            lines.append(
+                f"| write: {label} | {int(size):,} | {_ms(file_s) if file_s is not None else '—'} "
+                f"| {f'PostgreSQL mode {_ms(pg_s)}' if pg_s is not None else '—'} "
+                f"| {f'{pg_s / file_s:.1f}×' if pg_s is not None and file_s else '—'} | (for reference) | — |"
+            )
+    for size in sorted(on_pg, key=int):
+        file_pages = pages.get(size, {}).get("pages", {})
+        for name, page in on_pg[size]["pages"].items():
+            if not name.startswith("pages/"):
+                continue
+            there = file_pages.get(name)
+            lines.append(
+                f"| PostgreSQL mode: page `{name}` cold (warm) | {int(size):,} "
+                f"| {_ms(page['cold'])} ({_ms(page['warm'])}) "
+                + (
+                    f"| DuckDB file {_ms(there['cold'])} ({_ms(there['warm'])}) "
+                    f"| {page['cold'] / there['cold']:.1f}× cold, {page['warm'] / there['warm']:.1f}× warm "
+                    if there
+                    else "| — | — "
+                )
+                + "| (for reference) | — |"
+            )
     lines += ["", "Details:", ""]
     for size in sorted(pages, key=int):
         errors = pages[size].get("errors") or {}
@@ -794,16 +923,21 @@ def count(text: str) -> int:
         raise SystemExit(f"bench: '{text}' is not a size (write 10000, 10k or 1M)") from None
 
 
-PARTS = ("import", "pages", "serve", "concurrency")
+PARTS = ("import", "pages", "serve", "concurrency", "writes", "postgres")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """``bench``: run the benchmarks, print the table, write docs/benchmarks.md."""
     sizes = [count(s) for s in args.sizes.split(",")]
     import_sizes = [count(s) for s in args.import_sizes.split(",")] if args.import_sizes else []
-    parts = set(args.only.split(",")) if args.only else set(PARTS)
+    parts = set(args.only.split(",")) if args.only else set(PARTS) - ({"postgres"} if not args.postgres else set())
     if unknown := sorted(parts - set(PARTS)):
         raise SystemExit(f"bench: no part {', '.join(map(repr, unknown))} (--only takes {', '.join(PARTS)})")
+    if "postgres" in parts and not args.postgres:
+        raise SystemExit("bench: the postgres part needs --postgres URL (a database the benchmark may empty)")
+    if args.postgres and not pg.is_url(args.postgres):
+        raise SystemExit(f"bench: --postgres takes a postgresql:// URL, not '{args.postgres}'")
+    postgres_sizes = [count(s) for s in args.postgres_sizes.split(",")] if args.postgres_sizes else None
     pages = [p for p in args.pages.split(",") if p]
     if unknown := [p for p in pages if p not in registered_pages()]:
         raise SystemExit(
@@ -822,6 +956,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             partnerships=args.partnerships,
             parts=parts,
             pages=args.pages,
+            postgres=args.postgres,
+            postgres_sizes=postgres_sizes,
         )
     finally:
         if not args.keep:
@@ -848,7 +984,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--import-sizes", default="100000,1000000", help="rows for the import runs ('' for none)")
     p.add_argument("--runs", type=int, default=5, help="runs per page and state (median; default 5)")
     p.add_argument("--partnerships", type=int, default=24, help="synthetic partnerships (default 24)")
-    p.add_argument("--only", help="comma-separated parts: import, pages, serve, concurrency (default all)")
+    p.add_argument(
+        "--only", help="comma-separated parts: import, pages, serve, concurrency, writes, postgres (default all)"
+    )
+    p.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also measure the shared PostgreSQL mode on this database, which the benchmark EMPTIES and refills",
+    )
+    p.add_argument("--postgres-sizes", help="entries for the PostgreSQL runs (default: --sizes)")
     p.add_argument("--pages", default="", help="comma-separated page files to time (default: every page)")
     p.add_argument("--workdir", help="folder for the data sets (default: a new temporary folder)")
     p.add_argument("--keep", action="store_true", help="keep the data sets afterwards")
@@ -861,6 +1005,7 @@ STEPS: dict[str, Callable[..., dict[str, Any]]] = {
     "import": step_import,
     "read_csv": step_read_csv,
     "serve": step_serve,
+    "writes": step_writes,
 }
 APPTEST_STEPS = ("pages", "concurrency")
 """Steps that drive Streamlit's AppTest: they live in benchmarks/apptest.py, outside tracker/."""

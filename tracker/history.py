@@ -91,12 +91,15 @@ def _show(value: Any) -> str:
 
 def deleted_entries(store: Store, partnerships: list[str] | None = None, limit: int = 200) -> list[dict[str, Any]]:
     """Deleted entries (newest deletion first), optionally only of some partnerships — to restore them."""
+    # ``deleted_at > year 1`` rather than ``IS NOT NULL`` (the same rows): DuckDB hands a comparison
+    # to PostgreSQL, which answers it from its index (0010), but not IS NOT NULL, so it copied every
+    # entry across to find the few deleted ones, 410 ms at a million entries (#6).
     rows = (
         store.cursor()
         .execute(
             "SELECT e.id, e.title, p.name, e.date_text, e.deleted_at, e.deleted_by FROM entries e"
             " JOIN partnerships p ON p.slug = e.partnership"
-            " WHERE e.deleted_at IS NOT NULL AND ($all OR list_contains($partnerships, e.partnership))"
+            " WHERE e.deleted_at > TIMESTAMP '0001-01-01' AND ($all OR list_contains($partnerships, e.partnership))"
             " ORDER BY e.deleted_at DESC LIMIT $limit",
             {"all": partnerships is None, "partnerships": partnerships or [], "limit": limit},
         )

@@ -49,6 +49,23 @@ def write_conflict(exc: BaseException) -> str | None:
     return pg.conflict_reason(exc)
 
 
+_ONLY = re.compile(r"^-- only on: (postgres|duckdb)$", re.MULTILINE)
+
+
+def migration_sql(path: Path, postgres: bool) -> str | None:
+    """The SQL of the migration file ``path`` for this backend, or None where it does nothing.
+
+    A file whose text has the line ``-- only on: postgres`` (or ``duckdb``) runs on that backend
+    alone; on the other it is recorded as applied and runs nothing, so both have every number. It
+    is for physical design only, such as indexes PostgreSQL needs and DuckDB does not (#6): every
+    table, column and query is the same on both."""
+    text = path.read_text(encoding="utf-8")
+    only = _ONLY.search(text)
+    if only is not None and only.group(1) != ("postgres" if postgres else "duckdb"):
+        return None
+    return text
+
+
 def migrations(directory: Path = SCHEMAS_DIR) -> list[tuple[int, str, Path]]:
     """The numbered migration files, in order: (version, name, path)."""
     found = []
@@ -69,6 +86,7 @@ class Store:
         self.settings = settings or Settings()
         self.target = str(target if target is not None else self.settings.db)
         self._lock = threading.Lock()
+        self.seq_floor = 0  # the largest entry seq number seen by this process (tracker.entries.Staging)
         self.counts_folded: dict[str, int] | None = None  # rows of each counts table when last folded (tracker.queries)
         self.is_postgres = pg.is_url(self.target)
         self.name = pg.redact(self.target) if self.is_postgres else self.target  # what messages show
@@ -167,8 +185,10 @@ class Store:
         for version, name, path in migrations():
             if version in done:
                 continue
+            sql = migration_sql(path, self.is_postgres)
             with self.transaction() as tx:
-                tx.execute(path.read_text(encoding="utf-8"))
+                if sql is not None:
+                    tx.execute(sql)
                 tx.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()])
             applied.append(version)
         return applied
