@@ -9,6 +9,7 @@
 
 CREATE INDEX entries_seq ON entries (seq);                           -- the next seq number (entries.Staging)
 CREATE INDEX entries_deleted_at ON entries (deleted_at);             -- deleted entries, to restore
+CREATE INDEX entries_date_start ON entries (date_start);             -- the latest entries (the overview)
 CREATE INDEX entries_structure_key ON entries (structure_key);       -- a structure's entries (its register row)
 CREATE INDEX entry_mechanisms_entry ON entry_mechanisms (entry_id);  -- an entry's lists
 CREATE INDEX entry_sectors_entry ON entry_sectors (entry_id);

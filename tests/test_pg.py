@@ -7,6 +7,7 @@ PostgreSQL too; these are the things only several replicas can show.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -71,6 +72,32 @@ def test_each_replica_numbers_new_entries_after_the_other_replicas_ones(pg_url):
             order.append(name)
         seqs = dict(a.cursor().execute("SELECT id, seq FROM entries").fetchall())
         assert sorted(seqs, key=seqs.get) == order and len(set(seqs.values())) == len(order)
+
+
+def test_a_lookup_by_id_is_one_query_for_postgresql_and_other_reads_go_in_ranges(pg_url, capfd):
+    """A lookup of a few rows asks PostgreSQL once, which answers from its index; other reads still
+    go in ranges of pages read in parallel (#6: DuckDB's postgres extension prints what it sends
+    with pg_debug_show_queries)."""
+    libc = ctypes.CDLL(None)
+
+    def sent() -> list[str]:
+        libc.fflush(None)  # the extension prints with C's buffered streams
+        captured = capfd.readouterr()
+        return [q for q in (captured.out + captured.err).splitlines() if 'FROM "public"."entries"' in q]
+
+    with replica(pg_url) as store:
+        entries.save_entry(store, valid_row(id="one"), actor=ADMIN, expect="new")
+        store.cursor().execute("SET GLOBAL pg_debug_show_queries = true")
+        try:
+            sent()
+            assert entries.get_entry(store, "one") is not None
+            lookup = sent()
+        finally:
+            store.cursor().execute("SET GLOBAL pg_debug_show_queries = false")
+        ranges = "SELECT current_setting('pg_use_ctid_scan')"
+        assert store.cursor().execute(ranges).fetchone() == (True,)  # other reads: in ranges, as before
+        assert store.cursor(few=True).execute(ranges).fetchone() == (False,)
+    assert len(lookup) == 1 and "ctid" not in lookup[0] and "IN (" in lookup[0], lookup
 
 
 def test_simultaneous_edits_on_two_replicas_keep_exactly_one(pg_url):

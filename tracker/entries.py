@@ -277,6 +277,8 @@ class Staging:
     def plan(self) -> dict[str, int]:
         """Compare staged rows with the store; return counts of created, updated, unchanged."""
         self._register()
+        if self._ids is not None:  # a few rows, named: looked up by index in the PostgreSQL mode
+            self.store.few_rows(self.cur)
         self.cur.execute(_PLAN.format(stored=self._stored("id")[0]), self._stored("id")[1])
         self.cur.unregister("staged")  # the plan holds every staged row; free the batches
         self._batches = []
@@ -519,6 +521,7 @@ def _set_deleted(store: Store, entry_id: str, actor: Member, deleted: bool, base
     listed_m, _ = queries.named_in("m.entry_id", [entry_id], "one", postgres=store.is_postgres)
     sign = {"sign": -1 if deleted else 1}
     with store.transaction() as cur:
+        store.few_rows(cur)
         changed = cur.execute(
             "UPDATE entries e SET deleted_at = $at, deleted_by = $by, updated_at = $now, updated_by = $actor,"
             f" version = version + 1 WHERE {only} AND version = $version",
@@ -565,7 +568,7 @@ def restore_entry(store: Store, entry_id: str, *, actor: Member) -> Entry:
 
 def get_entry(store: Store, entry_id: str) -> Entry | None:
     """One stored entry by id (deleted ones too, marked), or ``None``."""
-    cur = store.cursor()
+    cur = store.cursor(few=True)
     only, ids = queries.named_in("id", [entry_id], "one", postgres=store.is_postgres)  # PostgreSQL: by its index
     listed, _ = queries.named_in("entry_id", [entry_id], "one", postgres=store.is_postgres)  # these by theirs (0010)
     row = cur.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracker import queries
 from tracker.store import Store
 
 TRACKED = (
@@ -28,11 +29,12 @@ LABELS = {"date_text": "date"}
 
 def entry_history(store: Store, entry_id: str) -> list[dict[str, Any]]:
     """Every version of an entry, oldest first: when, who, what they did, and which fields changed."""
-    cur = store.cursor()
+    only, one = queries.named_in("id", [entry_id], "one", postgres=store.is_postgres)  # by index (PostgreSQL)
+    cur = store.cursor(few=True)
     rows = cur.execute(
         f"SELECT version, recorded_at, recorded_by, action, deleted, {', '.join(TRACKED)}"
-        " FROM entry_history WHERE id = ? ORDER BY version",
-        [entry_id],
+        f" FROM entry_history WHERE {only} ORDER BY version",
+        one,
     ).fetchall()
     out: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
@@ -95,7 +97,7 @@ def deleted_entries(store: Store, partnerships: list[str] | None = None, limit: 
     # to PostgreSQL, which answers it from its index (0010), but not IS NOT NULL, so it copied every
     # entry across to find the few deleted ones, 410 ms at a million entries (#6).
     rows = (
-        store.cursor()
+        store.cursor(few=True)
         .execute(
             "SELECT e.id, e.title, p.name, e.date_text, e.deleted_at, e.deleted_by FROM entries e"
             " JOIN partnerships p ON p.slug = e.partnership"

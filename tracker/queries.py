@@ -712,6 +712,7 @@ def entry_list(
         ).fetchone()[0]  # type: ignore[index]
         if since is not None:
             where, params = f"{where} AND e.date_start >= ?", [*params, since]
+            store.few_rows(cur)  # the latest months' entries: by index in the PostgreSQL mode
     mechanisms = "mechanisms" in wanted
     sql = _ENTRY_LIST.format(
         scope=scope,

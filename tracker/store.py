@@ -128,13 +128,27 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the database {self.target}: {exc}") from exc
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A new cursor on the shared connection; use one per call, never across threads."""
+    def cursor(self, *, few: bool = False) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the shared connection; use one per call, never across threads.
+
+        ``few``: its queries choose a few rows by indexed columns (see :meth:`few_rows`)."""
         with self._lock:
             cur = self._conn.cursor()
         if self.is_postgres:
             cur.execute(f"USE {pg.CATALOG}")  # a new cursor starts in DuckDB's own in-memory catalog
+        if few:
+            self.few_rows(cur)
         return cur
+
+    def few_rows(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """The next queries on ``cur`` choose a few rows by indexed columns (``id IN (…)``,
+        ``seq >= ?``, ``deleted_at > ?``). In the PostgreSQL mode DuckDB then asks PostgreSQL for
+        them in one query, which PostgreSQL answers from its index (migration 0010), instead of one
+        query per range of 1,000 pages, each looking the index up again: 70 ranges at a million
+        entries, 20 ms for one entry by id (#6). Whole-table reads are quicker in ranges read in
+        parallel, so this is for such lookups only. Nothing changes on a DuckDB file."""
+        if self.is_postgres:
+            cur.execute("SET pg_use_ctid_scan = false")
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
