@@ -163,9 +163,9 @@ def step_pages(db: str, runs: int, only: str = "", baseline: str = "yes") -> dic
 
         calls = [0]  # store calls (cursors opened) in the run being timed: a warm run makes few
 
-        def counted(self: Store) -> Any:
+        def counted(self: Store, **kwargs: Any) -> Any:
             calls[0] += 1
-            return opened(self)
+            return opened(self, **kwargs)
 
         Store.cursor = counted  # type: ignore[method-assign]
 
