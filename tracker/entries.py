@@ -410,6 +410,8 @@ class Staging:
             cur.execute("ROLLBACK")
             raise
         queries.tidy_counts(self.store)
+        if self._ids is None:  # too many rows to name: an import
+            self.store.after_bulk_write()
         return event
 
     def close(self) -> None:

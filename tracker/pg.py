@@ -221,3 +221,28 @@ def conflict_reason(exc: BaseException) -> str | None:
         if at >= 0:
             return text[at:].splitlines()[0].strip()
     return None
+
+
+ENTRY_TABLES = (
+    "entries",
+    "entry_mechanisms",
+    "entry_sectors",
+    "entry_history",
+    "structure_register",
+    "entry_counts",
+    "mechanism_counts",
+)
+"""The tables an entry write changes (:func:`analyze` after a large one)."""
+
+
+def analyze(conn: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = ENTRY_TABLES) -> None:
+    """Have PostgreSQL refresh its statistics of ``tables`` now (``ANALYZE``), rather than when
+    autovacuum gets to them, a minute or more after a large import. Until then its planner
+    misjudges the lookups it is handed: at a million freshly imported entries a save took 250-300
+    ms instead of 55-70, the deleted entries 300 ms instead of 7 (#6). ANALYZE samples each table:
+    2.2 s for the whole database at a million entries."""
+    cur = conn.cursor()
+    try:
+        cur.execute(f"CALL postgres_execute('{CATALOG}', 'ANALYZE {', '.join(tables)}', use_transaction = false)")
+    finally:
+        cur.close()

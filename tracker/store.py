@@ -140,6 +140,13 @@ class Store:
             self.few_rows(cur)
         return cur
 
+    def after_bulk_write(self) -> None:
+        """After a write of many entries (an import): in the PostgreSQL mode, PostgreSQL's
+        statistics of the tables it changed are refreshed (:func:`pg.analyze`), so the lookups
+        after it use the indexes straight away. DuckDB keeps its statistics as it writes."""
+        if self.is_postgres:
+            pg.analyze(self._conn)
+
     def few_rows(self, cur: duckdb.DuckDBPyConnection) -> None:
         """The next queries on ``cur`` choose a few rows by indexed columns (``id IN (…)``,
         ``seq >= ?``, ``deleted_at > ?``). In the PostgreSQL mode DuckDB then asks PostgreSQL for
