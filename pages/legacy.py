@@ -157,6 +157,8 @@ if register_tab.open:
                 offset=offset,
                 find=find,
                 current=tuple(current),
+                # without a search, the summary above says which partnerships the page spans
+                sizes=None if searching else queries.register_sizes_of(summary),
             )
             st.caption(
                 f"Structures {offset + 1:,}–{offset + len(register):,} of {size:,}"

@@ -329,12 +329,33 @@ def test_the_register_pages_follow_each_other_through_the_whole_register(crowded
     whole = verification.register(crowded, filters, today=today)
     assert whole["partnership"].nunique() > 1 and len(whole) > 4
     n = len(whole) // 7 + 1  # seven or eight pages, most starting mid-partnership
-    pages = [verification.register(crowded, filters, today=today, limit=n, offset=o) for o in range(0, len(whole), n)]
-    assert len(pages) >= 5 and all(len(page) == n for page in pages[:-1]) and 0 < len(pages[-1]) <= n
-    # (a page where no structure has a host reads the column as objects: compare values)
-    pd.testing.assert_frame_equal(_values(pd.concat(pages, ignore_index=True)), _values(whole))
-    assert verification.register(crowded, filters, today=today, limit=n, offset=len(whole)).empty
+    # the partnerships a page spans found in SQL, or from the legacy summary's sizes (as the page does)
+    sizes = queries.register_sizes_of(queries.legacy_summary(crowded, filters))
+    assert sum(n for _, n in sizes) == len(whole) and len(sizes) == whole["partnership"].nunique()
+    for given in (None, sizes):
+        pages = [
+            verification.register(crowded, filters, today=today, limit=n, offset=o, sizes=given)
+            for o in range(0, len(whole), n)
+        ]
+        assert len(pages) >= 5 and all(len(page) == n for page in pages[:-1]) and 0 < len(pages[-1]) <= n
+        # (a page where no structure has a host reads the column as objects: compare values)
+        pd.testing.assert_frame_equal(_values(pd.concat(pages, ignore_index=True)), _values(whole))
+        assert verification.register(crowded, filters, today=today, limit=n, offset=len(whole), sizes=given).empty
     assert verification.register_size(crowded, filters) == len(whole)
+
+
+@pytest.mark.parametrize(
+    ("offset", "limit", "expected"),
+    [
+        (0, 3, (["a"], 0)),
+        (4, 3, (["a", "c"], 4)),  # b has no structures: not read
+        (5, 3, (["c"], 0)),
+        (6, 100, (["c", "d"], 1)),
+        (12, 3, ([], 0)),  # past the end
+    ],
+)
+def test_a_page_spans_the_partnerships_its_rows_fall_in(offset, limit, expected):
+    assert verification.page_span([("a", 5), ("b", 0), ("c", 3), ("d", 4)], offset, limit) == expected
 
 
 def test_the_register_search_finds_text_in_names_hosts_and_partnerships_and_chooses_statuses(crowded):

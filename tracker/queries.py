@@ -410,7 +410,7 @@ def structures(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 def legacy_summary(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Structures per partnership and current status, and how many of them have that status recorded
     after the partnership's funding ended: the legacy page's figures, status chart and survival
-    table from one pass over the register (#6). Columns: partnership (name), partnership_end,
+    table from one pass over the register (#6). Columns: partnership (name), partnership_slug, partnership_end,
     status (label), status_slug, status_order, structures, after_end. Use
     :func:`status_counts_of` and :func:`survival_of` for the two tables."""
     ctes, params = grouped_scope(filters)
@@ -423,7 +423,8 @@ def legacy_summary(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
                    SELECT p.end_date FROM partnerships p WHERE p.slug = g.partnership)) AS after_end
         FROM grouped g GROUP BY ALL
     )
-    SELECT p.name AS partnership, p.end_date AS partnership_end, coalesce(st.label, '{NOT_RECORDED}') AS status,
+    SELECT p.name AS partnership, n.partnership AS partnership_slug, p.end_date AS partnership_end,
+           coalesce(st.label, '{NOT_RECORDED}') AS status,
            n.status AS status_slug, coalesce(st.position, 999) AS status_order,
            CAST(n.structures AS BIGINT) AS structures, CAST(n.after_end AS BIGINT) AS after_end
     FROM n
@@ -454,6 +455,16 @@ def status_counts_of(summary: pd.DataFrame) -> pd.DataFrame:
             "status_order": [value[1] for _, value in rows],
         }
     )
+
+
+def register_sizes_of(summary: pd.DataFrame) -> tuple[tuple[str, int], ...]:
+    """Each partnership's structures (slug, count) in the register's order, from
+    :func:`legacy_summary`: what :func:`verification.register` needs to read only a page's
+    partnerships."""
+    sizes: dict[str, list[Any]] = {}
+    for name, slug, n in zip(summary["partnership"], summary["partnership_slug"], summary["structures"], strict=True):
+        sizes.setdefault(name, [slug, 0])[1] += int(n)
+    return tuple((sizes[name][0], sizes[name][1]) for name in sorted(sizes))
 
 
 def survival_of(summary: pd.DataFrame) -> pd.DataFrame:

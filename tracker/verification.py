@@ -117,6 +117,21 @@ def _shown(find: str = "", current: Sequence[str] = ()) -> tuple[str, list[Any]]
     return " AND ".join(conds) or "TRUE", params
 
 
+def page_span(sizes: Sequence[tuple[str, int]], offset: int, limit: int) -> tuple[list[str], int]:
+    """The partnerships (slugs) a page of ``limit`` structures from ``offset`` shows, and how many of
+    the first one's structures come before the page; ``sizes``: each partnership's structures, in
+    the register's order (by name), as :func:`queries.register_sizes_of` gives them."""
+    needed: list[str] = []
+    skip = before = 0
+    for slug, n in sizes:
+        if n and before + n > offset and before < offset + limit:
+            if not needed:
+                skip = offset - before
+            needed.append(slug)
+        before += n
+    return needed, skip
+
+
 def register(
     store: Store,
     filters: Filters = Filters(),
@@ -125,14 +140,29 @@ def register(
     offset: int = 0,
     find: str = "",
     current: Sequence[str] = (),
+    sizes: Sequence[tuple[str, int]] | None = None,
 ) -> pd.DataFrame:
     """The legacy register with ``last_confirmed``, ``unverified`` (not confirmed within the period)
     and the links across programmes, sorted by partnership and name: all of it, or ``limit``
     structures from ``offset`` on (a page). ``find`` keeps the structures whose name, host or
     partnership contains that text (any case); ``current`` those whose current status is one of
-    these slugs (:data:`NO_STATUS` for none recorded)."""
+    these slugs (:data:`NO_STATUS` for none recorded).
+
+    ``sizes``: each partnership's structures under ``filters`` (:func:`queries.register_sizes_of`
+    of the page's :func:`queries.legacy_summary`), for a page without ``find``/``current``: the
+    partnerships the page spans are then known before the query, which reads only theirs and sorts
+    only the page's rows (#6: 33 -> 18 ms at a million entries; in the PostgreSQL mode PostgreSQL
+    is handed the partnerships)."""
     cond, cond_params = _shown(find, current)
-    if limit is not None:
+    if limit is not None and sizes is not None and not (find.strip() or current):
+        needed, skip = page_span(sizes, offset, limit)
+        named = f"g.partnership IN ({', '.join('?' for _ in needed)})" if needed else "FALSE"
+        picked: tuple[str, list[Any]] = (
+            f"picked AS (SELECT g.* FROM grouped g JOIN partnerships p ON p.slug = g.partnership WHERE {named}"
+            f" ORDER BY p.name, lower(g.structure), g.structure_key LIMIT {int(limit)} OFFSET {int(skip)})",
+            needed,
+        )
+    elif limit is not None:
         # Sorted by partnership first: only the partnerships whose structures span the page can be
         # on it, so only theirs are sorted (#6: a tenth of 300,000 at a million entries).
         picked = (
