@@ -120,6 +120,16 @@ def test_a_large_import_refreshes_postgresqls_statistics_and_a_save_does_not(pg_
         assert _analyzed(store)
 
 
+def test_statistics_that_cannot_be_refreshed_do_not_fail_the_import_that_asked(pg_url, write_file, monkeypatch):
+    """ANALYZE runs after the import has committed: if it fails, the import still reports success."""
+    monkeypatch.setattr(pg.analyze, "__defaults__", (("no_such_table",),))  # PostgreSQL refuses it
+    monkeypatch.setattr(queries, "FEW_ROWS", 2)
+    with replica(pg_url) as store:
+        rows = [valid_row(id=f"imp-{i}", title=f"Imported {i}") for i in range(3)]
+        assert import_file(store, write_file(rows), actor=ADMIN).ok
+        assert queries.count_entries(store, Filters()) == 3 and not _analyzed(store)
+
+
 def test_simultaneous_edits_on_two_replicas_keep_exactly_one(pg_url):
     """Both replicas pass the version check at the same moment: the database lets one through."""
     with replica(pg_url) as a, replica(pg_url) as b:
