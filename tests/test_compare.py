@@ -71,6 +71,20 @@ def test_mechanism_profile_counts_an_entry_under_each_mechanism(demo):
     assert set(frame["group"]) == {"Programme features", "Mechanisms for change", "External factors"}
 
 
+def test_a_retired_term_stays_only_while_entries_of_its_own_vocabulary_use_it(demo):
+    """Slugs repeat across vocabularies: a mechanism named like a used typology is not thereby 'in use'."""
+    from tracker import admin
+
+    typology = next(iter(queries.heatmap(demo, Filters(), "partnership", "typology").query("count > 0")["col_key"]))
+    admin.add_term(demo, ADMIN, "mechanism", typology, "A mechanism no entry names")
+    admin.set_retired(demo, ADMIN, "mechanism", typology, True)
+    mechanisms = set(compare.mechanism_profile(demo, Filters(), "partnership", THREE)["category"])
+    assert "A mechanism no entry names" not in mechanisms
+    admin.set_retired(demo, ADMIN, "mechanism", typology, False)
+    mechanisms = set(compare.mechanism_profile(demo, Filters(), "partnership", THREE)["category"])
+    assert "A mechanism no entry names" in mechanisms
+
+
 def test_year_profile_shares_one_run_of_years_and_matches_kind_counts(demo):
     frame = compare.year_profile(demo, Filters(), "partnership", THREE)
     years = {area: sorted(set(group["year"])) for area, group in frame.groupby("area")}

@@ -328,6 +328,19 @@ def test_a_retired_typology_stays_on_the_heatmap_while_entries_use_it(marg):
     assert used in columns and unused not in columns and "infrastructure" in columns
 
 
+def test_a_term_of_another_vocabulary_with_a_used_typologys_slug_is_not_a_typology_column(marg):
+    """Slugs are unique per vocabulary only: a mechanism may share a typology's slug."""
+    used = "coordinating-support"  # a typology MaRG entries use
+    admin.add_term(marg, ADMIN, "mechanism", used, "Coordinating support (the mechanism)")
+    admin.add_term(marg, ADMIN, "sector", used, "Coordinating support (the sector)")
+    cells = queries.heatmap(marg, Filters(), "partnership", "typology")
+    typologies = marg.vocab()["typology"]
+    assert set(cells["col"]) <= set(typologies.labels.values())
+    assert (cells["col_key"] == used).sum() == cells["row_key"].nunique()  # one column, not three
+    per_row = cells[cells["col_key"] == used].set_index("row_key")["count"]
+    assert per_row.sum() == queries.count_entries(marg, Filters(typologies=(used,))) > 0
+
+
 @pytest.fixture
 def demo(store):
     assert import_file(store, store.settings.sample, actor=ADMIN).ok

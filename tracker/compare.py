@@ -71,9 +71,12 @@ def _domain(vocabulary: str, selected: tuple[str, ...]) -> tuple[str, list[Any]]
             f" AND slug IN ({', '.join('?' for _ in selected)})",
             list(selected),
         )
+    # A retired term stays while entries use it, as a term of its own vocabulary (slugs repeat across them).
+    used = {"typology": "SELECT typology FROM cur_entries", "mechanism": "SELECT mechanism FROM cur_mechanisms"}
+    used_here = used[vocabulary]
     return (
         f"SELECT slug, label, position, grp FROM terms WHERE vocabulary = '{vocabulary}'"
-        " AND (NOT retired OR slug IN (SELECT typology FROM cur_entries UNION SELECT mechanism FROM cur_mechanisms))",
+        f" AND (NOT retired OR slug IN ({used_here}))",
         [],
     )
 

@@ -740,9 +740,9 @@ def entry_list(
 _DOMAINS = {
     "partnership": "SELECT slug AS key, name AS label, row_number() OVER (ORDER BY name) AS pos "
     "FROM partnerships WHERE {cond}",
-    "typology": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'typology' AND {cond}",
-    "mechanism": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'mechanism' AND {cond}",
-    "sector": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'sector' AND {cond}",
+    "typology": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'typology' AND ({cond})",
+    "mechanism": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'mechanism' AND ({cond})",
+    "sector": "SELECT slug AS key, label, position AS pos FROM terms WHERE vocabulary = 'sector' AND ({cond})",
     # the second typology: an entry counts under every condition its typology maps to
     "condition": "SELECT slug AS key, label, position AS pos FROM conditions WHERE {cond}",
 }
