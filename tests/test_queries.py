@@ -1,5 +1,7 @@
 """Summaries and structure histories, computed in SQL, checked against hand-made data."""
 
+from datetime import date
+
 import pytest
 
 from tests.conftest import ADMIN, valid_row
@@ -326,6 +328,38 @@ def test_a_retired_typology_stays_on_the_heatmap_while_entries_use_it(marg):
         admin.set_retired(marg, ADMIN, "typology", slug, True)
     columns = set(queries.heatmap(marg, Filters(), "partnership", "typology")["col_key"])
     assert used in columns and unused not in columns and "infrastructure" in columns
+
+
+def test_a_retired_typology_leaves_the_heatmap_when_no_entry_uses_it_but_stays_as_at_when_one_did(marg):
+    """Its entries re-categorised and the typology retired: no column for it now (the stored counts
+    keep a +1 and a -1 row for it until they are compacted), but "as at" a moment when entries used
+    it, a column with their count, as on Compare (not what the stored counts of now say)."""
+    import time
+
+    from tracker.store import utcnow
+
+    used = "coordinating-support"  # every VOICES entry of MaRG has it
+    time.sleep(0.01)
+    then = utcnow()
+    time.sleep(0.01)
+    for entry_id, date_text, kind, status, host, mechanisms in (
+        ("m1", "2015-06", "milestone", "continuing", "", None),
+        ("m2", "2019-04-01", "milestone", "hosted elsewhere", "Stoke-on-Trent City Council", None),
+        ("m3", "2021", "milestone", "hosted elsewhere", "Stoke-on-Trent City Council", None),
+        ("m4", "2022-02", "setback", "", "", ""),
+    ):
+        changes = {"mechanisms": mechanisms} if mechanisms is not None else {}
+        row = valid_row(id=entry_id, date=date_text, kind=kind, status=status, host=host, typology="Culture")
+        entries.save_entry(marg, {**row, **changes}, actor=ADMIN)
+    admin.set_retired(marg, ADMIN, "typology", used, True)
+    assert queries.count_entries(marg, Filters(typologies=(used,))) == 0
+    for filters in (Filters(), Filters(kinds=("milestone",)), Filters(date_from=date(2010, 1, 1))):
+        assert used not in set(queries.heatmap(marg, filters, "partnership", "typology")["col_key"])
+    queries.compact_counts(marg)  # as the counts are now and then: no rows left for the retired typology
+    cells = queries.heatmap(marg, Filters(as_at=then), "partnership", "typology")
+    voices = cells[cells["row_key"] == "voices"].set_index("col_key")
+    assert voices.loc[used, "count"] == queries.count_entries(marg, Filters(as_at=then, typologies=(used,))) == 4
+    assert voices["count"].sum() == voices["total"].iloc[0] == 4  # the row's cells add up to its entries
 
 
 def test_a_term_of_another_vocabulary_with_a_used_typologys_slug_is_not_a_typology_column(marg):

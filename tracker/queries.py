@@ -777,10 +777,16 @@ def _domain(dimension: str, filters: Filters) -> tuple[str, list[Any]]:
     if selected:
         cond = f"slug IN ({', '.join('?' for _ in selected)})"
         return _DOMAINS[dimension].format(cond=cond), list(selected)
+    # A retired typology stays while entries use it: "as at" a past moment, the entries of then;
+    # now, entry_counts knows which, in 40,000 rows at a million entries rather than a million (#6).
+    # Its rows are signed: a typology no entry uses any more may have rows that sum to zero.
+    used = (
+        "SELECT typology FROM cur_entries"
+        if filters.as_at is not None
+        else "SELECT typology FROM entry_counts GROUP BY typology HAVING sum(entries) <> 0"
+    )
     return _DOMAINS[dimension].format(
-        # A retired typology stays while entries use it; entry_counts knows which, in 40,000 rows
-        # at a million entries rather than a million (#6).
-        cond="NOT retired OR slug IN (SELECT typology FROM entry_counts)" if dimension == "typology" else "TRUE"
+        cond=f"NOT retired OR slug IN ({used})" if dimension == "typology" else "TRUE"
     ), []
 
 
