@@ -44,6 +44,23 @@ def test_a_deleted_entry_still_pins_its_terms(used):
         admin.delete_term(used, ADMIN, "typology", "culture")
 
 
+def test_term_usage_counts_live_entries_only(used):
+    """The Admin taxonomy table's "Entries using it": a deleted entry no longer uses its terms (as
+    the partnerships table counts only live entries); restored, it does again."""
+    tagged = {"typology": "culture", "status": "continuing", "mechanism": "personal-relationships"}
+    tagged["sector"] = "housing"
+
+    def counts():
+        return {v: int(admin.term_usage(used, v).set_index("slug").loc[s, "entries"]) for v, s in tagged.items()}
+
+    assert counts() == dict.fromkeys(tagged, 1)
+    entries.delete_entry(used, "e1", actor=ADMIN)
+    assert counts() == dict.fromkeys(tagged, 0)
+    assert admin.partnerships(used).set_index("slug").loc["voices", "entries"] == 0
+    entries.restore_entry(used, "e1", actor=ADMIN)
+    assert counts() == dict.fromkeys(tagged, 1)
+
+
 def test_unused_terms_can_be_added_and_deleted(store):
     admin.add_term(store, ADMIN, "sector", "education", "Education", None)
     assert store.vocab()["sector"].resolve("education") == "education"

@@ -19,18 +19,25 @@ from tracker.store import Store
 from tracker.taxonomy import VOCABULARIES, normalise
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# Per vocabulary: how many live (not deleted) entries use a term, and how many versions in the
+# history do (deleted entries among them).
 _USAGE = {
     "typology": (
-        "SELECT count(*) FROM entries WHERE typology = ?",
+        "SELECT count(*) FROM entries WHERE typology = ? AND deleted_at IS NULL",
         "SELECT count(*) FROM entry_history WHERE typology = ?",
     ),
-    "status": ("SELECT count(*) FROM entries WHERE status = ?", "SELECT count(*) FROM entry_history WHERE status = ?"),
+    "status": (
+        "SELECT count(*) FROM entries WHERE status = ? AND deleted_at IS NULL",
+        "SELECT count(*) FROM entry_history WHERE status = ?",
+    ),
     "mechanism": (
-        "SELECT count(*) FROM entry_mechanisms WHERE mechanism = ?",
+        "SELECT count(*) FROM entry_mechanisms m JOIN entries e ON e.id = m.entry_id"
+        " WHERE m.mechanism = ? AND e.deleted_at IS NULL",
         "SELECT count(*) FROM entry_history WHERE list_contains(mechanisms, ?)",
     ),
     "sector": (
-        "SELECT count(*) FROM entry_sectors WHERE sector = ?",
+        "SELECT count(*) FROM entry_sectors s JOIN entries e ON e.id = s.entry_id"
+        " WHERE s.sector = ? AND e.deleted_at IS NULL",
         "SELECT count(*) FROM entry_history WHERE list_contains(sectors, ?)",
     ),
 }
