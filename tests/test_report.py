@@ -266,6 +266,23 @@ def test_report_command(cli_file, tmp_path, capsys):
     assert page.startswith("<!doctype html>") and ">Areas compared<" in page
 
 
+def test_report_as_at_a_day_includes_what_was_recorded_that_day(tmp_path, write_file):
+    """``--as-at 2024-03-01`` is the tracker at the end of that day (UTC), as the app's as-at date
+    and the pack's own filter line ("as at the end of 2024-03-01") say, not at its first moment."""
+    from tracker.store import utcnow
+
+    path = tmp_path / "today.duckdb"
+    with Store(str(path), Settings(db=str(path))) as store:
+        assert import_file(store, write_file([valid_row(id="e1")]), actor=ADMIN).ok
+    today = utcnow().date().isoformat()  # the day the entry was recorded
+    out = tmp_path / "pack.html"
+    assert cli("report", "--out", str(out), "--as-at", today, "--db", str(path)) == 0
+    page = out.read_text(encoding="utf-8")
+    assert f"as at the end of {today} (UTC)" in page
+    assert "<tr><td>Entries</td><td>1</td></tr>" in page
+    assert report._moment(f"{today}T00:00") == datetime.fromisoformat(f"{today}T00:00")  # a time is kept
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -13,6 +13,7 @@ drawings (their text stays selectable), tables break across pages with the heade
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html as html_lib
 import io
 import shutil
@@ -28,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from tracker import charts, compare, queries, render
-from tracker.filters import Filters, describe
+from tracker.filters import Filters, describe, end_of_day
 from tracker.models import FuzzyDate
 from tracker.store import Store
 
@@ -677,6 +678,10 @@ def _date_arg(edge: str) -> Callable[[str], date]:
 
 
 def _moment(text: str) -> datetime:
+    """``--as-at``: a date and time (UTC unless it names its offset); a date alone is the end of that
+    day, as the app's as-at date is (:func:`~tracker.filters.end_of_day`)."""
+    with contextlib.suppress(ValueError):
+        return end_of_day(date.fromisoformat(text.strip()))
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -766,7 +771,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--programme", action="extend", nargs="+", metavar="NAME", help="only these programmes")
     p.add_argument("--from", dest="date_from", type=_date_arg("start"), metavar="DATE", help="YYYY[-MM[-DD]]")
     p.add_argument("--to", dest="date_to", type=_date_arg("end"), metavar="DATE", help="YYYY[-MM[-DD]]")
-    p.add_argument("--as-at", type=_moment, metavar="DATETIME", help="the tracker as it stood then (UTC)")
+    p.add_argument(
+        "--as-at",
+        type=_moment,
+        metavar="DATETIME",
+        help="the tracker as it stood then (UTC; a date alone: the end of that day)",
+    )
     p.add_argument("--compare", action="extend", nargs="+", metavar="AREA", help="2 to 6 areas to set side by side")
     p.add_argument("--by", choices=tuple(compare.BY), default="partnership", help="what --compare names")
     p.set_defaults(func=cmd_report)
