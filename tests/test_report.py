@@ -190,6 +190,17 @@ def test_as_at_and_filters_are_on_the_title_page(demo):
     assert re.search(r"\nEntries 8\n", text(reader))
 
 
+def test_the_filter_line_gives_an_as_at_time_as_the_title_page_does(demo):
+    """An as-at moment within a day (``report --as-at 2030-01-02T03:04``) is not "the end of" the day."""
+    moment = datetime(2030, 1, 2, 3, 4)
+    pack = report.build(demo, Filters(as_at=moment), generated=GENERATED)
+    lines = dict(report.title_lines(pack))
+    assert lines["As it stood at"] == "2 January 2030, 03:04 UTC"
+    assert lines["Filters"] == "as at 2030-01-02 03:04 (UTC)"
+    whole_day = report.build(demo, Filters(as_at=report._moment("2030-01-02")), generated=GENERATED)
+    assert dict(report.title_lines(whole_day))["Filters"] == "as at the end of 2030-01-02 (UTC)"
+
+
 def test_compared_areas_get_their_own_section(demo):
     reader = pypdf.PdfReader(
         io.BytesIO(report.pdf_bytes(demo, Filters(), areas=["voices", "golden-key"], generated=GENERATED))

@@ -254,5 +254,9 @@ def describe(filters: Filters, vocab: Vocab) -> str:
         if selected:
             parts.append(f"{label}: {names(vocabulary, selected)}")
     if filters.as_at:
-        parts.append(f"as at the end of {filters.as_at.date().isoformat()} (UTC)")
+        day = filters.as_at.date()
+        if filters.as_at == end_of_day(day):  # a date, as the app and links give it
+            parts.append(f"as at the end of {day.isoformat()} (UTC)")
+        else:  # a moment within the day (``report --as-at DATETIME``)
+            parts.append(f"as at {filters.as_at:%Y-%m-%d %H:%M} (UTC)")
     return "; ".join(parts) if parts else "All entries"
