@@ -41,6 +41,16 @@ _USAGE = {
         "SELECT count(*) FROM entry_history WHERE list_contains(sectors, ?)",
     ),
 }
+# Per vocabulary: every term's live entries in one grouped query (the taxonomy table). A query per
+# term took 0.5 s for the mechanisms at a million entries; the mechanisms come from the stored
+# counts the heatmaps use (tracker/queries.py keeps them on every write), 2 ms (#6).
+_USAGE_ALL = {
+    "typology": "SELECT typology, count(*) FROM entries WHERE deleted_at IS NULL GROUP BY 1",
+    "status": "SELECT status, count(*) FROM entries WHERE deleted_at IS NULL AND status IS NOT NULL GROUP BY 1",
+    "mechanism": "SELECT mechanism, sum(entries) FROM mechanism_counts GROUP BY 1",
+    "sector": "SELECT s.sector, count(*) FROM entry_sectors s JOIN entries e ON e.id = s.entry_id"
+    " WHERE e.deleted_at IS NULL GROUP BY 1",
+}
 
 
 def _vocabulary(vocabulary: str) -> None:
@@ -72,9 +82,8 @@ def term_usage(store: Store, vocabulary: str) -> pd.DataFrame:
         )
         .df()
     )
-    live, _ = _USAGE[vocabulary]
-    cur = store.cursor()
-    frame["entries"] = [int(cur.execute(live, [slug]).fetchone()[0]) for slug in frame["slug"]]  # type: ignore[index]
+    counted = dict(store.cursor().execute(_USAGE_ALL[vocabulary]).fetchall())
+    frame["entries"] = [int(counted.get(slug, 0)) for slug in frame["slug"]]
     return frame
 
 
