@@ -61,7 +61,6 @@ def test_term_usage_counts_live_entries_only(used):
     assert counts() == dict.fromkeys(tagged, 1)
 
 
-
 def test_every_terms_count_is_its_live_entries_in_a_whole_programme(store):
     """The taxonomy table's counts for every term of every vocabulary, against counting by hand, with
     some entries deleted and one edited (the grouped queries, the mechanisms' from stored counts)."""
