@@ -344,6 +344,41 @@ def test_the_register_pages_follow_each_other_through_the_whole_register(crowded
     assert verification.register_size(crowded, filters) == len(whole)
 
 
+def test_every_page_of_the_register_names_the_links_of_its_structures(crowded):
+    """A page reads only the links touching its structures and names only their ends (#6): page by
+    page, and the checks' list, the links read as in the whole register, whichever end is on the page."""
+    from tracker import links
+
+    today = date(2026, 11, 25)
+    whole = verification.register(crowded, today=today)
+    rows = list(whole[["partnership_slug", "structure"]].itertuples(index=False, name=None))
+    step = len(rows) // 3 + 1  # most links reach another partnership, and pages away
+    for i in range(0, len(rows) - step, 9):
+        links.add_link(crowded, ADMIN, rows[i], rows[i + step])
+    links.add_link(crowded, ADMIN, rows[0], rows[1])  # both ends on the first page
+    whole = verification.register(crowded, today=today)
+    assert (whole["carried_on_as"] != "").sum() > 20 and (whole["grew_out_of"] != "").sum() > 20
+    first = whole.iloc[0]
+    names = dict(zip(whole["partnership_slug"] + "/" + whole["structure"], whole["partnership"], strict=True))
+    successors = [rows[1], rows[step]]
+    expected = sorted(f"{name} ({names[f'{slug}/{name}']}, " for slug, name in successors)
+    assert [part.rsplit(", ", 1)[0] + ", " for part in first["carried_on_as"].split("; ")] == expected
+    sizes = queries.register_sizes_of(queries.legacy_summary(crowded))
+    n = len(whole) // 7 + 1
+    for given in (None, sizes):
+        pages = [
+            verification.register(crowded, today=today, limit=n, offset=o, sizes=given) for o in range(0, len(whole), n)
+        ]
+        pd.testing.assert_frame_equal(_values(pd.concat(pages, ignore_index=True)), _values(whole))
+    checks = verification.to_check(crowded, today=today, per_partnership=7)
+    assert (checks["carried_on_as"] != "").any() or (checks["grew_out_of"] != "").any()
+    for row in checks.itertuples():
+        same = whole[
+            (whole["partnership_slug"] == row.partnership_slug) & (whole["structure_key"] == row.structure_key)
+        ]
+        assert (same["carried_on_as"].item(), same["grew_out_of"].item()) == (row.carried_on_as, row.grew_out_of)
+
+
 @pytest.mark.parametrize(
     ("offset", "limit", "expected"),
     [

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from tracker import links, queries
+from tracker import queries
 from tracker.access import Member
 from tracker.entries import save_entry
 from tracker.filters import Filters
@@ -36,15 +36,31 @@ def cutoff(today: date, months: int) -> date:
     return date(year, month, day)
 
 
-# "Carried on as" and "grew out of" for every linked structure, as text (names from the stored
-# register: a link always shows a structure's current name, also "as at" a past moment).
-_LINK_CTES = f"""
-{links.NAMED_CTE}, link_named AS (
+def _link_ctes(source: str) -> str:
+    """``checked``: the register with "carried on as" and "grew out of" as text, for the structures
+    of ``source`` (the CTE the register is labelled from: ``grouped``, or the few a page picked).
+    Only the links touching those structures are read, and only their ends are named, from the
+    stored register (a link always shows a structure's current name, also "as at" a past moment):
+    naming every linked structure read the stored register for each page, 30 ms at a million
+    entries with 3,000 links (#6)."""
+    return f"""
+touching AS (
+    SELECT DISTINCT ON (l.id) l.* EXCLUDE (slug, key) FROM (
+        SELECT *, unnest([from_partnership, to_partnership]) AS slug, unnest([from_structure, to_structure]) AS key
+        FROM structure_links
+    ) l SEMI JOIN {source} g ON g.partnership = l.slug AND g.structure_key = l.key
+), link_ends AS (
+    SELECT from_partnership AS slug, from_structure AS key FROM touching
+    UNION SELECT to_partnership, to_structure FROM touching
+), named AS (
+    SELECT r.partnership, r.structure_key, r.structure FROM structure_register r
+    SEMI JOIN link_ends e ON e.slug = r.partnership AND e.key = r.structure_key
+), link_named AS (
     SELECT l.from_partnership AS from_slug, l.from_structure AS from_key,
            l.to_partnership AS to_slug, l.to_structure AS to_key,
            coalesce(fn.structure, l.from_structure) || ' (' || fp.name || ', ' || fp.programme || ')' AS from_text,
            coalesce(tn.structure, l.to_structure) || ' (' || tp.name || ', ' || tp.programme || ')' AS to_text
-    FROM structure_links l
+    FROM touching l
     JOIN partnerships fp ON fp.slug = l.from_partnership
     JOIN partnerships tp ON tp.slug = l.to_partnership
     LEFT JOIN named fn ON fn.partnership = l.from_partnership AND fn.structure_key = l.from_structure
@@ -63,6 +79,8 @@ _LINK_CTES = f"""
     LEFT JOIN later la ON la.slug = r.partnership_slug AND la.key = r.structure_key
     LEFT JOIN earlier ea ON ea.slug = r.partnership_slug AND ea.key = r.structure_key
 )"""
+
+
 _UNVERIFIED = "g.status IS NOT NULL AND (g.last_confirmed IS NULL OR g.last_confirmed < ?)"
 """A structure in ``grouped g`` whose status nobody has confirmed since the cut-off (the parameter)."""
 _RUNNING = "g.status IN ('continuing', 'hosted-elsewhere')"
@@ -82,7 +100,7 @@ def _checked(store: Store, filters: Filters, today: date | None, picked: tuple[s
     source = "grouped"
     if picked is not None:
         ctes, params, source = f"{ctes}, {picked[0]}", [*params, *picked[1]], "picked"
-    ctes = f"{ctes}, {queries.register_labels(source)}, {_LINK_CTES}"
+    ctes = f"{ctes}, {queries.register_labels(source)}, {_link_ctes(source)}"
     return ctes, [*params, _cutoff(store, filters, today)]
 
 
@@ -157,10 +175,14 @@ def register(
     if limit is not None and sizes is not None and not (find.strip() or current):
         needed, skip = page_span(sizes, offset, limit)
         named = f"g.partnership IN ({', '.join('?' for _ in needed)})" if needed else "FALSE"
+        # ``needed`` is in the register's order (by name): the partnerships are ordered by their place
+        # in it, so the top-N needs no join and reads only the page's rows in full (#6: 7 -> 4 ms).
+        order = "".join(f" WHEN ? THEN {i}" for i in range(len(needed)))
         picked: tuple[str, list[Any]] = (
-            f"picked AS (SELECT g.* FROM grouped g JOIN partnerships p ON p.slug = g.partnership WHERE {named}"
-            f" ORDER BY p.name, lower(g.structure), g.structure_key LIMIT {int(limit)} OFFSET {int(skip)})",
-            needed,
+            f"picked AS (SELECT g.* FROM grouped g WHERE {named}"
+            f" ORDER BY {f'CASE g.partnership{order} END, ' if len(needed) > 1 else ''}lower(g.structure),"
+            f" g.structure_key LIMIT {int(limit)} OFFSET {int(skip)})",
+            [*needed, *(needed if len(needed) > 1 else [])],
         )
     elif limit is not None:
         # Sorted by partnership first: only the partnerships whose structures span the page can be
