@@ -79,6 +79,34 @@ def test_partnerships_are_added_once_and_audited(store):
     assert events == 2
 
 
+def test_about_one_structure_in_a_hundred_is_linked_to_a_successor_in_the_next_area(store):
+    """So that benchmarks read a legacy register with links across programmes (#6)."""
+    from tracker import verification
+
+    assert synth.load(store, 3000, 3, seed=5, actor=ADMIN).ok
+    cur = store.cursor()
+    per_area = dict(cur.execute("SELECT partnership, count(*) FROM structure_register GROUP BY 1").fetchall())
+    assert len(per_area) == 3 and min(per_area.values()) > 100
+    found = cur.execute(
+        "SELECT l.from_partnership, l.to_partnership, l.note, l.created_by, f.structure IS NOT NULL, t.structure IS NOT NULL"
+        " FROM structure_links l"
+        " LEFT JOIN structure_register f ON f.partnership = l.from_partnership AND f.structure_key = l.from_structure"
+        " LEFT JOIN structure_register t ON t.partnership = l.to_partnership AND t.structure_key = l.to_structure"
+    ).fetchall()
+    areas = sorted(per_area)
+    following = {area: areas[(i + 1) % len(areas)] for i, area in enumerate(areas)}
+    expected = sum(-(-min(per_area[a], per_area[following[a]]) // synth.LINK_EVERY) for a in areas)
+    assert len(found) == expected
+    for earlier, later, note, by, from_known, to_known in found:
+        assert later == following[earlier] and note == synth.LINK_NOTE and by == ADMIN.email
+        assert from_known and to_known
+    register = verification.register(store)
+    assert (register["carried_on_as"] != "").sum() == (register["grew_out_of"] != "").sum() == expected
+    assert synth.load(store, 3000, 3, seed=5, actor=ADMIN).ok  # the same again: nothing more
+    assert cur.execute("SELECT count(*) FROM structure_links").fetchone()[0] == expected
+    assert cur.execute("SELECT count(*) FROM audit_log WHERE action = 'link.add'").fetchone()[0] == 1
+
+
 def test_cli_writes_a_file_and_loads_a_database_idempotently(tmp_path, capsys):
     out = tmp_path / "synthetic.csv"
     assert main(["synth", "--entries", "400", "--partnerships", "5", "--seed", "3", "--out", str(out)]) == 0

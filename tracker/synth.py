@@ -27,7 +27,7 @@ from tracker.config import Settings
 from tracker.errors import InvalidInput
 from tracker.importer import ImportReport, import_file
 from tracker.models import CONTRIBUTIONS, SPEAKER_ROLES
-from tracker.store import Store
+from tracker.store import Store, utcnow
 from tracker.taxonomy import PartnershipRef, load_terms
 
 PROGRAMME = "Synthetic programme"
@@ -290,13 +290,54 @@ def write(path: str | Path, entries: int, areas: int = 24, seed: int = 0, fmt: s
 
 
 def load(store: Store, entries: int, areas: int = 24, seed: int = 0, actor: Member | None = None) -> ImportReport:
-    """Add the synthetic partnerships and import a synthetic data set through the importer, all or nothing."""
+    """Add the synthetic partnerships and import a synthetic data set through the importer, all or
+    nothing; then link about one synthetic structure in a hundred to its successor (:func:`add_links`)."""
     actor = actor or system_member()
     add_partnerships(store, partnerships(areas), actor)
     with tempfile.TemporaryDirectory(prefix="tracker-synth-") as tmp:
         path = Path(tmp) / "synthetic.parquet"
         write(path, entries, areas, seed)
-        return import_file(store, path, actor=actor)
+        report = import_file(store, path, actor=actor)
+    if report.ok:
+        add_links(store, actor)
+    return report
+
+
+LINK_EVERY = 100
+"""Synthetic links: the first of every ``LINK_EVERY`` structures of an area (by key) is carried on."""
+LINK_NOTE = "Synthetic link (python -m tracker synth): not a real succession"
+
+
+def add_links(store: Store, actor: Member) -> int:
+    """Link about one synthetic structure in ``LINK_EVERY`` to a structure of the next synthetic area
+    (the last area's to the first's), as a successor programme links what it carries on, so that
+    benchmarks read the legacy register with links across programmes (#6). Deterministic and
+    idempotent (ids from the ends); one audit event; returns how many links were added."""
+    require_admin(actor, "link structures")
+    chosen = """
+    WITH s AS (
+        SELECT r.partnership, r.structure_key,
+               row_number() OVER (PARTITION BY r.partnership ORDER BY r.structure_key) AS n,
+               dense_rank() OVER (ORDER BY r.partnership) AS area
+        FROM structure_register r JOIN partnerships p ON p.slug = r.partnership WHERE p.programme = $programme
+    ), areas AS (SELECT max(area) AS areas FROM s)
+    SELECT 'synthetic-' || md5(a.partnership || '/' || a.structure_key)[:16] AS id,
+           a.partnership AS from_partnership, a.structure_key AS from_structure,
+           b.partnership AS to_partnership, b.structure_key AS to_structure
+    FROM s a, areas
+    JOIN s b ON b.area = a.area % areas.areas + 1 AND b.n = a.n
+    WHERE a.n % $every = 1 AND a.partnership <> b.partnership
+    """
+    with store.transaction() as tx:
+        tx.execute(
+            f"INSERT INTO structure_links SELECT c.*, $note, $now, $actor FROM ({chosen}) c"
+            " WHERE c.id NOT IN (SELECT id FROM structure_links)",
+            {"programme": PROGRAMME, "every": LINK_EVERY, "note": LINK_NOTE, "now": utcnow(), "actor": actor.email},
+        )
+        added = int(tx.fetchone()[0])  # type: ignore[index]
+        if added:
+            audit(tx, actor, "link.add", count=added, note=LINK_NOTE)
+    return added
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
