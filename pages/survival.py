@@ -31,6 +31,12 @@ if cohort.unconfirmed_since_origin:
     left_out.append(f"{cohort.unconfirmed_since_origin} have no status recorded since funding ended")
 if cohort.no_status:
     left_out.append(f"{cohort.no_status} have no status recorded at all")
+if cohort.no_origin:
+    left_out.append(
+        f"{cohort.no_origin} belong to partnerships whose funding has not ended (no end date recorded)"
+        if origin == "funding_end"
+        else f"{cohort.no_origin} have no date to count from"
+    )
 
 if not cohort.followed:
     st.info(

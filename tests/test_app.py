@@ -569,12 +569,29 @@ def test_overview_and_survival_flag_unverified_structures(db):
 
 
 def test_survival_page_draws_curves_and_says_who_is_left_out(db):
+    from tracker import admin, entries
+
     at = app("pages/survival.py", origin="start", split="typology")
     assert not at.exception
     assert any(m.label == "Structures followed" for m in at.metric)
     at = app("pages/survival.py")
     text = " ".join([*(c.value for c in at.caption), *(i.value for i in at.info)])
     assert "have no status recorded since funding ended" in text
+    assert "funding has not ended" not in text
+    # a partnership still funded (as Changing Futures' are): its structures are left out, out loud
+    with Store(str(db), Settings(db=str(db))) as store:
+        admin.save_partnership(
+            store, ADMIN, {"slug": "cf-test", "name": "CF Test", "programme": "Changing Futures", "area": "Test"}
+        )
+        for i in range(3):
+            entries.save_entry(
+                store, valid_row(id=f"cf{i}", partnership="cf-test", structure=f"CF {i}", date="2023"), actor=ADMIN
+            )
+    at = app("pages/survival.py")
+    text = " ".join([*(c.value for c in at.caption), *(i.value for i in at.info)])
+    assert "3 belong to partnerships whose funding has not ended (no end date recorded)" in text
+    at = app("pages/survival.py", origin="start")
+    assert "funding has not ended" not in " ".join(c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("page", ["pages/heatmaps.py", "pages/legacy.py", "pages/import_export.py"])

@@ -61,6 +61,26 @@ def test_cohort_after_funding_end_censors_at_the_last_confirmation(structures):
     assert steps["survival"].round(3).tolist() == [1.0, 0.5, 0.5]
 
 
+def test_structures_of_a_partnership_still_funded_are_left_out_after_funding_end_and_counted(structures, write_file):
+    """No end date, no time since funding ended: out of those curves, and said so (counted), in both
+    the structure-by-structure cohort and the curves counted in SQL; from the structure's own start
+    they are followed."""
+    from tracker import admin
+
+    admin.save_partnership(
+        structures,
+        ADMIN,
+        {"slug": "cf-test", "name": "CF Test", "programme": "Changing Futures", "area": "Test", "end_date": None},
+    )
+    rows = [valid_row(id=f"cf{i}", partnership="cf-test", structure=f"CF {i}", date="2023") for i in range(3)]
+    assert import_file(structures, write_file(rows, "cf.csv"), actor=ADMIN).ok
+    for origin, expected in (("funding_end", 3), ("start", 0)):
+        found = cohort(structures, Filters(), origin)
+        _, counts = curves(structures, Filters(), origin)
+        assert found.no_origin == counts.no_origin == expected, origin
+        assert ("CF 0" in set(found.structures["structure"])) == (expected == 0)
+
+
 def test_cohort_from_the_structures_own_start(structures):
     found = cohort(structures, Filters(), "start", by="partnership")
     assert set(found.structures["structure"]) == {"A", "B", "C", "D"}

@@ -40,6 +40,7 @@ class Cohort:
     followed: int = 0  # structures in the curves
     stopped: int = 0  # of those, decommissioned since the origin (events)
     step: float = 0.0  # months per time step: 0 when exact (to the day), else times rounded down to it
+    no_origin: int = 0  # no date to count from: after funding ended, a partnership still funded
 
     @property
     def censored(self) -> int:
@@ -114,6 +115,7 @@ def cohort(store: Store, filters: Filters, origin: str = "funding_end", by: str 
         cases.get("no_status", 0),
         followed=len(frame),
         stopped=int(frame["event"].sum()),
+        no_origin=cases.get("no_origin", 0),
     )
 
 
@@ -236,6 +238,7 @@ def curves(
         followed=int(n.sum()),
         stopped=int(n[stopped].sum()),
         step=step,
+        no_origin=cases["no_origin"],
     )
     return frame, found
 
