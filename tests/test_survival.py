@@ -1,10 +1,12 @@
 """Kaplan–Meier survival, checked against a hand-worked example, and honest censoring."""
 
+from datetime import date
+
 import pandas as pd
 import pytest
 
 from tests.conftest import ADMIN, valid_row
-from tracker import survival, synth
+from tracker import survival, synth, verification
 from tracker.filters import Filters
 from tracker.importer import import_file
 from tracker.survival import cohort, curves, kaplan_meier, median_survival
@@ -176,3 +178,17 @@ def test_too_many_steps_for_a_chart_are_rounded_down_to_whole_weeks_or_months(st
             pd.testing.assert_frame_equal(got, expected)
     # coarser only when it must be
     assert seen == sorted(seen) and seen[:2] == [0.0, survival.STEPS[0]] and len(set(seen)) >= 4, seen
+
+
+@pytest.mark.parametrize(
+    ("today", "months", "expected"),
+    [
+        (date(2026, 1, 31), 12, date(2025, 1, 31)),  # a year back to the day, not to the 28th
+        (date(2026, 3, 31), 1, date(2026, 2, 28)),  # a shorter month: its last day
+        (date(2024, 3, 31), 1, date(2024, 2, 29)),  # a leap year's
+        (date(2026, 5, 15), 12, date(2025, 5, 15)),
+        (date(2026, 1, 10), 13, date(2024, 12, 10)),  # across a year end
+    ],
+)
+def test_the_confirmation_cut_off_is_that_many_months_back_to_the_day(today, months, expected):
+    assert verification.cutoff(today, months) == expected

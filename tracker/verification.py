@@ -8,6 +8,7 @@ the audit trail all apply.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 from collections.abc import Sequence
@@ -32,8 +33,8 @@ def cutoff(today: date, months: int) -> date:
     month = today.month - months
     year = today.year + (month - 1) // 12
     month = (month - 1) % 12 + 1
-    day = min(today.day, 28)
-    return date(year, month, day)
+    # the same day of that month, or its last day if it has fewer (31 March less a month: 28 or 29 February)
+    return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
 
 
 def _link_ctes(source: str) -> str:
