@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tracker import queries
@@ -37,20 +38,43 @@ def cutoff(today: date, months: int) -> date:
     return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
 
 
-def _link_ctes(source: str) -> str:
-    """``checked``: the register with "carried on as" and "grew out of" as text, for the structures
-    of ``source`` (the CTE the register is labelled from: ``grouped``, or the few a page picked).
-    Only the links touching those structures are read, and only their ends are named, from the
-    stored register (a link always shows a structure's current name, also "as at" a past moment):
-    naming every linked structure read the stored register for each page, 30 ms at a million
-    entries with 3,000 links (#6)."""
-    return f"""
+_TOUCHING = """
 touching AS (
     SELECT DISTINCT ON (l.id) l.* EXCLUDE (slug, key) FROM (
         SELECT *, unnest([from_partnership, to_partnership]) AS slug, unnest([from_structure, to_structure]) AS key
         FROM structure_links
     ) l SEMI JOIN {source} g ON g.partnership = l.slug AND g.structure_key = l.key
-), link_ends AS (
+)"""
+"""The links touching the structures of ``{source}`` (each once)."""
+
+
+def _link_ctes(source: str, *, ends: bool = False) -> str:
+    """``checked``: the register with "carried on as" and "grew out of" as text, for the structures
+    of ``source`` (the CTE the register is labelled from: ``grouped``, or the few a page picked).
+    Only the links touching those structures are read, and only their ends are named, from the
+    stored register (a link always shows a structure's current name, also "as at" a past moment):
+    naming every linked structure read the stored register for each page, 30 ms at a million
+    entries with 3,000 links (#6).
+
+    ``ends``: instead of the texts, ``later_ends`` and ``earlier_ends``, each link's other end as
+    [partnership, structure_key] (NULL for none), for :func:`_name_links` to name from a lookup of
+    those few structures (a page: the stored register is then not scanned at all)."""
+    touching = _TOUCHING.format(source=source)
+    unverified = "r.status_slug IS NOT NULL AND (r.last_confirmed IS NULL OR r.last_confirmed < ?) AS unverified"
+    if ends:
+        return f"""{touching}, later AS (
+    SELECT from_partnership AS slug, from_structure AS key, list([to_partnership, to_structure]) AS ends
+    FROM touching GROUP BY ALL
+), earlier AS (
+    SELECT to_partnership AS slug, to_structure AS key, list([from_partnership, from_structure]) AS ends
+    FROM touching GROUP BY ALL
+), checked AS (
+    SELECT r.*, {unverified}, la.ends AS later_ends, ea.ends AS earlier_ends
+    FROM register r
+    LEFT JOIN later la ON la.slug = r.partnership_slug AND la.key = r.structure_key
+    LEFT JOIN earlier ea ON ea.slug = r.partnership_slug AND ea.key = r.structure_key
+)"""
+    return f"""{touching}, link_ends AS (
     SELECT from_partnership AS slug, from_structure AS key FROM touching
     UNION SELECT to_partnership, to_structure FROM touching
 ), named AS (
@@ -73,13 +97,52 @@ touching AS (
     SELECT to_slug AS slug, to_key AS key, string_agg(from_text, '; ' ORDER BY from_text) AS grew_out_of
     FROM link_named GROUP BY ALL
 ), checked AS (
-    SELECT r.*,
-           r.status_slug IS NOT NULL AND (r.last_confirmed IS NULL OR r.last_confirmed < ?) AS unverified,
+    SELECT r.*, {unverified},
            coalesce(la.carried_on_as, '') AS carried_on_as, coalesce(ea.grew_out_of, '') AS grew_out_of
     FROM register r
     LEFT JOIN later la ON la.slug = r.partnership_slug AND la.key = r.structure_key
     LEFT JOIN earlier ea ON ea.slug = r.partnership_slug AND ea.key = r.structure_key
 )"""
+
+
+def _name_links(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
+    """``carried_on_as`` and ``grew_out_of`` as text from the ``later_ends``/``earlier_ends`` of
+    ``_link_ctes(..., ends=True)``: each other end named "structure (partnership, programme)",
+    sorted and joined with "; " as the SQL of :func:`_link_ctes` does. The few structures and
+    partnerships are looked up by name (PostgreSQL answers from its indexes; #6)."""
+
+    def pairs(ends: Any) -> list[tuple[str, str]]:  # NULL (no links) comes as None, NA or NaN
+        return [(str(end[0]), str(end[1])) for end in ends] if isinstance(ends, (list, tuple, np.ndarray)) else []
+
+    found = {pair for column in ("later_ends", "earlier_ends") for ends in frame[column] for pair in pairs(ends)}
+    names: dict[tuple[str, str], str | None] = {}
+    partnerships: dict[str, str] = {}
+    if found:
+        postgres = store.is_postgres
+        keys, key_params = queries.named_in("structure_key", sorted({k for _, k in found}), "k", postgres=postgres)
+        slugs, slug_params = queries.named_in("slug", sorted({p for p, _ in found}), "p", postgres=postgres)
+        cur = store.cursor(few=True)
+        store.few_rows(cur)
+        for kind, a, b, c in cur.execute(
+            f"SELECT 's', partnership, structure_key, structure FROM structure_register WHERE {keys}"
+            f" UNION ALL SELECT 'p', slug, name, programme FROM partnerships WHERE {slugs}",
+            {**key_params, **slug_params},
+        ).fetchall():
+            if kind == "s":
+                names[(a, b)] = c
+            else:
+                partnerships[a] = f"{b}, {c}"
+
+    def text(ends: Any) -> str:
+        named = []
+        for slug, key in pairs(ends):
+            name = names.get((slug, key))
+            named.append(f"{key if name is None else name} ({partnerships[slug]})")
+        return "; ".join(sorted(named))
+
+    frame["carried_on_as"] = [text(ends) for ends in frame["later_ends"]]
+    frame["grew_out_of"] = [text(ends) for ends in frame["earlier_ends"]]
+    return frame.drop(columns=["later_ends", "earlier_ends"])
 
 
 _UNVERIFIED = "g.status IS NOT NULL AND (g.last_confirmed IS NULL OR g.last_confirmed < ?)"
@@ -92,7 +155,14 @@ def _cutoff(store: Store, filters: Filters, today: date | None) -> date:
     return cutoff(reference, store.settings.verify_months)
 
 
-def _checked(store: Store, filters: Filters, today: date | None, picked: tuple[str, list[Any]] | None = None):
+def _checked(
+    store: Store,
+    filters: Filters,
+    today: date | None,
+    picked: tuple[str, list[Any]] | None = None,
+    *,
+    ends: bool = False,
+):
     """The CTEs up to ``checked`` (the register with ``unverified`` and link columns), and their
     positional parameters in the order they appear. ``picked`` is an optional CTE over ``grouped``
     (and its parameters) choosing the few structures to show: they are labelled and linked after
@@ -101,7 +171,7 @@ def _checked(store: Store, filters: Filters, today: date | None, picked: tuple[s
     source = "grouped"
     if picked is not None:
         ctes, params, source = f"{ctes}, {picked[0]}", [*params, *picked[1]], "picked"
-    ctes = f"{ctes}, {queries.register_labels(source)}, {_link_ctes(source)}"
+    ctes = f"{ctes}, {queries.register_labels(source)}, {_link_ctes(source, ends=ends)}"
     return ctes, [*params, _cutoff(store, filters, today)]
 
 
@@ -204,9 +274,12 @@ def register(
         )
     else:
         picked = (f"picked AS (SELECT * FROM grouped g WHERE {cond})", cond_params)
-    ctes, params = _checked(store, filters, today, picked)
+    # A page's links are named from a lookup of their few other ends; the whole register's in SQL.
+    paged = limit is not None
+    ctes, params = _checked(store, filters, today, picked, ends=paged)
     sql = f"WITH {ctes} SELECT * FROM checked {_REGISTER_ORDER}"
-    return _label(store.cursor().execute(sql, params).df(), store.settings.verify_months)
+    frame = store.cursor().execute(sql, params).df()
+    return _label(_name_links(store, frame) if paged else frame, store.settings.verify_months)
 
 
 CSV_BATCH = 10_000
@@ -347,13 +420,13 @@ def to_check(
         f"{' WHERE g.partnership = ?' if partnership else ''})",
         [max(per_partnership, 1), _cutoff(store, filters, today), *([partnership] * 2 if partnership else [])],
     )
-    ctes, params = _checked(store, filters, today, picked)
+    ctes, params = _checked(store, filters, today, picked, ends=True)
     sql = (
         f"WITH {ctes} SELECT c.*, d.to_check FROM checked c"
         " JOIN picked d ON d.partnership = c.partnership_slug AND d.structure_key = c.structure_key"
         " ORDER BY c.partnership, d.rank"
     )
-    return _label(store.cursor().execute(sql, params).df(), store.settings.verify_months)
+    return _label(_name_links(store, store.cursor().execute(sql, params).df()), store.settings.verify_months)
 
 
 def confirm(
