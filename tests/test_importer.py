@@ -252,3 +252,28 @@ def test_new_entries_are_numbered_after_the_largest_stored_seq_whatever_the_stor
     store.seq_floor = 10**9
     entries.save_entry(store, valid_row(id="a4"), actor=ADMIN)
     assert _seqs(store)["a4"] == seqs["b1"] + 102 and store.seq_floor == seqs["b1"] + 101
+
+
+def test_a_parquet_date_column_is_checked_as_a_written_date_is(store, tmp_path):
+    """Parquet files from pandas or DuckDB often hold dates as dates, not text: the same rules apply
+    (a date in the future or before 1900 is a problem on its record, not stored, not a crash)."""
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def parquet(day):
+        row = valid_row(id="p1", mechanisms=["Personal relationships"], sectors=["Housing and homelessness"])
+        path = tmp_path / f"{day}.parquet"
+        pq.write_table(pa.Table.from_pylist([{**row, "date": day}]), path)
+        return path
+
+    report = import_file(store, parquet(datetime.date(2019, 6, 30)), actor=ADMIN)
+    assert report.ok, report.problems
+    assert get_entry(store, "p1").date.text == "2019-06-30"
+    future = datetime.date.today() + datetime.timedelta(days=400)
+    for day, message in ((future, "is in the future"), (datetime.date(1850, 1, 1), "year 1850 is too early")):
+        report = import_file(store, parquet(day), actor=ADMIN)
+        assert [(p.row, p.column) for p in report.problems] == [(1, "date")]
+        assert message in report.problems[0].message
+    assert get_entry(store, "p1").date.text == "2019-06-30"

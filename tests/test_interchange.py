@@ -167,3 +167,17 @@ def test_a_table_csv_writes_dates_read_as_timestamps_as_dates_and_keeps_real_tim
         ",2024-12-31 00:00:00,",
         "2019-01-01,,plain",
     ]
+
+
+def test_parquet_column_names_are_case_insensitive_as_a_header_is():
+    """A Parquet file with "Title" or "Source" columns (as pandas users name them) passes the header
+    check as a CSV header would, so its values must be read too, not dropped as empty."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    row = valid_row()
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist([{c.capitalize(): row[c] for c in COLUMNS}]), buf)
+    rows, problems = rows_of(buf.getvalue(), "parquet")
+    assert problems == []
+    assert rows == [(1, row)]

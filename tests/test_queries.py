@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from tests.conftest import ADMIN, valid_row
-from tracker import access, admin, entries, links, queries, verification
+from tracker import access, admin, charts, entries, links, queries, verification
 from tracker.filters import Filters
 from tracker.importer import import_file
 
@@ -193,6 +193,24 @@ def test_structure_lanes_and_status_segments(marg):
     assert list(segments["label"])[1] == "Hosted elsewhere — Stoke-on-Trent City Council"
     assert str(segments["start"].iloc[1].date()) == "2019-04-01"
     assert segments["end"].iloc[0] == segments["start"].iloc[1]
+
+
+def test_status_bands_are_drawn_on_the_lanes_of_their_structures_entries(marg, write_file):
+    """Structure lanes: a structure's status bands share its entries' lane, name and place, with a
+    filter that leaves out its latest spelling and with structures that have no status."""
+    rows = [  # two Golden Key structures without a status, after "Shared database" by name
+        valid_row(
+            id=f"g{i}", partnership="Golden Key", date="2018", kind="setback", status="", mechanisms="", structure=name
+        )
+        for i, name in enumerate(("Steering group", "Triage"))
+    ]
+    assert import_file(marg, write_file(rows, "more.csv"), actor=ADMIN).ok
+    for filters in (Filters(), Filters(date_to=date(2016, 12, 31))):  # the filter keeps "MaRG" of 2015, not "marg"
+        points, _ = queries.timeline(marg, filters, lane="structure")
+        segments = queries.status_segments(marg, filters)
+        lanes = dict(zip(points["lane"], points["lane_order"], strict=True))
+        assert dict(zip(segments["lane"], segments["lane_order"], strict=True)).items() <= lanes.items()
+        assert charts._lanes(points, segments) == sorted(lanes, key=lanes.get)
 
 
 def test_survival_counts_structures_still_running(marg):

@@ -579,8 +579,9 @@ def _parquet_rows(stream: IO[bytes]) -> RowSource:
         reader = pq.ParquetFile(stream)
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInput([Problem(None, None, f"this is not a readable Parquet file: {exc}")]) from None
-    names = [n.lower() for n in reader.schema_arrow.names]
-    _check_header(names, "record")
+    names = reader.schema_arrow.names
+    # Column names as a header's: any case, surrounding spaces ignored ("Title" is the title).
+    named = dict(zip(names, _check_header(names, "record"), strict=False))
     if reader.metadata.num_rows == 0:
         raise InvalidInput([Problem(None, None, "the file has no records")])
     source = RowSource("record", iter(()))
@@ -590,7 +591,8 @@ def _parquet_rows(stream: IO[bytes]) -> RowSource:
         for batch in reader.iter_batches(batch_size=10_000):
             for record in batch.to_pylist():
                 number += 1
-                yield number, {c: record.get(c) for c in COLUMNS}
+                values = {named.get(name, name): value for name, value in record.items()}
+                yield number, {c: values.get(c) for c in COLUMNS}
 
     source.rows = rows()
     return source

@@ -284,7 +284,7 @@ class EntryIn(BaseModel):
         if isinstance(value, datetime):
             value = value.date()
         if isinstance(value, date):
-            return value.isoformat()
+            value = value.isoformat()  # a date cell (Parquet, a DataFrame): checked as the text would be
         value = _as_text(value)
         if not isinstance(value, str):
             return value

@@ -1104,10 +1104,22 @@ def status_segments(
     """
     scope, where, params = _parts(filters)
     extra, extra_params = _only(only)
+    where_params = [*filters.where()[1], *extra_params]
     where, params = where + extra, [*params, *extra_params]
     until = until or date.today()
+    # Lanes named and numbered as :func:`timeline` names and numbers them (the name the structure
+    # has in the entries shown, the order of every structure shown, with a status or not), so that
+    # a structure's bands are drawn on its entries' lane.
     sql = f"""
     WITH {scope}, {_REGISTER_CTE.format(where=where)},
+    lanes AS (
+        SELECT r.partnership_slug, r.structure_key, r.partnership || ' · ' || n.structure AS lane,
+               dense_rank() OVER (ORDER BY r.partnership, r.structure_key) AS lane_order
+        FROM register r
+        JOIN (SELECT e.partnership, e.structure_key, arg_max(e.structure, (e.date_start, e.seq)) AS structure
+              FROM cur_entries e WHERE {where} AND e.structure_key IS NOT NULL GROUP BY ALL) n
+          ON n.partnership = r.partnership_slug AND n.structure_key = r.structure_key
+    ),
     runs AS (
         SELECT o.partnership, o.structure_key, o.status, o.host, o.date_start, o.date_end, o.seq,
                sum(o.starts_run) OVER (PARTITION BY o.partnership, o.structure_key
@@ -1118,8 +1130,7 @@ def status_segments(
                arg_max(host, (date_start, date_end, seq)) AS host, min(date_start) AS start
         FROM runs GROUP BY ALL
     )
-    SELECT r.partnership || ' · ' || r.structure AS lane,
-           dense_rank() OVER (ORDER BY r.partnership, r.structure_key) AS lane_order,
+    SELECT l.lane, l.lane_order,
            s.start,
            coalesce(lead(s.start) OVER (PARTITION BY s.partnership, s.structure_key ORDER BY s.run),
                     greatest(?, r.last_entry_end + INTERVAL 1 DAY)) AS "end",
@@ -1127,10 +1138,11 @@ def status_segments(
            st.label || CASE WHEN s.host IS NOT NULL THEN ' — ' || s.host ELSE '' END AS label
     FROM spans s
     JOIN register r ON r.partnership_slug = s.partnership AND r.structure_key = s.structure_key
+    JOIN lanes l ON l.partnership_slug = s.partnership AND l.structure_key = s.structure_key
     JOIN terms st ON st.vocabulary = 'status' AND st.slug = s.status
     ORDER BY lane_order, s.start
     """
-    frame = store.cursor().execute(sql, [*params, until]).df()
+    frame = store.cursor().execute(sql, [*params, *where_params, until]).df()
     frame["start"] = pd.to_datetime(frame["start"])
     frame["end"] = pd.to_datetime(frame["end"])
     return frame
