@@ -122,7 +122,6 @@ def _name_links(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
         keys, key_params = queries.named_in("structure_key", sorted({k for _, k in found}), "k", postgres=postgres)
         slugs, slug_params = queries.named_in("slug", sorted({p for p, _ in found}), "p", postgres=postgres)
         cur = store.cursor(few=True)
-        store.few_rows(cur)
         for kind, a, b, c in cur.execute(
             f"SELECT 's', partnership, structure_key, structure FROM structure_register WHERE {keys}"
             f" UNION ALL SELECT 'p', slug, name, programme FROM partnerships WHERE {slugs}",
