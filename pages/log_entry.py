@@ -27,6 +27,7 @@ def _blank() -> None:
     st.session_state["e_version"] = None
     st.session_state["e_errors"] = {}
     st.session_state["e_conflict"] = None
+    st.session_state["e_loaded"] = None  # a link to edit any entry loads it, even the one last loaded
 
 
 def _load(entry_id: str) -> bool:
@@ -131,8 +132,12 @@ def error(field: str) -> None:
         st.error(_ui.inert(text), icon=":material/error:")  # messages quote what the user typed
 
 
-if "e_errors" not in st.session_state:
+# Streamlit forgets the form's fields when another page runs (its widgets are not drawn there),
+# but not which entry they were for: coming back, start again rather than showing an entry's id
+# with empty fields (what was typed then would be saved over that entry).
+if "e_errors" not in st.session_state or KEY("kind") not in st.session_state:
     _blank()
+    st.session_state["e_prefilled"] = None  # so a "Changed…" link fills the form again
 wanted = st.query_params.get("edit")
 if wanted and st.session_state.get("e_loaded") != wanted:
     st.session_state["e_loaded"] = wanted

@@ -257,6 +257,66 @@ def test_editing_an_entry_from_a_link(db):
     assert any("Updated" in s.value for s in at.success)
 
 
+def test_the_form_after_another_page_is_a_new_entry_never_one_saved_over_the_entry_last_edited(db):
+    """Streamlit forgets the form's fields on another page: back on "Log an entry" the form was
+    "Edit an entry" with empty fields, and what was typed there replaced the entry opened before."""
+    at = app("pages/log_entry.py", edit="voices-marg-council-2022")
+    at.switch_page("pages/overview.py").run()
+    del at.query_params["edit"]  # the sidebar's "Log an entry"
+    at.switch_page("pages/log_entry.py").run()
+    assert at.title[0].value == "Log an entry"
+    assert not at.text_input(key="e_title").value
+    fill(at, FORM)
+    at.button(key="e_save").click().run()
+    assert any("Saved “Expert Citizens join the ICS board”" in s.value for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        from tracker import entries
+
+        assert (
+            entries.get_entry(store, "voices-marg-council-2022").title
+            == "MaRG now hosted by Stoke-on-Trent City Council"
+        )
+        assert queries.count_entries(store) == 90
+
+
+def test_editing_the_same_entry_again_prefills_every_field(db):
+    """After another page, or after "New entry", a link to edit the entry last opened fills the form again
+    (it showed empty fields, or a blank new entry); so does a second "Changed…" link for a structure."""
+    at = app("pages/log_entry.py", edit="voices-marg-council-2022")
+
+    def form() -> dict:
+        return {
+            "title": at.title[0].value,
+            "e_title": at.text_input(key="e_title").value,
+            "e_date": at.text_input(key="e_date").value,
+            "e_status": at.selectbox(key="e_status").value,
+            "e_host": at.text_input(key="e_host").value,
+            "e_mechanisms": at.multiselect(key="e_mechanisms").value,
+            "e_sectors": at.multiselect(key="e_sectors").value,
+            "e_structure": at.selectbox(key="e_structure").value,
+        }
+
+    loaded = form()
+    assert loaded["title"] == "Edit an entry" and loaded["e_host"] == "Stoke-on-Trent City Council"
+    assert loaded["e_date"] == "2022-04-01" and loaded["e_mechanisms"] and loaded["e_sectors"]
+    at.switch_page("pages/overview.py").run()
+    at.query_params["edit"] = "voices-marg-council-2022"  # "Edit …" under an entry list
+    at.switch_page("pages/log_entry.py").run()
+    assert form() == loaded
+    at.button(key="e_new").click().run()
+    assert at.title[0].value == "Log an entry"
+    at.query_params["edit"] = "voices-marg-council-2022"
+    at.switch_page("pages/log_entry.py").run()
+    assert form() == loaded
+
+    structure = {"partnership": "voices", "structure": "Multi-agency Resolution Group (MaRG)"}
+    at = app("pages/log_entry.py", **structure)  # "Changed…" on the legacy register
+    at.switch_page("pages/legacy.py").run()
+    at.switch_page("pages/log_entry.py").run()
+    assert at.selectbox(key="e_partnership").value == "voices"
+    assert at.selectbox(key="e_structure").value == structure["structure"]
+
+
 def test_upload_of_an_invalid_file_reports_rows_and_stores_nothing(db):
     at = app("pages/import_export.py")
     bad = csv_bytes([valid_row(id="n1"), valid_row(id="n2", typology="Leadrship")])

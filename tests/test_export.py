@@ -96,6 +96,48 @@ def test_neutralised_cells_are_restored_on_reimport(store, write_file, tmp_path,
             assert row[field] == text
 
 
+CARRIAGE_RETURNS = {
+    "description": "a\r\nb\rc\nd",
+    "title": "typed _x000D_ and _x005F_x000D_ as text",
+    "quote": "a return\r inside, _x0041_ and _X000d_",
+}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_carriage_returns_and_escape_like_text_survive_a_round_trip(store, write_file, tmp_path, fmt):
+    """Excel stores a carriage return as _x000D_ (XML reads a bare one as a line feed), and text a
+    user typed that looks like such an escape as _x005F_x000D_: both come back exactly, so
+    importing an export changes nothing."""
+    row = valid_row(id="cr", **CARRIAGE_RETURNS)
+    assert import_file(store, write_file([row]), actor=ADMIN).ok
+    before = next(queries.export_rows(store))
+    assert {field: before[field] for field in CARRIAGE_RETURNS} == CARRIAGE_RETURNS
+    path = tmp_path / f"cr.{fmt}"
+    path.write_bytes(export(store, fmt))
+    report = import_file(store, path, actor=ADMIN)
+    assert report.ok, report.problems
+    assert (report.updated, report.unchanged) == (0, 1)
+    settings = Settings(db=str(tmp_path / "again.duckdb"))
+    with Store(settings.db, settings) as again:
+        assert import_file(again, path, actor=ADMIN).ok
+        assert next(queries.export_rows(again)) == before
+
+
+def test_xlsx_cells_hold_carriage_returns_as_excel_writes_them(store, write_file, tmp_path):
+    """What Excel shows: a return is a return, typed escape-like text is that text, other text as is."""
+    import zipfile
+
+    row = valid_row(id="cr", **CARRIAGE_RETURNS)
+    assert import_file(store, write_file([row]), actor=ADMIN).ok
+    with zipfile.ZipFile(io.BytesIO(export(store, "xlsx"))) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+    assert "a_x000D_\nb_x000D_c\nd" in sheet
+    assert "typed _x005F_x000D_ and _x005F_x005F_x005F_x000D_ as text" in sheet
+    assert "a return_x000D_ inside, _x005F_x0041_ and _X000d_" in sheet
+    assert "Multi-agency" not in sheet and "Housing and homelessness" in sheet  # other text as it is
+    assert "\r" not in sheet
+
+
 def test_json_export_shape(demo):
     records = json.loads(export(demo, "json"))
     assert list(records[0]) == list(interchange.COLUMNS)

@@ -181,3 +181,62 @@ def test_parquet_column_names_are_case_insensitive_as_a_header_is():
     rows, problems = rows_of(buf.getvalue(), "parquet")
     assert problems == []
     assert rows == [(1, row)]
+
+
+def _shared_strings_xlsx(rows: list[list[str]]) -> bytes:
+    """A workbook with its text in the shared string table, as Excel saves it (openpyxl writes
+    inline strings); the cells' text is given as stored, escapes and all."""
+    import re
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    raw = io.BytesIO()
+    book.save(raw)
+    table: list[str] = []
+
+    def shared(match: re.Match[bytes]) -> bytes:
+        table.append(match.group(2).decode())
+        return match.group(1) + b't="s"><v>' + str(len(table) - 1).encode() + b"</v></c>"
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'(<c r="[A-Z]+\d+" )t="inlineStr"><is><t>(.*?)</t></is></c>', shared, data)
+            elif name == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            elif name == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdSS" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                    b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+                )
+            dst.writestr(name, data)
+        items = "".join(f"<si><t>{text}</t></si>" for text in table)
+        dst.writestr(
+            "xl/sharedStrings.xml",
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + items + "</sst>",
+        )
+    return out.getvalue()
+
+
+def test_xlsx_text_from_excel_keeps_carriage_returns_and_typed_escapes():
+    """Excel keeps its text in a shared string table, a carriage return as _x000D_ and a typed
+    "_x000D_" as _x005F_x000D_: the one is read as a return, the other as the text typed."""
+    stored = {"title": "typed _x005F_x000D_ here", "description": "a_x000D_\nb_x000D_c"}
+    row = valid_row(**stored)
+    data = _shared_strings_xlsx([list(COLUMNS), [row[c] for c in COLUMNS]])
+    rows, problems = rows_of(data, "xlsx")
+    assert problems == []
+    assert rows[0][1]["title"] == "typed _x000D_ here"
+    assert rows[0][1]["description"] == "a\r\nb\rc"
+    assert rows[0][1]["partnership"] == "VOICES"

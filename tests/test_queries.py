@@ -179,6 +179,24 @@ def test_timeline_rows_keep_the_date_as_entered_and_span_the_period(marg):
     assert (str(year["start"].date()), str(year["end"].date())) == ("2021-01-01", "2022-01-01")
 
 
+def test_year_counts_are_a_continuous_run_of_years_with_zeros_for_empty_ones(marg):
+    """The per-year chart's axis is ordinal: a year without entries must be a row, not left out,
+    or 2015 and 2018 would sit side by side."""
+    frame = queries.year_counts(marg)
+    assert list(frame.columns) == ["year", "kind", "entries"]
+    assert sorted(set(frame["year"])) == list(range(2015, 2023))
+    got = {(int(r.year), r.kind): int(r.entries) for r in frame.itertuples()}
+    assert len(got) == len(frame) == 16  # one row per year and kind
+    assert got[(2016, "milestone")] == got[(2016, "setback")] == got[(2020, "milestone")] == 0
+    assert got[(2018, "milestone")] == 2 and got[(2022, "setback")] == 1
+    assert list(zip(frame["year"], frame["kind"], strict=True)) == sorted(got)  # in year order
+    assert sum(got.values()) == queries.count_entries(marg)
+    # a filter sets the run from its own first to last year; nothing matched, no rows
+    golden = queries.year_counts(marg, Filters(partnerships=("golden-key",)))
+    assert sorted(set(golden["year"])) == [2018]
+    assert queries.year_counts(marg, Filters(partnerships=("golden-key",), kinds=("setback",))).empty
+
+
 def test_timeline_bins_in_sql_when_there_are_too_many_entries(marg):
     frame, binned = queries.timeline(marg, Filters(), max_rows=3)
     assert binned and len(frame) <= 3

@@ -465,8 +465,34 @@ def _row(
     yield number, values
 
 
+# Excel's escapes in cell text (ECMA-376 ST_Xstring): "_xHHHH_" is the character HHHH. Excel
+# writes a carriage return as _x000D_ (XML turns a bare one into a line feed) and text typed
+# to look like an escape with its underscore escaped, "_x005F_x000D_".
+_XLSX_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+# What needs escaping: a carriage return, and an underscore that begins an escape (followed by a
+# return, which becomes "_x000D_", it would begin one too).
+_XLSX_TO_ESCAPE = re.compile(r"\r|_(?=x[0-9A-Fa-f]{4}[_\r])")
+
+
+def _xlsx_escape(text: str) -> str:
+    """Cell text as Excel stores it: carriage returns kept, text typed like an escape kept as text."""
+    return _XLSX_TO_ESCAPE.sub(lambda m: "_x000D_" if m.group() == "\r" else "_x005F_", text)
+
+
+def _xlsx_unescape(text: str) -> str:
+    """Undo :func:`_xlsx_escape` (and Excel's own escapes), left to right as Excel reads them."""
+
+    def char(match: re.Match[str]) -> str:
+        code = int(match.group(1), 16)
+        return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+
+    return _XLSX_ESCAPE.sub(char, text) if "_x" in text else text
+
+
 def _xlsx_value(cell: Any) -> Any:
     value = cell.value
+    if isinstance(value, str):
+        return _xlsx_unescape(value)
     if isinstance(value, datetime | date):
         fmt = (getattr(cell, "number_format", "") or "").lower()
         d = value.date() if isinstance(value, datetime) else value
@@ -482,11 +508,37 @@ def _xlsx_value(cell: Any) -> Any:
     return value
 
 
-def _xlsx_rows(stream: IO[bytes]) -> RowSource:
-    import openpyxl  # heavy; only when needed
+def _load_xlsx(stream: IO[bytes]) -> Any:
+    """openpyxl's read-only workbook, with the shared strings as stored: openpyxl drops every
+    "x005F_" from them, which makes a typed "_x005F_x000D_" (text "_x000D_") a carriage return's
+    escape. :func:`_xlsx_value` undoes the escapes of every cell's text once, shared or inline."""
+    from openpyxl.cell.text import Text
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
 
+    class Reader(ExcelReader):  # type: ignore[misc]
+        def read_strings(self) -> None:
+            part = self.package.find(SHARED_STRINGS)
+            if part is None:
+                return
+            tag = f"{{{SHEET_MAIN_NS}}}si"
+            strings = []
+            with self.archive.open(part.PartName[1:]) as src:
+                for _, node in iterparse(src):
+                    if node.tag == tag:
+                        strings.append(Text.from_tree(node).content)
+                        node.clear()
+            self.shared_strings = strings
+
+    reader = Reader(stream, read_only=True, data_only=True)
+    reader.read()
+    return reader.wb
+
+
+def _xlsx_rows(stream: IO[bytes]) -> RowSource:
     try:
-        book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        book = _load_xlsx(stream)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise InvalidInput(
             [
@@ -671,7 +723,7 @@ def write_xlsx(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
     for row in rows:
         cells = []
         for c in COLUMNS:
-            cell = WriteOnlyCell(sheet, value=neutralise(_cell(row.get(c))) or None)
+            cell = WriteOnlyCell(sheet, value=_xlsx_escape(neutralise(_cell(row.get(c)))) or None)
             cell.data_type = "s"
             cells.append(cell)
         sheet.append(cells)

@@ -879,18 +879,27 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
 
 
 def year_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
-    """Milestones and setbacks per year (of the date's start)."""
+    """Milestones and setbacks per year (of the date's start), over every year from the first to
+    the last (zeros included): the chart's year axis is ordinal, so a year left out would not show."""
     scope, where, params = _parts(filters)
-    return (
+    frame = (
         store.cursor()
         .execute(
-            f"WITH {scope} SELECT year(e.date_start) AS year, e.kind, count(*) AS entries"
-            f" FROM cur_entries e WHERE {where}"
-            " GROUP BY ALL ORDER BY year, kind",
+            f"""WITH {scope},
+            f AS (SELECT year(e.date_start) AS year, e.kind FROM cur_entries e WHERE {where}),
+            years AS (SELECT unnest(range(min(year), max(year) + 1)) AS year FROM f),
+            kinds AS (SELECT unnest(['milestone', 'setback']) AS kind),
+            counts AS (SELECT year, kind, count(*) AS n FROM f GROUP BY ALL)
+            SELECT y.year, k.kind, coalesce(c.n, 0) AS entries
+            FROM years y CROSS JOIN kinds k LEFT JOIN counts c ON c.year = y.year AND c.kind = k.kind
+            ORDER BY y.year, k.kind""",
             params,
         )
         .df()
     )
+    for column in ("year", "entries"):
+        frame[column] = frame[column].astype(int)
+    return frame
 
 
 _LANE = {
