@@ -187,12 +187,10 @@ def cmd_member(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and for the README's usage text)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--db",
-        metavar="PATH",
-        help="database file, or postgresql://user:password@host:port/dbname "
-        "(default: $TRACKER_DB or data/tracker.duckdb)",
+    db_help = (
+        "database file, or postgresql://user:password@host:port/dbname (default: $TRACKER_DB or data/tracker.duckdb)"
     )
+    common.add_argument("--db", metavar="PATH", help=db_help)
     parser = argparse.ArgumentParser(
         prog="python -m tracker", description="Systems Change Tracker: manage the tracker database."
     )
@@ -244,13 +242,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("member", parents=[common], help="manage who may use the tracker (acts as system admin)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", parents=[common], help="add a member, or change their role")
+    # --db after the action too; its default is left out so that it never replaces one given before the
+    # action (argparse copies every default of the action's parser over what the outer parser set)
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=db_help)
+    add = actions.add_parser("add", parents=[after], help="add a member, or change their role")
     add.add_argument("email", metavar="EMAIL")
     add.add_argument("--role", required=True, choices=access.ROLES)
     add.add_argument("--partnership", action="append", metavar="NAME", help="for editors; repeat for several")
-    listing = actions.add_parser("list", parents=[common], help="list members")
+    listing = actions.add_parser("list", parents=[after], help="list members")
     listing.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    remove = actions.add_parser("remove", parents=[common], help="remove a member")
+    remove = actions.add_parser("remove", parents=[after], help="remove a member")
     remove.add_argument("email", metavar="EMAIL")
     p.set_defaults(func=cmd_member)
 
