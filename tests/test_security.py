@@ -2,7 +2,7 @@
 
 import pytest
 
-from tracker.security import auth_problems, local_mode_refusal
+from tracker.security import auth_problems, local_mode_refusal, providers_of
 
 GOOD = {
     "redirect_uri": "https://tracker.example.org/oauth2callback",
@@ -39,3 +39,17 @@ def test_local_mode_on_localhost_is_fine(address):
 def test_local_mode_elsewhere_is_refused_unless_explicitly_allowed(address):
     assert "refuses to serve" in local_mode_refusal(address, allowed=False)
     assert local_mode_refusal(address, allowed=True) is None
+
+
+def test_client_kwargs_of_the_default_provider_are_not_a_provider():
+    # Streamlit's st.login reads client_kwargs (e.g. prompt = "select_account") under [auth] for the
+    # default provider; it is a table, but not a provider to sign in with or to check as one
+    default = {
+        "redirect_uri": GOOD["redirect_uri"],
+        "cookie_secret": GOOD["cookie_secret"],
+        **GOOD["microsoft"],
+        "client_kwargs": {"prompt": "select_account"},
+    }
+    assert auth_problems(default) == []
+    assert list(providers_of(default)) == [None]
+    assert list(providers_of({**GOOD, "client_kwargs": {"prompt": "login"}})) == ["microsoft"]

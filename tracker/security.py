@@ -23,6 +23,8 @@ KNOWN_EXAMPLE_SECRETS = frozenset(
 )
 MIN_SECRET_LENGTH = 32
 PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+# Tables under [auth] that Streamlit reads as settings of the default provider, not as providers.
+DEFAULT_PROVIDER_TABLES = frozenset({"client_kwargs"})
 
 
 def auth_problems(auth: Mapping[str, Any]) -> list[str]:
@@ -76,7 +78,9 @@ def _secure(url: str) -> bool:
 def providers_of(auth: Mapping[str, Any]) -> dict[str | None, Mapping[str, Any]]:
     """The configured providers: ``None`` for a default one at [auth], else their section names."""
     providers: dict[str | None, Mapping[str, Any]] = {
-        name: value for name, value in auth.items() if isinstance(value, Mapping)
+        name: value
+        for name, value in auth.items()
+        if isinstance(value, Mapping) and name not in DEFAULT_PROVIDER_TABLES
     }
     if any(k in auth for k in PROVIDER_KEYS):
         providers = {None: auth, **providers}
