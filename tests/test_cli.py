@@ -158,3 +158,11 @@ def test_member_db_before_the_action_is_the_database_used(capsys, db, tmp_path, 
     assert run(capsys, "member", "--db", db, "remove", "boss@example.org")[0] == 0
     assert json.loads(run(capsys, "member", "list", "--format", "json", "--db", db)[1]) == []
     assert not default.exists()
+
+
+def test_export_into_a_missing_folder_is_a_usage_error(capsys, db, tmp_path):
+    # as `report --out` in a missing folder: exit 2 with a plain message, not a traceback
+    run(capsys, "init", "--db", db)
+    code, _, err = run(capsys, "export", tmp_path / "missing" / "out.csv", "--db", db)
+    assert code == 2 and "no such folder" in err
+    assert not (tmp_path / "missing").exists()

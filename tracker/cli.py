@@ -92,6 +92,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if not Path(args.file).parent.is_dir():
+        print(f"error: no such folder: {Path(args.file).parent}", file=sys.stderr)
+        return EXIT_USAGE
     with _open(args) as store, open(args.file, "wb") as out:
         n = interchange.WRITERS[fmt](queries.export_rows(store), out)
     print(f"exported {n} entries to {args.file} ({fmt})")
