@@ -1,12 +1,13 @@
 """Summaries and structure histories, computed in SQL, checked against hand-made data."""
 
-from datetime import date
+from datetime import date, datetime
 
+import pandas as pd
 import pytest
 
 from tests.conftest import ADMIN, valid_row
 from tracker import access, admin, charts, entries, links, queries, verification
-from tracker.filters import Filters
+from tracker.filters import Filters, end_of_day
 from tracker.importer import import_file
 
 
@@ -485,3 +486,21 @@ def test_the_form_offers_a_partnerships_structures_as_the_register_names_them(ma
     entries.delete_entry(marg, "a1", actor=ADMIN)
     assert queries.structure_names(marg, "voices") == ["board OF Partners", "marg"]
     assert queries.structure_names(marg, "no-such-partnership") == []
+
+
+def test_status_bands_as_at_a_past_moment_run_to_that_day_not_to_today(store, write_file, monkeypatch):
+    """A timeline "as at" the day of a past meeting shows each structure's current status running to
+    that day, as it was drawn then, not on to today (which the tracker could not know about then)."""
+    monkeypatch.setattr(entries, "utcnow", lambda: datetime(2022, 6, 1, 9, 0))  # recorded at that meeting
+    rows = [
+        valid_row(id="m1", date="2015-06", status="continuing"),
+        valid_row(id="m2", date="2019-04-01", status="hosted elsewhere", host="Stoke-on-Trent City Council"),
+    ]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    monkeypatch.undo()
+    then = Filters(as_at=end_of_day(date(2022, 6, 1)))
+    segments = queries.status_segments(store, then)
+    assert list(segments["status"]) == ["Continuing", "Hosted elsewhere"]
+    assert segments["end"].iloc[-1] == pd.Timestamp("2022-06-01")
+    # now, the same band runs to today
+    assert queries.status_segments(store, Filters())["end"].iloc[-1] == pd.Timestamp(date.today())

@@ -1108,14 +1108,15 @@ def status_segments(
     """Each structure's status over time: one segment per run of the same status and host.
 
     A segment runs from the entry that began it to the entry that ended it; the last one runs
-    to ``until`` (default today), since that is the status as far as anyone has recorded.
+    to ``until`` (default today, or the day of the as-at moment: the tracker did not know of later
+    days then), since that is the status as far as anyone has recorded.
     ``only``: just these (partnership, structure_key) pairs (:func:`structure_lanes`).
     """
     scope, where, params = _parts(filters)
     extra, extra_params = _only(only)
     where_params = [*filters.where()[1], *extra_params]
     where, params = where + extra, [*params, *extra_params]
-    until = until or date.today()
+    until = until or (filters.as_at.date() if filters.as_at is not None else date.today())
     # Lanes named and numbered as :func:`timeline` names and numbers them (the name the structure
     # has in the entries shown, the order of every structure shown, with a status or not), so that
     # a structure's bands are drawn on its entries' lane.
