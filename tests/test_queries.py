@@ -504,3 +504,24 @@ def test_status_bands_as_at_a_past_moment_run_to_that_day_not_to_today(store, wr
     assert segments["end"].iloc[-1] == pd.Timestamp("2022-06-01")
     # now, the same band runs to today
     assert queries.status_segments(store, Filters())["end"].iloc[-1] == pd.Timestamp(date.today())
+
+
+def test_a_structure_lane_is_named_as_the_legacy_register_names_it_when_a_year_and_a_day_share_a_start(
+    store, write_file
+):
+    """The latest spelling of a structure's name is that of its latest entry, latest by date as the
+    register orders them: "2019" (the whole year) comes after "2019-01-01", whichever was entered
+    last. The timeline's lanes (points, binned counts and status bands) use the same name."""
+    rows = [
+        valid_row(id="y", date="2019", status="continuing", structure="MaRG"),
+        valid_row(id="d", date="2019-01-01", status="continuing", structure="marg"),  # entered after
+    ]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    register = queries.structures(store)
+    assert list(register["structure"]) == ["MaRG"]
+    lane = "VOICES · MaRG"
+    points, _ = queries.timeline(store, Filters(), lane="structure")
+    assert set(points["lane"]) == {lane}
+    binned, was_binned = queries.timeline(store, Filters(), lane="structure", max_rows=1)
+    assert was_binned and set(binned["lane"]) == {lane}
+    assert set(queries.status_segments(store)["lane"]) == {lane}

@@ -905,7 +905,7 @@ def year_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 _LANE = {
     "partnership": ("p.name", "p.name", "TRUE"),
     "structure": (
-        "p.name || ' · ' || arg_max(e.structure, (e.date_start, e.seq))"
+        "p.name || ' · ' || arg_max(e.structure, (e.date_start, e.date_end, e.seq))"
         " OVER (PARTITION BY e.partnership, e.structure_key)",
         "p.name, e.structure_key",
         "e.structure_key IS NOT NULL",
@@ -1068,7 +1068,7 @@ def timeline(
     if names:
         cur.execute(
             f"CREATE OR REPLACE TEMP TABLE timeline_names AS WITH {scope} SELECT e.partnership, e.structure_key,"
-            f" arg_max(e.structure, (e.date_start, e.seq)) AS structure FROM cur_entries e"
+            f" arg_max(e.structure, (e.date_start, e.date_end, e.seq)) AS structure FROM cur_entries e"
             f" WHERE {where} AND {cond} GROUP BY ALL",
             params,
         )
@@ -1126,7 +1126,8 @@ def status_segments(
         SELECT r.partnership_slug, r.structure_key, r.partnership || ' · ' || n.structure AS lane,
                dense_rank() OVER (ORDER BY r.partnership, r.structure_key) AS lane_order
         FROM register r
-        JOIN (SELECT e.partnership, e.structure_key, arg_max(e.structure, (e.date_start, e.seq)) AS structure
+        JOIN (SELECT e.partnership, e.structure_key,
+                     arg_max(e.structure, (e.date_start, e.date_end, e.seq)) AS structure
               FROM cur_entries e WHERE {where} AND e.structure_key IS NOT NULL GROUP BY ALL) n
           ON n.partnership = r.partnership_slug AND n.structure_key = r.structure_key
     ),
