@@ -633,7 +633,7 @@ def reference_binned(store, filters, lane, max_rows):
     label, order, cond = {
         "partnership": ("p.name", "p.name", "TRUE"),
         "structure": (
-            "p.name || ' · ' || arg_max(e.structure, (e.date_start, e.seq)) OVER (PARTITION BY e.partnership, e.structure_key)",
+            "p.name || ' · ' || arg_max(e.structure, (e.date_start, e.date_end, e.seq)) OVER (PARTITION BY e.partnership, e.structure_key)",
             "p.name, e.structure_key",
             "e.structure_key IS NOT NULL",
         ),

@@ -1,12 +1,13 @@
 """Summaries and structure histories, computed in SQL, checked against hand-made data."""
 
-from datetime import date
+from datetime import date, datetime
 
+import pandas as pd
 import pytest
 
 from tests.conftest import ADMIN, valid_row
 from tracker import access, admin, charts, entries, links, queries, verification
-from tracker.filters import Filters
+from tracker.filters import Filters, end_of_day
 from tracker.importer import import_file
 
 
@@ -485,3 +486,42 @@ def test_the_form_offers_a_partnerships_structures_as_the_register_names_them(ma
     entries.delete_entry(marg, "a1", actor=ADMIN)
     assert queries.structure_names(marg, "voices") == ["board OF Partners", "marg"]
     assert queries.structure_names(marg, "no-such-partnership") == []
+
+
+def test_status_bands_as_at_a_past_moment_run_to_that_day_not_to_today(store, write_file, monkeypatch):
+    """A timeline "as at" the day of a past meeting shows each structure's current status running to
+    that day, as it was drawn then, not on to today (which the tracker could not know about then)."""
+    monkeypatch.setattr(entries, "utcnow", lambda: datetime(2022, 6, 1, 9, 0))  # recorded at that meeting
+    rows = [
+        valid_row(id="m1", date="2015-06", status="continuing"),
+        valid_row(id="m2", date="2019-04-01", status="hosted elsewhere", host="Stoke-on-Trent City Council"),
+    ]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    monkeypatch.undo()
+    then = Filters(as_at=end_of_day(date(2022, 6, 1)))
+    segments = queries.status_segments(store, then)
+    assert list(segments["status"]) == ["Continuing", "Hosted elsewhere"]
+    assert segments["end"].iloc[-1] == pd.Timestamp("2022-06-01")
+    # now, the same band runs to today
+    assert queries.status_segments(store, Filters())["end"].iloc[-1] == pd.Timestamp(date.today())
+
+
+def test_a_structure_lane_is_named_as_the_legacy_register_names_it_when_a_year_and_a_day_share_a_start(
+    store, write_file
+):
+    """The latest spelling of a structure's name is that of its latest entry, latest by date as the
+    register orders them: "2019" (the whole year) comes after "2019-01-01", whichever was entered
+    last. The timeline's lanes (points, binned counts and status bands) use the same name."""
+    rows = [
+        valid_row(id="y", date="2019", status="continuing", structure="MaRG"),
+        valid_row(id="d", date="2019-01-01", status="continuing", structure="marg"),  # entered after
+    ]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    register = queries.structures(store)
+    assert list(register["structure"]) == ["MaRG"]
+    lane = "VOICES · MaRG"
+    points, _ = queries.timeline(store, Filters(), lane="structure")
+    assert set(points["lane"]) == {lane}
+    binned, was_binned = queries.timeline(store, Filters(), lane="structure", max_rows=1)
+    assert was_binned and set(binned["lane"]) == {lane}
+    assert set(queries.status_segments(store)["lane"]) == {lane}

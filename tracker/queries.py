@@ -905,7 +905,7 @@ def year_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 _LANE = {
     "partnership": ("p.name", "p.name", "TRUE"),
     "structure": (
-        "p.name || ' · ' || arg_max(e.structure, (e.date_start, e.seq))"
+        "p.name || ' · ' || arg_max(e.structure, (e.date_start, e.date_end, e.seq))"
         " OVER (PARTITION BY e.partnership, e.structure_key)",
         "p.name, e.structure_key",
         "e.structure_key IS NOT NULL",
@@ -1068,7 +1068,7 @@ def timeline(
     if names:
         cur.execute(
             f"CREATE OR REPLACE TEMP TABLE timeline_names AS WITH {scope} SELECT e.partnership, e.structure_key,"
-            f" arg_max(e.structure, (e.date_start, e.seq)) AS structure FROM cur_entries e"
+            f" arg_max(e.structure, (e.date_start, e.date_end, e.seq)) AS structure FROM cur_entries e"
             f" WHERE {where} AND {cond} GROUP BY ALL",
             params,
         )
@@ -1108,14 +1108,15 @@ def status_segments(
     """Each structure's status over time: one segment per run of the same status and host.
 
     A segment runs from the entry that began it to the entry that ended it; the last one runs
-    to ``until`` (default today), since that is the status as far as anyone has recorded.
+    to ``until`` (default today, or the day of the as-at moment: the tracker did not know of later
+    days then), since that is the status as far as anyone has recorded.
     ``only``: just these (partnership, structure_key) pairs (:func:`structure_lanes`).
     """
     scope, where, params = _parts(filters)
     extra, extra_params = _only(only)
     where_params = [*filters.where()[1], *extra_params]
     where, params = where + extra, [*params, *extra_params]
-    until = until or date.today()
+    until = until or (filters.as_at.date() if filters.as_at is not None else date.today())
     # Lanes named and numbered as :func:`timeline` names and numbers them (the name the structure
     # has in the entries shown, the order of every structure shown, with a status or not), so that
     # a structure's bands are drawn on its entries' lane.
@@ -1125,7 +1126,8 @@ def status_segments(
         SELECT r.partnership_slug, r.structure_key, r.partnership || ' · ' || n.structure AS lane,
                dense_rank() OVER (ORDER BY r.partnership, r.structure_key) AS lane_order
         FROM register r
-        JOIN (SELECT e.partnership, e.structure_key, arg_max(e.structure, (e.date_start, e.seq)) AS structure
+        JOIN (SELECT e.partnership, e.structure_key,
+                     arg_max(e.structure, (e.date_start, e.date_end, e.seq)) AS structure
               FROM cur_entries e WHERE {where} AND e.structure_key IS NOT NULL GROUP BY ALL) n
           ON n.partnership = r.partnership_slug AND n.structure_key = r.structure_key
     ),
