@@ -90,3 +90,58 @@ def test_nothing_close_gets_no_suggestion(store):
 
 def test_normalise_folds_case_and_separators():
     assert normalise("  Hosted_elsewhere ") == normalise("hosted-elsewhere") == "hosted elsewhere"
+
+
+GOOD_TYPOLOGY = '[[typology]]\nslug = "a"\nlabel = "A"\n'
+BROKEN_TAXONOMIES = [
+    (GOOD_TYPOLOGY + '[[typology]\nslug = "b"\n', "line 4"),  # TOML syntax
+    ('[[typology]]\nslug = "a"\nlabel = 5\n', "typology #1"),  # a label that is not text
+    ('[[typology]]\nslug = 7\nlabel = "A"\n', "typology #1"),  # a slug that is not text
+    ('typology = { slug = "a", label = "A" }\n', "typology"),  # a table, not a list of terms
+    ('typology = ["a", "b"]\n', "typology #1"),  # strings, not terms
+]
+
+
+@pytest.mark.parametrize("text, where", BROKEN_TAXONOMIES)
+def test_a_broken_taxonomy_file_is_reported_with_the_file_and_the_place(tmp_path, text, where):
+    from tracker.store import Store, StoreError
+
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(text, encoding="utf-8")
+    db = tmp_path / "t.duckdb"
+    with pytest.raises(StoreError) as info:
+        Store(str(db), Settings(db=str(db), taxonomy=path))
+    assert str(path) in str(info.value) and where in str(info.value), str(info.value)
+
+
+CROSSWALK = '[[condition]]\nslug = "policies"\nlabel = "Policies"\n'
+BROKEN_CROSSWALKS = [
+    (CROSSWALK + "[map\n", "line 4"),  # TOML syntax
+    (CROSSWALK + CROSSWALK, "'policies' appears twice"),  # one condition twice
+    (CROSSWALK + '[map]\nleadership = ["policies", "policies"]\n', "'policies' twice"),
+    (CROSSWALK + '[map]\nleadership = "policies"\n', "'leadership'"),  # not a list
+    ('[[condition]]\nslug = "policies"\nlabel = 6\n', "condition #1"),
+]
+
+
+@pytest.mark.parametrize("text, where", BROKEN_CROSSWALKS)
+def test_a_broken_crosswalk_file_is_reported_with_the_file_and_the_place(tmp_path, text, where):
+    from tracker.store import Store, StoreError
+
+    path = tmp_path / "crosswalk.toml"
+    path.write_text(text, encoding="utf-8")
+    db = tmp_path / "t.duckdb"
+    with pytest.raises(StoreError) as info:
+        Store(str(db), Settings(db=str(db), crosswalk=path))
+    assert str(path) in str(info.value) and where in str(info.value), str(info.value)
+
+
+def test_the_cli_reports_a_broken_taxonomy_without_a_traceback(tmp_path, monkeypatch, capsys):
+    from tracker.cli import EXIT_INVALID, main
+
+    path = tmp_path / "taxonomy.toml"
+    path.write_text('[[typology]]\nslug = "a"\nlabel = 5\n', encoding="utf-8")
+    monkeypatch.setenv("TRACKER_TAXONOMY", str(path))
+    assert main(["init", "--db", str(tmp_path / "t.duckdb")]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(path) in err and "Traceback" not in err

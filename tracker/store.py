@@ -231,6 +231,12 @@ class Store:
         has_conditions = cur.execute("SELECT count(*) FROM conditions").fetchone()[0]  # type: ignore[index]
         if has_terms and has_partnerships and has_conditions:
             return
+        try:
+            self._seed_from_files(has_terms, has_partnerships, has_conditions)
+        except ValueError as exc:  # the reference files are wrong: say which and where, no traceback
+            raise StoreError(f"cannot seed the database from the reference data: {exc}") from exc
+
+    def _seed_from_files(self, has_terms: int, has_partnerships: int, has_conditions: int) -> None:
         with self.transaction() as tx:
             if not has_terms:
                 tx.executemany(

@@ -118,20 +118,51 @@ class Vocab:
         return next((p for p in self.partnerships if p.slug == slug), None)
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's content; a syntax error raises ``ValueError`` naming the file, line and column."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+
+
+def _items(path: Path, raw: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The ``[[name]]`` entries of a file, each checked to be a table."""
+    items = raw.get(name, [])
+    if not isinstance(items, list):
+        raise ValueError(f"{path}: {name} must be a list of [[{name}]] entries, each with a slug and a label")
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValueError(f"{path}: {name} #{position + 1} must be a [[{name}]] entry with a slug and a label")
+    return items
+
+
+def _slug_and_label(path: Path, name: str, position: int, item: dict[str, Any]) -> tuple[str, str]:
+    slug, label = item.get("slug", ""), item.get("label", "")
+    if (
+        not isinstance(slug, str)
+        or not isinstance(label, str)
+        or not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug)
+        or not label.strip()
+    ):
+        raise ValueError(f"{path}: {name} #{position + 1} needs a slug (a-z, 0-9, -) and a label (text)")
+    return slug, label
+
+
 def load_terms(path: Path) -> list[Term]:
-    """Read the taxonomy file into terms, checking it is well formed."""
-    with path.open("rb") as fh:
-        raw = tomllib.load(fh)
+    """Read the taxonomy file into terms, checking it is well formed (``ValueError`` naming the file and term)."""
+    raw = _read_toml(path)
     unknown = set(raw) - set(VOCABULARIES)
     if unknown:
         raise ValueError(f"{path}: unknown vocabularies {sorted(unknown)}; expected {VOCABULARIES}")
     terms: list[Term] = []
     for vocabulary in VOCABULARIES:
         seen: set[str] = set()
-        for position, item in enumerate(raw.get(vocabulary, [])):
-            slug, label = item.get("slug", ""), item.get("label", "")
-            if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) or not label:
-                raise ValueError(f"{path}: {vocabulary} #{position + 1} needs a slug (a-z, 0-9, -) and a label")
+        for position, item in enumerate(_items(path, raw, vocabulary)):
+            slug, label = _slug_and_label(path, vocabulary, position, item)
             if ";" in label:
                 raise ValueError(f"{path}: {vocabulary} '{label}': labels may not contain ';' (it separates lists)")
             if slug in seen:
@@ -161,20 +192,31 @@ def load_partnerships(path: Path) -> list[PartnershipRef]:
 
 
 def load_crosswalk(path: Path) -> tuple[list[list[Any]], list[list[str]]]:
-    """The second typology's terms ([slug, label, group, position]) and its map from the first."""
-    with path.open("rb") as fh:
-        raw = tomllib.load(fh)
+    """The second typology's terms ([slug, label, group, position]) and its map from the first.
+
+    Anything wrong raises ``ValueError`` naming the file and the condition or typology."""
+    raw = _read_toml(path)
     conditions = []
-    for position, item in enumerate(raw.get("condition", [])):
-        slug, label = item.get("slug", ""), item.get("label", "")
-        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) or not label:
-            raise ValueError(f"{path}: condition #{position + 1} needs a slug (a-z, 0-9, -) and a label")
+    known: set[str] = set()
+    for position, item in enumerate(_items(path, raw, "condition")):
+        slug, label = _slug_and_label(path, "condition", position, item)
+        if slug in known:
+            raise ValueError(f"{path}: condition slug '{slug}' appears twice")
+        known.add(slug)
         conditions.append([slug, label, item.get("group"), position])
-    known = {c[0] for c in conditions}
+    table = raw.get("map", {})
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: map must be a [map] table of typology slug = [condition slugs]")
     mapping = []
-    for typology, targets in raw.get("map", {}).items():
+    for typology, targets in table.items():
+        if not isinstance(targets, list):
+            raise ValueError(f"{path}: map: '{typology}' must be a list of condition slugs, e.g. [\"policies\"]")
+        seen: set[Any] = set()
         for target in targets:
-            if target not in known:
+            if not isinstance(target, str) or target not in known:
                 raise ValueError(f"{path}: '{typology}' maps to unknown condition '{target}'")
+            if target in seen:
+                raise ValueError(f"{path}: '{typology}' maps to '{target}' twice")
+            seen.add(target)
             mapping.append([typology, target])
     return conditions, mapping
