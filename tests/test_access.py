@@ -127,6 +127,19 @@ def test_members_roles_and_partnerships(store):
     assert actions[-2:] == ["member.add", "member.remove"]
 
 
+def test_an_admin_cannot_take_away_their_own_admin_role(store):
+    """As with removing yourself: otherwise the last admin could lock everyone out of the admin page."""
+    boss = access.save_member(store, ADMIN, {"email": "boss@example.org", "role": "admin"})
+    for role, partnerships in (("viewer", []), ("editor", ["VOICES"])):
+        data = {"email": "boss@example.org", "role": role, "partnerships": partnerships}
+        with pytest.raises(Forbidden, match="your own admin role"):
+            access.save_member(store, boss, data)
+    assert access.get_member(store, "boss@example.org").role == "admin"
+    access.save_member(store, boss, {"email": "boss@example.org", "role": "admin", "name": "Boss"})  # still allowed
+    other = access.save_member(store, ADMIN, {"email": "other@example.org", "role": "admin"})
+    assert access.save_member(store, other, {"email": "boss@example.org", "role": "viewer"}).role == "viewer"
+
+
 def test_cli_member_commands_act_as_a_recorded_system_admin(capsys, tmp_path):
     from tracker.cli import main
 

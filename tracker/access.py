@@ -173,6 +173,9 @@ def save_member(store: Store, actor: Member, data: dict[str, Any]) -> Member:
     except ValidationError as exc:
         raise InvalidInput(problems(exc)) from None
     before = get_member(store, member.email)
+    if before is not None and before.email == actor.email and before.role == "admin" and member.role != "admin":
+        # as with removing yourself: the last admin would otherwise lock everyone out of this page
+        raise Forbidden("you cannot take away your own admin role; ask another admin")
     with store.transaction() as cur:
         cur.execute("DELETE FROM member_partnerships WHERE email = ?", [member.email])
         cur.execute("DELETE FROM members WHERE email = ?", [member.email])
