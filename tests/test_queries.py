@@ -367,6 +367,28 @@ def test_a_retired_typology_stays_on_the_heatmap_while_entries_use_it(marg):
     assert used in columns and unused not in columns and "infrastructure" in columns
 
 
+@pytest.mark.parametrize(("vocabulary", "used"), [("mechanism", "personal-relationships"), ("sector", "housing")])
+def test_a_retired_mechanism_or_sector_stays_on_the_heatmap_only_while_entries_use_it(marg, vocabulary, used):
+    """As typologies (and as Compare's grids): a retired term no entry uses is no empty column any more."""
+    from datetime import datetime
+
+    unused = next(t for t in marg.vocab()[vocabulary].labels if t != used and t not in _in_use(marg, vocabulary))
+    assert used in _in_use(marg, vocabulary)
+    for slug in (used, unused):
+        admin.set_retired(marg, ADMIN, vocabulary, slug, True)
+    for filters in (Filters(), Filters(as_at=datetime(2100, 1, 1))):
+        for rows in ("partnership", "typology"):
+            columns = set(queries.heatmap(marg, filters, rows, vocabulary)["col_key"])
+            assert used in columns and unused not in columns, (filters, rows)
+    admin.set_retired(marg, ADMIN, vocabulary, unused, False)
+    assert unused in set(queries.heatmap(marg, Filters(), "partnership", vocabulary)["col_key"])
+
+
+def _in_use(store, vocabulary: str) -> set[str]:
+    table, column = {"mechanism": ("entry_mechanisms", "mechanism"), "sector": ("entry_sectors", "sector")}[vocabulary]
+    return {r[0] for r in store.cursor().execute(f"SELECT DISTINCT {column} FROM {table}").fetchall()}
+
+
 def test_a_retired_typology_leaves_the_heatmap_when_no_entry_uses_it_but_stays_as_at_when_one_did(marg):
     """Its entries re-categorised and the typology retired: no column for it now (the stored counts
     keep a +1 and a -1 row for it until they are compacted), but "as at" a moment when entries used

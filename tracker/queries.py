@@ -784,17 +784,25 @@ def _domain(dimension: str, filters: Filters) -> tuple[str, list[Any]]:
     if selected:
         cond = f"slug IN ({', '.join('?' for _ in selected)})"
         return _DOMAINS[dimension].format(cond=cond), list(selected)
-    # A retired typology stays while entries use it: "as at" a past moment, the entries of then;
-    # now, entry_counts knows which, in 40,000 rows at a million entries rather than a million (#6).
-    # Its rows are signed: a typology no entry uses any more may have rows that sum to zero.
-    used = (
-        "SELECT typology FROM cur_entries"
+    if dimension == "condition":
+        return _DOMAINS[dimension].format(cond="TRUE"), []
+    # A retired term stays while entries use it (as Compare's grids keep it): "as at" a past moment,
+    # the entries of then; now, the stored counts know which typologies and mechanisms, in 40,000
+    # rows at a million entries rather than a million (#6). Their rows are signed: a term no entry
+    # uses any more may have rows that sum to zero. The sectors have no stored counts: only the
+    # retired ones are looked for among the entries' sectors (none retired: nothing is read).
+    retired = f"SELECT slug FROM terms WHERE vocabulary = '{dimension}' AND retired"
+    used = {
+        "typology": "SELECT typology FROM cur_entries"
         if filters.as_at is not None
-        else "SELECT typology FROM entry_counts GROUP BY typology HAVING sum(entries) <> 0"
-    )
-    return _DOMAINS[dimension].format(
-        cond=f"NOT retired OR slug IN ({used})" if dimension == "typology" else "TRUE"
-    ), []
+        else "SELECT typology FROM entry_counts GROUP BY typology HAVING sum(entries) <> 0",
+        "mechanism": "SELECT m.mechanism FROM cur_mechanisms m SEMI JOIN cur_entries e ON e.id = m.entry_id"
+        if filters.as_at is not None
+        else "SELECT mechanism FROM mechanism_counts GROUP BY mechanism HAVING sum(entries) <> 0",
+        "sector": "SELECT s.sector FROM cur_sectors s SEMI JOIN cur_entries e ON e.id = s.entry_id"
+        f" WHERE s.sector IN ({retired})",
+    }[dimension]
+    return _DOMAINS[dimension].format(cond=f"NOT retired OR slug IN ({used})"), []
 
 
 def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFrame:
