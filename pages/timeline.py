@@ -41,7 +41,13 @@ if segments is not None and len(points) + len(segments) > charts.MAX_ROWS:
     segments = None  # a chart ships at most charts.MAX_ROWS rows (#6)
 typologies = list(_ui.vocab()["typology"].labels.values())
 show_context = st.toggle("Show outside events (lockdowns, Everyone In, austerity…)", value=True, key="context")
-context = app_state.by_reference(context_events.bands, files=(context_events.CONTEXT_FILE,))
+try:  # the events file is data: a mistake in it is named, and the entries are drawn without it (#3)
+    context = app_state.by_reference(
+        context_events.bands, context_events.CONTEXT_FILE, files=(context_events.CONTEXT_FILE,)
+    )
+except ValueError as exc:
+    st.error(f"Outside events not shown: {_ui.inert(exc)}", icon=":material/error:")
+    context = None
 
 st.caption(
     "Circles are milestones, triangles setbacks; colour shows the typology. A date given as a year or a "

@@ -184,6 +184,21 @@ def test_timeline_structure_lanes(db):
     assert not any("too many to give each a lane" in i.value for i in at.info)
 
 
+def test_timeline_names_a_wrong_outside_event_and_draws_the_entries(db, tmp_path, monkeypatch):
+    # An event whose mechanism slug has a typo matched no entries without a word (#3): the page
+    # says which file, event and slug, and draws the timeline without the outside events.
+    from tracker import context
+
+    events = tmp_path / "events.toml"
+    events.write_text('[[event]]\nlabel = "Lockdown"\nstart = 2020-03-23\nmechanism = "covid19"\n')
+    monkeypatch.setattr(context, "CONTEXT_FILE", events)
+    at = app("pages/timeline.py")
+    assert any(str(events) in plain(e.value) and "unknown mechanism 'covid19'" in plain(e.value) for e in at.error), [
+        e.value for e in at.error
+    ]
+    assert any(e.label.startswith("Data behind this chart") for e in at.expander)  # the entries are drawn
+
+
 def test_timeline_with_more_structures_than_lanes_draws_the_busiest_and_says_so(db, monkeypatch):
     monkeypatch.setattr(queries, "STRUCTURE_LANES", 5)  # as if there were thousands of structures
     at = app("pages/timeline.py", lanes="structure")

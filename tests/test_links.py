@@ -61,3 +61,24 @@ def test_demo_links_fulfilling_lives_to_changing_futures(tmp_path, capsys):
         assert len(found) == 3 and set(found["to_programme"]) == {"Changing Futures"}
         register = verification.register(store, Filters(programmes=("Changing Futures",)))
         assert "Expert Citizens CIC (VOICES, Fulfilling Lives)" in set(register["grew_out_of"])
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("strasse", "Straße Outreach"),  # the search folds ß as the structure's key does
+        ("STRASSE", "Straße Outreach"),
+        ("straße", "Straße Outreach"),
+        ("peer panel", "Peer  Panel"),  # two spaces in the stored name, one typed
+        ("peer  panel", "Peer  Panel"),
+        ("peer-panel", "Peer  Panel"),  # spaces, hyphens and underscores count as one space, as in the key
+        ("waves of-hope", "Peer  Panel"),  # the partnership's name, folded the same way
+    ],
+)
+def test_finding_a_structure_folds_case_and_spaces_as_its_key_does(store, write_file, text, found):
+    rows = [
+        valid_row(id="a", structure="Straße Outreach"),
+        valid_row(id="b", partnership="Liverpool Waves of Hope", structure="Peer  Panel"),
+    ]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    assert [name for _, _, name in links.find_structures(store, text)] == [found]

@@ -145,3 +145,25 @@ def test_the_cli_reports_a_broken_taxonomy_without_a_traceback(tmp_path, monkeyp
     assert main(["init", "--db", str(tmp_path / "t.duckdb")]) == EXIT_INVALID
     err = capsys.readouterr().err
     assert err.startswith("error: ") and str(path) in err and "Traceback" not in err
+
+
+PARTNERSHIPS_HEADER = "slug,name,programme,area,start_date,end_date\n"
+GOOD_PARTNERSHIP = "a,A,P,Area,2014-04-01,2021-06-30\n"
+BROKEN_PARTNERSHIPS = [
+    (PARTNERSHIPS_HEADER + GOOD_PARTNERSHIP + "b,B,P,Area,2014-13-01,\n", "line 3"),  # a bad date
+    (PARTNERSHIPS_HEADER + GOOD_PARTNERSHIP + "b,B,P,Area,2014-04-01,31/03/2022\n", "line 3"),
+    ("slug,name,programme,start_date,end_date\n" + "a,A,P,2014-04-01,\n", "area"),  # a missing column
+    (PARTNERSHIPS_HEADER + "a,A,P\n", "line 2"),  # a short row
+]
+
+
+@pytest.mark.parametrize("text, where", BROKEN_PARTNERSHIPS)
+def test_a_broken_partnerships_file_is_reported_with_the_file_and_the_place(tmp_path, text, where):
+    from tracker.store import Store, StoreError
+
+    path = tmp_path / "partnerships.csv"
+    path.write_text(text, encoding="utf-8")
+    db = tmp_path / "t.duckdb"
+    with pytest.raises(StoreError) as info:
+        Store(str(db), Settings(db=str(db), partnerships=path))
+    assert str(path) in str(info.value) and where in str(info.value), str(info.value)

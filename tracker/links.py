@@ -121,19 +121,23 @@ def links(store: Store) -> pd.DataFrame:
 def find_structures(
     store: Store, text: str = "", partnerships: tuple[str, ...] | None = None, limit: int = 50
 ) -> list[tuple[str, str, str]]:
-    """Structures whose name or partnership contains ``text`` (any case), of ``partnerships`` (slugs;
+    """Structures whose name or partnership contains ``text`` (any case and spacing), of ``partnerships`` (slugs;
     None for all), by name: (label "structure — partnership", partnership slug, structure name)."""
-    needle = " ".join(text.split()).casefold()
-    rows = (
-        store.cursor()
-        .execute(
-            "SELECT r.structure || ' — ' || p.name, r.partnership, r.structure"
-            " FROM structure_register r JOIN partnerships p ON p.slug = r.partnership"
-            " WHERE (? = '' OR contains(lower(r.structure), ?) OR contains(lower(p.name), ?))"
-            " AND (? OR list_contains(?, r.partnership))"
-            " ORDER BY lower(r.structure), p.name LIMIT ?",
-            [needle, needle, needle, partnerships is None, list(partnerships or ()), limit],
-        )
-        .fetchall()
-    )
+    # Both sides folded by normalise, as a structure's key is ("Straße" is found by "strasse",
+    # "Peer  Panel" by "peer panel"): the register's structure_key, and the few partnerships' names here.
+    needle = normalise(text)
+    cur = store.cursor()
+    named = [
+        slug
+        for slug, name in cur.execute("SELECT slug, name FROM partnerships").fetchall()
+        if needle in normalise(name)
+    ]
+    rows = cur.execute(
+        "SELECT r.structure || ' — ' || p.name, r.partnership, r.structure"
+        " FROM structure_register r JOIN partnerships p ON p.slug = r.partnership"
+        " WHERE (? = '' OR contains(r.structure_key, ?) OR list_contains(?, r.partnership))"
+        " AND (? OR list_contains(?, r.partnership))"
+        " ORDER BY lower(r.structure), p.name LIMIT ?",
+        [needle, needle, named, partnerships is None, list(partnerships or ()), limit],
+    ).fetchall()
     return [(label, slug, name) for label, slug, name in rows]

@@ -172,22 +172,46 @@ def load_terms(path: Path) -> list[Term]:
     return terms
 
 
+_PARTNERSHIP_COLUMNS = ("slug", "name", "programme", "area", "start_date", "end_date")
+
+
 def load_partnerships(path: Path) -> list[PartnershipRef]:
-    """Read the partnership reference file (slug, name, programme, area, start_date, end_date)."""
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    """Read the partnership reference file (slug, name, programme, area, start_date, end_date).
+
+    A missing column, a short row or a date that is not YYYY-MM-DD raises ``ValueError`` naming
+    the file and the line."""
     out = []
-    for row in rows:
-        out.append(
-            PartnershipRef(
-                slug=row["slug"].strip(),
-                name=row["name"].strip(),
-                programme=row["programme"].strip(),
-                area=row["area"].strip(),
-                start_date=date.fromisoformat(row["start_date"]) if row.get("start_date") else None,
-                end_date=date.fromisoformat(row["end_date"]) if row.get("end_date") else None,
-            )
-        )
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in _PARTNERSHIP_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(f"{path}: line 1: missing columns {', '.join(missing)}")
+            for row in reader:
+                where = f"{path}: line {reader.line_num}"
+                short = [c for c in _PARTNERSHIP_COLUMNS if row.get(c) is None]
+                if short:
+                    raise ValueError(f"{where}: no value for {', '.join(short)}")
+                dates = {}
+                for column in ("start_date", "end_date"):
+                    value = row[column].strip()
+                    try:
+                        dates[column] = date.fromisoformat(value) if value else None
+                    except ValueError:
+                        raise ValueError(f"{where}: {column} '{value}' is not a date (YYYY-MM-DD)") from None
+                out.append(
+                    PartnershipRef(
+                        slug=row["slug"].strip(),
+                        name=row["name"].strip(),
+                        programme=row["programme"].strip(),
+                        area=row["area"].strip(),
+                        **dates,
+                    )
+                )
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text: {exc}") from None
     return out
 
 
