@@ -573,6 +573,12 @@ def _binned_layer(points: pd.DataFrame, y: alt.Y, colour: alt.Color, lane_title:
     """One mark per lane, month, kind and typology, sized by the number of entries."""
     frame = points.copy()
     frame["typology"] = _text(frame["typology"])
+    # Counts come per month, or summed into years when the months are too many rows: a year's
+    # count is written as its year, not as "January" of it.
+    starts = pd.to_datetime(frame["start"], errors="coerce")
+    years = bool(len(frame)) and bool(((pd.to_datetime(frame["end"], errors="coerce") - starts).dt.days > 31).all())
+    grain, pattern = ("Year", "%Y") if years else ("Month", "%B %Y")
+    frame["period"] = [MISSING if _absent(day) else day.strftime(pattern) for day in starts.tolist()]
     return (
         alt.Chart(frame)
         .transform_filter(_HAS_START)
@@ -593,7 +599,7 @@ def _binned_layer(points: pd.DataFrame, y: alt.Y, colour: alt.Color, lane_title:
             ),
             tooltip=[
                 alt.Tooltip(field="lane", type="nominal", title=lane_title),
-                alt.Tooltip(field="start", type="temporal", title="Month", format="%B %Y"),
+                alt.Tooltip(field="period", type="nominal", title=grain),
                 alt.Tooltip(field="kind", type="nominal", title="Kind"),
                 alt.Tooltip(field="typology", type="nominal", title="Typology"),
                 alt.Tooltip(field="count", type="quantitative", title="Entries", format=",d"),
