@@ -381,7 +381,7 @@ def test_kind_is_a_shape_and_typology_a_stable_colour():
 
 def test_typology_colours_cycle_when_there_are_more_than_eight():
     many = [f"Typology {i}" for i in range(10)]
-    spec = spec_of(charts.timeline(points(), None, lane_title="P", typologies=many))
+    spec = spec_of(charts.timeline(points().assign(typology=many[6:]), None, lane_title="P", typologies=many))
     scale = spec["layer"][0]["encoding"]["color"]["scale"]
     assert scale["domain"] == many
     assert scale["range"] == [*TYPOLOGY_PALETTE, *TYPOLOGY_PALETTE[:2]]
@@ -496,6 +496,21 @@ def test_binned_timeline_tooltip_names_a_year_bin_as_a_year_not_its_first_month(
     period = next(item for item in layer["encoding"]["tooltip"] if item["title"] in ("Month", "Year", "Period"))
     assert period["title"] == "Month"
     assert [row[period["field"]] for row in rows_of(months, layer)] == ["June 2019", "June 2019"]
+
+
+def test_binned_timeline_colours_typologies_rolled_up_as_several():
+    """A value outside an ordinal scale's domain gets no colour in Vega: the filled marks were drawn
+    without a fill, white outlines on white, and the timeline looked empty."""
+    spec = spec_of(
+        charts.timeline(year_binned_points(), None, lane_title="Partnership", typologies=TYPOLOGIES, binned=True)
+    )
+    (layer,) = spec["layer"]
+    scale = layer["encoding"]["color"]["scale"]
+    assert scale["domain"][: len(TYPOLOGIES)] == TYPOLOGIES  # the typologies keep their colours
+    assert "(several)" in scale["domain"]
+    colour = scale["range"][scale["domain"].index("(several)")]
+    assert colour not in scale["range"][: len(TYPOLOGIES)]  # not mistaken for a typology
+    assert colour.upper() != "#FFFFFF"
 
 
 # --- legacy status bar ------------------------------------------------------------------------

@@ -92,6 +92,8 @@ LABEL_COLOUR = "#1F1F1F"
 TEXT_MUTED = "#5f5f5f"
 MISSING = "—"
 OTHER_STATUS_COLOUR = "#BDBDBD"
+OTHER_TYPOLOGY_COLOUR = "#9E9E9E"
+"""Typology values outside the vocabulary (the binned timeline's "(several)")."""
 
 _HEATMAP_COLUMNS = (
     "row",
@@ -628,10 +630,16 @@ def timeline(
     bands = _frame(segments, _SEGMENT_COLUMNS, "timeline segments")
 
     domain = [str(label) for label in typologies] or sorted(_text(entries["typology"]).unique().tolist())
+    # A value outside the scale's domain gets no colour in Vega, and a filled mark without one is not
+    # drawn: binned counts whose typologies are rolled up into "(several)" vanished. Such values
+    # come after the typologies, in grey, so every typology keeps its colour.
+    others = sorted(set(_text(entries["typology"]).tolist()) - set(domain))
     colour = alt.Color(
         field="typology",
         type="nominal",
-        scale=alt.Scale(domain=domain, range=_palette(len(domain))),
+        scale=alt.Scale(
+            domain=[*domain, *others], range=[*_palette(len(domain)), *[OTHER_TYPOLOGY_COLOUR] * len(others)]
+        ),
         legend=_legend("Typology", orient="bottom", columns=2, symbolSize=150),
     )
     lanes = _lanes(entries, bands)
