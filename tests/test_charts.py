@@ -381,7 +381,7 @@ def test_kind_is_a_shape_and_typology_a_stable_colour():
 
 def test_typology_colours_cycle_when_there_are_more_than_eight():
     many = [f"Typology {i}" for i in range(10)]
-    spec = spec_of(charts.timeline(points(), None, lane_title="P", typologies=many))
+    spec = spec_of(charts.timeline(points().assign(typology=many[6:]), None, lane_title="P", typologies=many))
     scale = spec["layer"][0]["encoding"]["color"]["scale"]
     assert scale["domain"] == many
     assert scale["range"] == [*TYPOLOGY_PALETTE, *TYPOLOGY_PALETTE[:2]]
@@ -460,10 +460,57 @@ def test_binned_timeline_sizes_marks_by_count():
     assert encoding["color"]["scale"]["domain"] == TYPOLOGIES
     assert encoding["x"]["field"] == "mid"
     assert {"calculate": "(time(datum.start) + time(datum.end)) / 2", "as": "mid"} in layer["transform"]
-    assert set(tooltip_titles(layer)) == {"lane", "start", "kind", "typology", "count"}
+    assert set(tooltip_titles(layer)) == {"lane", "period", "kind", "typology", "count"}
     assert charts.spec_rows(
         charts.timeline(binned_points(), None, lane_title="P", typologies=TYPOLOGIES, binned=True)
     ) == len(binned_points())
+
+
+def year_binned_points() -> pd.DataFrame:
+    """Counts summed into years, typologies rolled up, as ``queries.timeline`` gives them when even
+    the months of every typology are more rows than a chart may ship."""
+    frame = pd.DataFrame(
+        [
+            ("A lane", 1, "2019-01-01", "2020-01-01", "milestone", "(several)", 240),
+            ("A lane", 1, "2020-01-01", "2021-01-01", "setback", "(several)", 31),
+        ],
+        columns=["lane", "lane_order", "start", "end", "kind", "typology", "count"],
+    )
+    frame["start"] = pd.to_datetime(frame["start"])
+    frame["end"] = pd.to_datetime(frame["end"])
+    return frame
+
+
+def test_binned_timeline_tooltip_names_a_year_bin_as_a_year_not_its_first_month():
+    """A year's count must not read "Month: January 2019" in the tooltip."""
+    spec = spec_of(
+        charts.timeline(year_binned_points(), None, lane_title="Partnership", typologies=TYPOLOGIES, binned=True)
+    )
+    (layer,) = spec["layer"]
+    period = next(item for item in layer["encoding"]["tooltip"] if item["title"] in ("Month", "Year", "Period"))
+    assert period["title"] == "Year"
+    assert [row[period["field"]] for row in rows_of(spec, layer)] == ["2019", "2020"]
+
+    months = spec_of(charts.timeline(binned_points(), None, lane_title="P", typologies=TYPOLOGIES, binned=True))
+    (layer,) = months["layer"]
+    period = next(item for item in layer["encoding"]["tooltip"] if item["title"] in ("Month", "Year", "Period"))
+    assert period["title"] == "Month"
+    assert [row[period["field"]] for row in rows_of(months, layer)] == ["June 2019", "June 2019"]
+
+
+def test_binned_timeline_colours_typologies_rolled_up_as_several():
+    """A value outside an ordinal scale's domain gets no colour in Vega: the filled marks were drawn
+    without a fill, white outlines on white, and the timeline looked empty."""
+    spec = spec_of(
+        charts.timeline(year_binned_points(), None, lane_title="Partnership", typologies=TYPOLOGIES, binned=True)
+    )
+    (layer,) = spec["layer"]
+    scale = layer["encoding"]["color"]["scale"]
+    assert scale["domain"][: len(TYPOLOGIES)] == TYPOLOGIES  # the typologies keep their colours
+    assert "(several)" in scale["domain"]
+    colour = scale["range"][scale["domain"].index("(several)")]
+    assert colour not in scale["range"][: len(TYPOLOGIES)]  # not mistaken for a typology
+    assert colour.upper() != "#FFFFFF"
 
 
 # --- legacy status bar ------------------------------------------------------------------------

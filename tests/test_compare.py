@@ -284,6 +284,18 @@ def test_legacy_chart_keeps_the_chosen_order(demo):
     assert sorts == [["VOICES", "Golden Key", "Blackpool Fulfilling Lives"]] * 2
 
 
+def test_legacy_chart_keeps_an_area_without_structures_as_an_empty_bar(demo):
+    """Every chosen area has its row: an area with no structures in view is an empty bar (none),
+    not left off the chart as if it had not been chosen."""
+    result = compare.compare(demo, Filters(kinds=("setback",)), "partnership", THREE)
+    by_area = result.legacy.groupby("area")["structures"].sum()
+    assert (by_area == 0).any() and (by_area > 0).any()  # the case: some areas with none
+    s = spec(compare.legacy_chart(result.legacy, ["Continuing", "Hosted elsewhere", "Decommissioned"]))
+    bars = next(layer for layer in s["layer"] if layer["mark"]["type"] == "bar")
+    shown = {row["partnership"] for row in s["datasets"][(bars.get("data") or s["data"])["name"]]}
+    assert shown == {names(demo)[slug] for slug in THREE}
+
+
 def test_unknown_kind_of_area_is_refused(demo):
     with pytest.raises(ValueError):
         compare.compare(demo, Filters(), "county", ["x", "y"])

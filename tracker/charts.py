@@ -92,6 +92,8 @@ LABEL_COLOUR = "#1F1F1F"
 TEXT_MUTED = "#5f5f5f"
 MISSING = "—"
 OTHER_STATUS_COLOUR = "#BDBDBD"
+OTHER_TYPOLOGY_COLOUR = "#9E9E9E"
+"""Typology values outside the vocabulary (the binned timeline's "(several)")."""
 
 _HEATMAP_COLUMNS = (
     "row",
@@ -573,6 +575,12 @@ def _binned_layer(points: pd.DataFrame, y: alt.Y, colour: alt.Color, lane_title:
     """One mark per lane, month, kind and typology, sized by the number of entries."""
     frame = points.copy()
     frame["typology"] = _text(frame["typology"])
+    # Counts come per month, or summed into years when the months are too many rows: a year's
+    # count is written as its year, not as "January" of it.
+    starts = pd.to_datetime(frame["start"], errors="coerce")
+    years = bool(len(frame)) and bool(((pd.to_datetime(frame["end"], errors="coerce") - starts).dt.days > 31).all())
+    grain, pattern = ("Year", "%Y") if years else ("Month", "%B %Y")
+    frame["period"] = [MISSING if _absent(day) else day.strftime(pattern) for day in starts.tolist()]
     return (
         alt.Chart(frame)
         .transform_filter(_HAS_START)
@@ -593,7 +601,7 @@ def _binned_layer(points: pd.DataFrame, y: alt.Y, colour: alt.Color, lane_title:
             ),
             tooltip=[
                 alt.Tooltip(field="lane", type="nominal", title=lane_title),
-                alt.Tooltip(field="start", type="temporal", title="Month", format="%B %Y"),
+                alt.Tooltip(field="period", type="nominal", title=grain),
                 alt.Tooltip(field="kind", type="nominal", title="Kind"),
                 alt.Tooltip(field="typology", type="nominal", title="Typology"),
                 alt.Tooltip(field="count", type="quantitative", title="Entries", format=",d"),
@@ -622,10 +630,16 @@ def timeline(
     bands = _frame(segments, _SEGMENT_COLUMNS, "timeline segments")
 
     domain = [str(label) for label in typologies] or sorted(_text(entries["typology"]).unique().tolist())
+    # A value outside the scale's domain gets no colour in Vega, and a filled mark without one is not
+    # drawn: binned counts whose typologies are rolled up into "(several)" vanished. Such values
+    # come after the typologies, in grey, so every typology keeps its colour.
+    others = sorted(set(_text(entries["typology"]).tolist()) - set(domain))
     colour = alt.Color(
         field="typology",
         type="nominal",
-        scale=alt.Scale(domain=domain, range=_palette(len(domain))),
+        scale=alt.Scale(
+            domain=[*domain, *others], range=[*_palette(len(domain)), *[OTHER_TYPOLOGY_COLOUR] * len(others)]
+        ),
         legend=_legend("Typology", orient="bottom", columns=2, symbolSize=150),
     )
     lanes = _lanes(entries, bands)

@@ -614,8 +614,10 @@ def legacy_chart(frame: pd.DataFrame, statuses: Sequence[str]) -> alt.LayerChart
     the order chosen."""
     data = charts._frame(frame, ("area", "area_order", "status", "structures"), "legacy_chart")
     areas = charts._ordered(data, "area", "area_order")
+    # Zero rows kept: an area with no structures in view keeps its row, an empty bar (none), rather
+    # than dropping off the chart as if it had not been chosen.
     counts = data.rename(columns={"area": "partnership"})
-    chart = charts.legacy_status_bar(counts[counts["structures"] > 0], statuses=statuses)
+    chart = charts.legacy_status_bar(counts, statuses=statuses)
     for layer in chart.layer:
         y = layer.encoding.y if layer.encoding is not alt.Undefined else alt.Undefined
         if y is not alt.Undefined:
