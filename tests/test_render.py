@@ -16,7 +16,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ADMIN, ROOT
+from tests.conftest import ADMIN, ROOT, valid_row
 from tracker import charts, compare, queries, render
 from tracker.config import Settings
 from tracker.filters import Filters
@@ -294,3 +294,18 @@ def test_a_cell_with_more_entries_than_a_download_holds_says_so(app_db, deferred
     assert any(f"{count} entries match: more than the 3 one download" in w.value for w in at.warning)
     assert not [b for b in at.get("download_button") if "entries (CSV)" in b.proto.label]
     assert len(at.dataframe[0].value) == 2  # the list is still there
+
+
+def test_table_csv_keeps_negative_numbers_as_numbers(store, write_file):
+    """A heatmap's milestones − setbacks below zero is a number in the chart's CSV, not the text
+    "'-1": only text can be a formula, so numbers are written as they are."""
+    rows = [valid_row(id="s1", kind="setback", title="-cut"), valid_row(id="s2", kind="setback")]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    cells = queries.heatmap(store, Filters(), "partnership", "typology")
+    cells = cells[cells["count"] > 0]
+    data = render.table_csv(cells, {"row": "Partnership", "net": "Milestones − setbacks", "share": "Share"})
+    assert data.decode("utf-8-sig").splitlines()[1:] == ["VOICES,-2,1.0"]
+    assert render.table_csv(pd.DataFrame({"v": [-0.5, "-cut"]})).decode("utf-8-sig").splitlines()[1:] == [
+        "-0.5",
+        "'-cut",
+    ]

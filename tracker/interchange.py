@@ -17,6 +17,7 @@ import difflib
 import io
 import itertools
 import json
+import numbers
 import re
 import zipfile
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -804,8 +805,13 @@ def frame_csv(frame: Any, columns: dict[str, str]) -> bytes:
         if pd.api.types.is_datetime64_any_dtype(column) and (column.dropna() == column.dropna().dt.normalize()).all():
             chosen = chosen.assign(**{name: column.dt.strftime("%Y-%m-%d")})
     for record in chosen.itertuples(index=False):
-        writer.writerow([neutralise("" if _blank(v) else str(v)) for v in record])
+        writer.writerow(["" if _blank(v) else str(v) if _number(v) else neutralise(str(v)) for v in record])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _number(value: Any) -> bool:
+    """A number (not text): never a formula, so a negative one stays a number (-2, not '-2)."""
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
 def _blank(value: Any) -> bool:
