@@ -171,3 +171,16 @@ def test_deleted_entries_are_listed_for_restoring_by_partnership(one, write_file
     assert {d["id"] for d in history.deleted_entries(one)} == {"e1", "g1"}
     assert [d["id"] for d in history.deleted_entries(one, ["voices"])] == ["e1"]
     assert history.deleted_entries(one, []) == []
+
+
+def test_history_names_changed_terms_and_partnerships_as_the_pages_do(one):
+    """The changes column says "Continuing → Decommissioned", not the stored slugs."""
+    entries.save_entry(
+        one,
+        valid_row(id="e1", partnership="Golden Key", status="Decommissioned", mechanisms="Personal relationships"),
+        actor=ADMIN,
+    )
+    changes = history.entry_history(one, "e1")[1]["changes"]
+    assert "partnership: VOICES → Golden Key" in changes
+    assert "status: Continuing → Decommissioned" in changes
+    assert "mechanisms: Cross-agency networks and groups, Personal relationships → Personal relationships" in changes

@@ -25,6 +25,14 @@ TRACKED = (
     "contribution",
 )
 LABELS = {"date_text": "date"}
+NAMED = {
+    "partnership": "partnership",
+    "typology": "typology",
+    "status": "status",
+    "mechanisms": "mechanism",
+    "sectors": "sector",
+}
+"""Fields stored as slugs: the changes name them as the pages do (labels, partnership names)."""
 
 
 def entry_history(store: Store, entry_id: str) -> list[dict[str, Any]]:
@@ -38,6 +46,14 @@ def entry_history(store: Store, entry_id: str) -> list[dict[str, Any]]:
     ).fetchall()
     out: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
+    vocab = store.vocab() if len(rows) > 1 else None
+
+    def shown(field: str, value: Any) -> str:
+        if vocab is None or field not in NAMED or value is None:
+            return _show(value)
+        names = vocab[NAMED[field]]
+        return _show([names.label(v) for v in value] if isinstance(value, list) else names.label(value))
+
     for row in rows:
         version, at, by, action, deleted, *values = row
         state = dict(zip(TRACKED, values, strict=True))
@@ -45,7 +61,9 @@ def entry_history(store: Store, entry_id: str) -> list[dict[str, Any]]:
         if previous is not None and action == "update":
             for field in TRACKED:
                 if previous[field] != state[field]:
-                    changes.append(f"{LABELS.get(field, field)}: {_show(previous[field])} → {_show(state[field])}")
+                    changes.append(
+                        f"{LABELS.get(field, field)}: {shown(field, previous[field])} → {shown(field, state[field])}"
+                    )
         out.append(
             {
                 "version": version,
