@@ -177,6 +177,19 @@ def test_heatmap_metric_and_view_live_in_the_url(db):
     assert not at.exception
 
 
+def test_an_unknown_page_choice_in_a_link_is_ignored_with_a_note(db):
+    """``?metric=shares`` (a typo) showed counts without a word, unlike an unknown filter value."""
+    at = app("pages/heatmaps.py", metric="shares", view="partnership-mechanism")
+    assert any("metric 'shares'" in plain(w.value) and "ignored" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
+    assert at.query_params.get("view") in ("partnership-mechanism", ["partnership-mechanism"])  # the rest is kept
+    at = app("pages/compare.py", by="programmes")
+    assert any("by 'programmes'" in plain(w.value) for w in at.warning), [w.value for w in at.warning]
+    at = app("pages/heatmaps.py", metric="share")  # a known value: no note
+    assert not any("ignored" in w.value for w in at.warning)
+
+
 def test_timeline_structure_lanes(db):
     at = app("pages/timeline.py", lanes="structure")
     assert not at.exception
