@@ -139,6 +139,30 @@ def test_admin_tabs_draw_only_the_open_one_and_stay_open_after_a_save(db):
     assert "changing-futures-test" in set(listed["slug"])
 
 
+def test_renaming_a_partnership_keeps_its_funding_dates(db):
+    """The form starts empty: renaming VOICES (slug, name, programme, area) left its dates blank and
+    so erased its funding end, and the legacy register then called it "still funded"."""
+    from tracker import admin
+
+    with Store(str(db), Settings(db=str(db))) as store:
+        before = admin.partnerships(store).set_index("slug").loc["voices"]
+    assert before["end_date"] is not None and before["end_date"] == before["end_date"]
+    at = app("pages/admin.py")
+    at.session_state["admin_view"] = "Partnerships"
+    at.run()
+    form = {t.label: t for t in at.text_input}
+    for label, value in (("Slug", "voices"), ("Name", "VOICES Stoke"), ("Programme", before["programme"])):
+        form[label].input(value)
+    form["Area"].input(before["area"])
+    next(b for b in at.button if b.label == "Save partnership").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved VOICES Stoke." in plain(s.value) for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        after = admin.partnerships(store).set_index("slug").loc["voices"]
+    assert after["name"] == "VOICES Stoke"
+    assert (after["start_date"], after["end_date"]) == (before["start_date"], before["end_date"])
+
+
 def test_overview_figures_follow_the_filters(db):
     at = app()
     assert metric(at, "Entries") == "89"
