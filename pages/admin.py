@@ -169,7 +169,9 @@ if taxonomy_tab.open:
             retire = st.form_submit_button("Retire")
             bring_back = st.form_submit_button("Un-retire")
             delete = st.form_submit_button("Delete (only if never used)")
-            if which and rename:
+            if not which and (rename or retire or bring_back or delete):
+                st.error("Nothing was changed: choose a term first.", icon=":material/error:")
+            elif which and rename:
                 report(admin.rename_term, vocabulary, which, new_label, done=f"Renamed to “{new_label}”.")
             elif which and (retire or bring_back):
                 report(admin.set_retired, vocabulary, which, retire, done="Retired." if retire else "Back in use.")

@@ -163,6 +163,19 @@ def test_renaming_a_partnership_keeps_its_funding_dates(db):
     assert (after["start_date"], after["end_date"]) == (before["start_date"], before["end_date"])
 
 
+def test_a_term_action_without_a_term_chosen_says_so_and_keeps_the_label(db):
+    """Rename with no term chosen did nothing at all: no change, no word."""
+    at = app("pages/admin.py")
+    at.session_state["admin_view"] = "Taxonomy"
+    at.run()
+    (new_label,) = [t for t in at.text_input if t.label == "New label"]
+    new_label.input("Leadership and vision")
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert not at.exception, at.exception
+    assert any("choose a term first" in e.value for e in at.error), [e.value for e in at.error]
+    assert next(t for t in at.text_input if t.label == "New label").value == "Leadership and vision"
+
+
 def test_overview_figures_follow_the_filters(db):
     at = app()
     assert metric(at, "Entries") == "89"
