@@ -188,14 +188,19 @@ def current_filters() -> Filters:
 def url_choice(label: str, options: dict[str, str], key: str, default: str, horizontal: bool = True) -> str:
     """A page-level choice (e.g. a heatmap metric) kept in the URL so a link reproduces the view."""
     state_key = f"u_{key}"
+    unknown = None
     if state_key not in st.session_state:
         wanted = st.query_params.get(key)
         st.session_state[state_key] = wanted if wanted in options else default
+        if wanted is not None and wanted not in options:  # as unknown filter values are: said, not silent
+            unknown = f"The link asked for {key} '{inert(wanted)}', which this page does not have; ignored."
     choice = (
         st.segmented_control(label, list(options), format_func=options.get, key=state_key, selection_mode="single")
         if horizontal
         else st.radio(label, list(options), format_func=options.get, key=state_key)
     )
+    if unknown:
+        st.warning(unknown, icon=":material/link_off:")
     if choice is None:  # a segmented control can be clicked off; keep a value
         choice = default
     _write_url({key: [choice]} if choice != default else {}, [key])

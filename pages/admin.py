@@ -36,6 +36,11 @@ def report(action, *args, done: str) -> None:  # type: ignore[no-untyped-def]
         st.rerun()
 
 
+def _day(value) -> date | None:  # type: ignore[no-untyped-def]
+    """A stored date as a date (``None`` when there is none)."""
+    return None if value is None or value != value else value.date() if hasattr(value, "date") else value
+
+
 if done := st.session_state.pop("admin_done", None):
     st.success(_ui.inert(done), icon=":material/check_circle:")
 
@@ -90,8 +95,9 @@ if members_tab.open:
 if partnerships_tab.open:
     with partnerships_tab:
         st.header("Partnerships")
+        known = app_state.read(admin.partnerships)
         st.dataframe(
-            app_state.read(admin.partnerships),
+            known,
             hide_index=True,
             width="stretch",
             column_config={
@@ -101,7 +107,10 @@ if partnerships_tab.open:
         )
         with st.form("partnership_form"):
             st.subheader("Add a partnership, or change one")
-            st.caption("A partnership is found by its slug, which never changes; renaming it keeps all its entries.")
+            st.caption(
+                "A partnership is found by its slug, which never changes; renaming it keeps all its entries. "
+                "Dates left empty keep the partnership's stored dates."
+            )
             cols = st.columns(2)
             slug = cols[0].text_input("Slug", placeholder="e.g. changing-futures-lancashire")
             name = cols[1].text_input("Name")
@@ -110,6 +119,12 @@ if partnerships_tab.open:
             start = cols[0].date_input("Start", value=None)
             end = cols[1].date_input("Funding ended", value=None)
             if st.form_submit_button("Save partnership", type="primary"):
+                # The form starts empty: a change that leaves a date out keeps the stored one, rather
+                # than erasing the funding end (which the legacy register and survival rely on).
+                stored = known.loc[known["slug"] == slug.strip()]
+                if len(stored):
+                    start = start or _day(stored["start_date"].iloc[0])
+                    end = end or _day(stored["end_date"].iloc[0])
                 report(
                     admin.save_partnership,
                     {
@@ -154,7 +169,9 @@ if taxonomy_tab.open:
             retire = st.form_submit_button("Retire")
             bring_back = st.form_submit_button("Un-retire")
             delete = st.form_submit_button("Delete (only if never used)")
-            if which and rename:
+            if not which and (rename or retire or bring_back or delete):
+                st.error("Nothing was changed: choose a term first.", icon=":material/error:")
+            elif which and rename:
                 report(admin.rename_term, vocabulary, which, new_label, done=f"Renamed to “{new_label}”.")
             elif which and (retire or bring_back):
                 report(admin.set_retired, vocabulary, which, retire, done="Retired." if retire else "Back in use.")

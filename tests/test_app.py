@@ -139,6 +139,43 @@ def test_admin_tabs_draw_only_the_open_one_and_stay_open_after_a_save(db):
     assert "changing-futures-test" in set(listed["slug"])
 
 
+def test_renaming_a_partnership_keeps_its_funding_dates(db):
+    """The form starts empty: renaming VOICES (slug, name, programme, area) left its dates blank and
+    so erased its funding end, and the legacy register then called it "still funded"."""
+    from tracker import admin
+
+    with Store(str(db), Settings(db=str(db))) as store:
+        before = admin.partnerships(store).set_index("slug").loc["voices"]
+    assert before["end_date"] is not None and before["end_date"] == before["end_date"]
+    at = app("pages/admin.py")
+    at.session_state["admin_view"] = "Partnerships"
+    at.run()
+    form = {t.label: t for t in at.text_input}
+    for label, value in (("Slug", "voices"), ("Name", "VOICES Stoke"), ("Programme", before["programme"])):
+        form[label].input(value)
+    form["Area"].input(before["area"])
+    next(b for b in at.button if b.label == "Save partnership").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved VOICES Stoke." in plain(s.value) for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        after = admin.partnerships(store).set_index("slug").loc["voices"]
+    assert after["name"] == "VOICES Stoke"
+    assert (after["start_date"], after["end_date"]) == (before["start_date"], before["end_date"])
+
+
+def test_a_term_action_without_a_term_chosen_says_so_and_keeps_the_label(db):
+    """Rename with no term chosen did nothing at all: no change, no word."""
+    at = app("pages/admin.py")
+    at.session_state["admin_view"] = "Taxonomy"
+    at.run()
+    (new_label,) = [t for t in at.text_input if t.label == "New label"]
+    new_label.input("Leadership and vision")
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert not at.exception, at.exception
+    assert any("choose a term first" in e.value for e in at.error), [e.value for e in at.error]
+    assert next(t for t in at.text_input if t.label == "New label").value == "Leadership and vision"
+
+
 def test_overview_figures_follow_the_filters(db):
     at = app()
     assert metric(at, "Entries") == "89"
@@ -175,6 +212,19 @@ def test_heatmap_metric_and_view_live_in_the_url(db):
     at = app("pages/heatmaps.py", metric="share", view="typology-mechanism")
     assert at.query_params.get("metric") in ("share", ["share"])
     assert not at.exception
+
+
+def test_an_unknown_page_choice_in_a_link_is_ignored_with_a_note(db):
+    """``?metric=shares`` (a typo) showed counts without a word, unlike an unknown filter value."""
+    at = app("pages/heatmaps.py", metric="shares", view="partnership-mechanism")
+    assert any("metric 'shares'" in plain(w.value) and "ignored" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
+    assert at.query_params.get("view") in ("partnership-mechanism", ["partnership-mechanism"])  # the rest is kept
+    at = app("pages/compare.py", by="programmes")
+    assert any("by 'programmes'" in plain(w.value) for w in at.warning), [w.value for w in at.warning]
+    at = app("pages/heatmaps.py", metric="share")  # a known value: no note
+    assert not any("ignored" in w.value for w in at.warning)
 
 
 def test_timeline_structure_lanes(db):
