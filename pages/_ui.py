@@ -381,6 +381,8 @@ def cell_entries(filters: Filters, cells: pd.DataFrame, rows: str, cols: str, pi
     """The entries behind the heatmap cell the user clicked: how many there are (the cell's own
     count), the latest :data:`CELL_ROWS` of them, and all of them as a download when that is not
     all (at a programme's scale a cell holds thousands, #6)."""
+    if picked is not None and not ((cells["row_key"] == picked[0]) & (cells["col_key"] == picked[1])).any():
+        picked = None  # a cell the chart still holds from before the filters changed: not in this grid
     if picked is None:
         st.caption("Click a cell to list the entries behind it.")
         return

@@ -858,3 +858,26 @@ def test_an_export_larger_than_a_download_holds_says_what_to_do_instead(db, monk
     at = app("pages/import_export.py", partnership="voices")  # narrowed below the limit: the buttons are back
     assert not any("one download from the app holds" in w.value for w in at.warning)
     assert export_buttons(at) == ["CSV", "XLSX", "JSON", "PARQUET"]
+
+
+def _cell_list(picked_row: str, partnerships: tuple[str, ...]) -> None:  # run by AppTest.from_function
+    from pages import _ui
+    from tracker import app_state, queries
+    from tracker.filters import Filters
+
+    filters = Filters(partnerships=partnerships)
+    cells = queries.heatmap(app_state.store(), filters, "partnership", "typology")
+    picked = (picked_row, "coordinating-support")
+    _ui.cell_entries(filters, cells, "partnership", "typology", picked)
+
+
+def test_a_heatmap_cell_picked_before_the_filters_changed_lists_nothing_from_outside_them(db):
+    """The chart keeps a clicked cell when its data changes; a cell no longer in the grid (VOICES,
+    after filtering to Golden Key) lists no entries of it, and the page asks for a click instead."""
+    shown = AppTest.from_function(_cell_list, args=("voices", ("voices",)), default_timeout=TIMEOUT).run()
+    assert not shown.exception
+    assert any("VOICES" in m.value and "entr" in m.value for m in shown.markdown)
+    stale = AppTest.from_function(_cell_list, args=("voices", ("golden-key",)), default_timeout=TIMEOUT).run()
+    assert not stale.exception
+    assert not stale.dataframe and not any("VOICES" in m.value for m in stale.markdown)
+    assert any("Click a cell" in c.value for c in stale.caption)
