@@ -89,8 +89,11 @@ if members_tab.open:
         with st.form("remove_member"):
             st.subheader("Remove a member")
             gone = st.selectbox("Member", [r["email"] for r in rows], index=None, placeholder="Choose a member")
-            if st.form_submit_button("Remove member") and gone:
-                report(access.remove_member, gone, done=f"Removed {gone}.")
+            if st.form_submit_button("Remove member"):
+                if gone:
+                    report(access.remove_member, gone, done=f"Removed {gone}.")
+                else:
+                    st.error("Nothing was changed: choose a member first.", icon=":material/error:")
 
 if partnerships_tab.open:
     with partnerships_tab:

@@ -176,6 +176,13 @@ def test_a_term_action_without_a_term_chosen_says_so_and_keeps_the_label(db):
     assert next(t for t in at.text_input if t.label == "New label").value == "Leadership and vision"
 
 
+def test_remove_member_without_a_member_chosen_says_so(db):
+    at = app("pages/admin.py")
+    next(b for b in at.button if b.label == "Remove member").click().run()
+    assert not at.exception, at.exception
+    assert any("choose a member first" in e.value for e in at.error), [e.value for e in at.error]
+
+
 def test_overview_figures_follow_the_filters(db):
     at = app()
     assert metric(at, "Entries") == "89"
