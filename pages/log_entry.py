@@ -103,12 +103,19 @@ def _delete() -> None:
 def _restore() -> None:
     entry_id = st.session_state.get("e_id")
     try:
-        entries.restore_entry(app_state.store(), entry_id, actor=app_state.member())
+        restored = entries.restore_entry(app_state.store(), entry_id, actor=app_state.member())
     except (entries.Conflict, Forbidden, entries.NotFound) as exc:
         st.session_state["e_errors"] = {"": f"Not restored: {exc}"}
         return
-    st.session_state["e_saved"] = {"id": entry_id, "title": st.session_state.get(KEY("title")), "restored": True}
-    _load(entry_id)
+    st.session_state["e_saved"] = {"id": entry_id, "title": restored.title, "restored": True}
+    # The form keeps what the user typed (an edit begun before someone else deleted the entry). A
+    # delete and this restore change no content, so if they are all that happened since the version
+    # the edit began from, it goes on from the restored one; otherwise a save shows the Conflict.
+    base = st.session_state.get("e_version")
+    if base is not None and restored.version - base <= 2:
+        st.session_state["e_version"] = restored.version
+    st.session_state["e_errors"] = {}
+    st.session_state["e_conflict"] = None
 
 
 def _take_theirs() -> None:

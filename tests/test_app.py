@@ -888,3 +888,21 @@ def test_a_heatmap_cell_picked_before_the_filters_changed_lists_nothing_from_out
     assert not stale.exception
     assert not stale.dataframe and not any("VOICES" in m.value for m in stale.markdown)
     assert any("Click a cell" in c.value for c in stale.caption)
+
+
+def test_an_edit_of_an_entry_someone_deleted_keeps_the_text_through_the_restore(db):
+    at = app("pages/log_entry.py", edit="voices-marg-2015")
+    with Store(str(db), Settings(db=str(db))) as store:  # someone else deletes it meanwhile
+        from tracker import entries
+
+        entries.delete_entry(store, "voices-marg-2015", actor=ADMIN.__class__("colleague@voices.org", "admin"))
+    at.text_input(key="e_title").set_value("My title").run()  # the page now says it was deleted
+    assert any("was deleted by colleague@voices.org" in plain(w.value) for w in at.warning)
+    assert at.text_input(key="e_title").value == "My title"
+    at.button(key="e_restore").click().run()
+    assert any("Restored" in s.value for s in at.success)
+    assert at.text_input(key="e_title").value == "My title"  # the message promised: your text is kept
+    at.button(key="e_save").click().run()
+    assert not at.error, [e.value for e in at.error]
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert entries.get_entry(store, "voices-marg-2015").title == "My title"
