@@ -118,11 +118,15 @@ else:
                 st.session_state["import_done"] = done.summary()
                 st.session_state.pop("import_check", None)
                 st.rerun()
-            else:
-                st.error(
+            else:  # the data changed since the check: check the file again, against it as it is now
+                st.session_state["import_failed"] = (
                     f"Nothing was stored: {done.summary()}. The data changed since the check: "
                     + "; ".join(_ui.inert(p) for p in done.problems[:5])
                 )
+                st.session_state.pop("import_check", None)
+                st.rerun()
+if st.session_state.get("import_failed"):
+    st.error(st.session_state.pop("import_failed"), icon=":material/error:")
 if st.session_state.get("import_done"):
     st.success(f"Imported: {st.session_state.pop('import_done')}.", icon=":material/check_circle:")
 

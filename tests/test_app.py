@@ -906,3 +906,26 @@ def test_an_edit_of_an_entry_someone_deleted_keeps_the_text_through_the_restore(
     assert not at.error, [e.value for e in at.error]
     with Store(str(db), Settings(db=str(db))) as store:
         assert entries.get_entry(store, "voices-marg-2015").title == "My title"
+
+
+def test_an_import_refused_after_its_check_shows_the_rows_and_offers_no_stale_preview(db):
+    at = app("pages/import_export.py")
+    with Store(str(db), Settings(db=str(db))) as store:
+        from tracker import entries
+
+        theirs = entries.get_entry(store, "voices-marg-2015")
+    good = csv_bytes([valid_row(id="n1"), valid_row(id=theirs.id, title="Changed title")])
+    at.file_uploader(key="upload").set_value(("good.csv", good, "text/csv")).run()
+    assert any("1 would be created, 1 would be updated" in s.value for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:  # someone deletes that entry meanwhile
+        entries.delete_entry(store, theirs.id, actor=ADMIN)
+    at.button(key="do_import").click().run()
+    assert any("Nothing was stored" in e.value for e in at.error)
+    assert not any("is valid" in s.value for s in at.success)  # not the stale check
+    table = at.dataframe[0].value
+    assert list(table["row"]) == [3] and "was deleted by" in table["problem"][0]
+    at.run()  # the next run still says so, and offers no import of the stale preview
+    assert not any("is valid" in s.value for s in at.success)
+    assert not [b for b in at.button if b.key == "do_import"]
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert queries.count_entries(store) == 88
