@@ -166,3 +166,11 @@ def test_export_into_a_missing_folder_is_a_usage_error(capsys, db, tmp_path):
     code, _, err = run(capsys, "export", tmp_path / "missing" / "out.csv", "--db", db)
     assert code == 2 and "no such folder" in err
     assert not (tmp_path / "missing").exists()
+
+
+def test_export_onto_a_folder_is_a_usage_error(capsys, db, tmp_path):
+    # `export out.csv` where out.csv is a folder: exit 2 with a plain message, not a traceback
+    run(capsys, "init", "--db", db)
+    (tmp_path / "out.csv").mkdir()
+    code, _, err = run(capsys, "export", tmp_path / "out.csv", "--db", db)
+    assert code == 2 and "is a folder" in err and "Traceback" not in err

@@ -95,6 +95,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not Path(args.file).parent.is_dir():
         print(f"error: no such folder: {Path(args.file).parent}", file=sys.stderr)
         return EXIT_USAGE
+    if Path(args.file).is_dir():
+        example = Path(args.file) / "entries.csv"
+        print(f"error: {args.file} is a folder; give a file name, e.g. {example}", file=sys.stderr)
+        return EXIT_USAGE
     with _open(args) as store, open(args.file, "wb") as out:
         n = interchange.WRITERS[fmt](queries.export_rows(store), out)
     print(f"exported {n} entries to {args.file} ({fmt})")
