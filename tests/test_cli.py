@@ -174,3 +174,14 @@ def test_export_onto_a_folder_is_a_usage_error(capsys, db, tmp_path):
     (tmp_path / "out.csv").mkdir()
     code, _, err = run(capsys, "export", tmp_path / "out.csv", "--db", db)
     assert code == 2 and "is a folder" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["demo"], ["init"], ["summary", "--by", "year"], ["member", "list"], ["backup", "{tmp}/bk"], ["restore", "{tmp}"]],
+)
+def test_an_empty_db_is_a_usage_error_not_a_throwaway_database(capsys, tmp_path, argv):
+    # `--db "$DB"` with DB unset: DuckDB would open an in-memory database, report success and keep nothing
+    code, out, err = run(capsys, *[a.format(tmp=tmp_path) for a in argv], "--db", "")
+    assert code == 2 and "--db is empty" in err and "Traceback" not in err
+    assert out == "" and not (tmp_path / "bk").exists()

@@ -271,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "db", None) is not None and not args.db.strip():
+        # DuckDB would open a throwaway in-memory database, report success and keep nothing
+        hint = "give a database file (e.g. data/tracker.duckdb) or leave --db out"
+        print(f"error: --db is empty; {hint}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return int(args.func(args))
     except StoreError as exc:
