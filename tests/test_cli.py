@@ -185,3 +185,14 @@ def test_an_empty_db_is_a_usage_error_not_a_throwaway_database(capsys, tmp_path,
     code, out, err = run(capsys, *[a.format(tmp=tmp_path) for a in argv], "--db", "")
     assert code == 2 and "--db is empty" in err and "Traceback" not in err
     assert out == "" and not (tmp_path / "bk").exists()
+
+
+@pytest.mark.parametrize("command", ["export", "report", "synth"])
+def test_an_output_file_that_cannot_be_written_is_an_error_not_a_traceback(capsys, db, tmp_path, command):
+    # as a file in a folder one may not write to: the system refuses to create it
+    out = tmp_path / ("x" * 300 + (".pdf" if command == "report" else ".csv"))
+    run(capsys, "init", "--db", db)
+    argv = {"export": ["export", out], "report": ["report", "--out", out], "synth": ["synth", "--entries", 3]}
+    code, _, err = run(capsys, *argv[command], *(["--out", out] if command == "synth" else ["--db", db]))
+    assert code == 1 and err.startswith("error: cannot use") and "File name too long" in err
+    assert "Traceback" not in err

@@ -283,3 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # e.g. an output file in a folder one may not write to
+        where = exc.filename if exc.filename is not None else "a file"
+        print(f"error: cannot use {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
