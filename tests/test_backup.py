@@ -135,6 +135,14 @@ def test_backup_refuses_a_folder_that_is_not_empty(original, tmp_path, capsys):
     assert sorted(p.name for p in folder.iterdir()) == ["other.txt"]
 
 
+def test_backup_into_a_missing_folder_is_a_usage_error(original, tmp_path, capsys):
+    # `backup backups/2026-03-01` before backups/ exists: a plain message and exit 2, not a traceback
+    assert main(["backup", str(tmp_path / "backups" / "2026-03-01"), "--db", str(original)]) == 2
+    err = capsys.readouterr().err
+    assert "no such folder" in err and "Traceback" not in err
+    assert not (tmp_path / "backups").exists()
+
+
 @pytest.mark.parametrize("damage", ["checksum", "missing-file", "manifest", "not-a-backup", "newer-schema"])
 def test_restore_refuses_a_damaged_or_foreign_backup_and_leaves_nothing(original, tmp_path, capsys, damage):
     folder = tmp_path / "bk"

@@ -166,3 +166,33 @@ def test_export_into_a_missing_folder_is_a_usage_error(capsys, db, tmp_path):
     code, _, err = run(capsys, "export", tmp_path / "missing" / "out.csv", "--db", db)
     assert code == 2 and "no such folder" in err
     assert not (tmp_path / "missing").exists()
+
+
+def test_export_onto_a_folder_is_a_usage_error(capsys, db, tmp_path):
+    # `export out.csv` where out.csv is a folder: exit 2 with a plain message, not a traceback
+    run(capsys, "init", "--db", db)
+    (tmp_path / "out.csv").mkdir()
+    code, _, err = run(capsys, "export", tmp_path / "out.csv", "--db", db)
+    assert code == 2 and "is a folder" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["demo"], ["init"], ["summary", "--by", "year"], ["member", "list"], ["backup", "{tmp}/bk"], ["restore", "{tmp}"]],
+)
+def test_an_empty_db_is_a_usage_error_not_a_throwaway_database(capsys, tmp_path, argv):
+    # `--db "$DB"` with DB unset: DuckDB would open an in-memory database, report success and keep nothing
+    code, out, err = run(capsys, *[a.format(tmp=tmp_path) for a in argv], "--db", "")
+    assert code == 2 and "--db is empty" in err and "Traceback" not in err
+    assert out == "" and not (tmp_path / "bk").exists()
+
+
+@pytest.mark.parametrize("command", ["export", "report", "synth"])
+def test_an_output_file_that_cannot_be_written_is_an_error_not_a_traceback(capsys, db, tmp_path, command):
+    # as a file in a folder one may not write to: the system refuses to create it
+    out = tmp_path / ("x" * 300 + (".pdf" if command == "report" else ".csv"))
+    run(capsys, "init", "--db", db)
+    argv = {"export": ["export", out], "report": ["report", "--out", out], "synth": ["synth", "--entries", 3]}
+    code, _, err = run(capsys, *argv[command], *(["--out", out] if command == "synth" else ["--db", db]))
+    assert code == 1 and err.startswith("error: cannot use") and "File name too long" in err
+    assert "Traceback" not in err

@@ -318,6 +318,13 @@ def test_report_command_checks_the_output_file(cli_file, tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
+def test_report_command_refuses_an_output_that_is_a_folder(cli_file, tmp_path, capsys):
+    (tmp_path / "pack.pdf").mkdir()
+    assert cli("report", "--out", str(tmp_path / "pack.pdf"), "--db", str(cli_file)) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "Traceback" not in err
+
+
 def test_the_pack_buttons_on_the_compare_page(cli_file, tmp_path, monkeypatch):
     path = tmp_path / "app.duckdb"
     shutil.copy(cli_file, path)

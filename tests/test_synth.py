@@ -126,3 +126,12 @@ def test_cli_writes_a_file_and_loads_a_database_idempotently(tmp_path, capsys):
 def test_cli_needs_exactly_one_target(argv, capsys):
     assert main(["synth", *argv]) == 2
     assert "exactly one of --out FILE or --db PATH" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["missing/synthetic.csv", "folder.csv"])
+def test_cli_out_in_a_missing_folder_or_onto_a_folder_is_a_usage_error(tmp_path, capsys, where):
+    (tmp_path / "folder.csv").mkdir()
+    assert main(["synth", "--entries", "5", "--out", str(tmp_path / where)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert not (tmp_path / "missing").exists() and not any((tmp_path / "folder.csv").iterdir())

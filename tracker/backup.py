@@ -348,6 +348,10 @@ def _load(path: Path, folder: Path, manifest: Manifest, known: dict[int, tuple[s
 
 def cmd_backup(args: argparse.Namespace) -> int:
     settings = Settings() if args.db is None else Settings(db=args.db)
+    parent = Path(args.dir).parent
+    if not parent.is_dir():
+        print(f"error: no such folder: {parent}; create it first, or choose a folder that exists", file=sys.stderr)
+        return 2
     try:
         with Store(settings.db, settings) as store:
             manifest = create(store, args.dir, system_member())

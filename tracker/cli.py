@@ -95,6 +95,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not Path(args.file).parent.is_dir():
         print(f"error: no such folder: {Path(args.file).parent}", file=sys.stderr)
         return EXIT_USAGE
+    if Path(args.file).is_dir():
+        example = Path(args.file) / "entries.csv"
+        print(f"error: {args.file} is a folder; give a file name, e.g. {example}", file=sys.stderr)
+        return EXIT_USAGE
     with _open(args) as store, open(args.file, "wb") as out:
         n = interchange.WRITERS[fmt](queries.export_rows(store), out)
     print(f"exported {n} entries to {args.file} ({fmt})")
@@ -267,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "db", None) is not None and not args.db.strip():
+        # DuckDB would open a throwaway in-memory database, report success and keep nothing
+        hint = "give a database file (e.g. data/tracker.duckdb) or leave --db out"
+        print(f"error: --db is empty; {hint}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return int(args.func(args))
     except StoreError as exc:
@@ -274,3 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # e.g. an output file in a folder one may not write to
+        where = exc.filename if exc.filename is not None else "a file"
+        print(f"error: cannot use {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID

@@ -703,6 +703,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         print(f"error: no such folder: {out.parent}", file=sys.stderr)
         return EXIT_USAGE
+    if out.is_dir():
+        print(f"error: --out {out} is a folder; give a file name, e.g. {out / 'pack.pdf'}", file=sys.stderr)
+        return EXIT_USAGE
     if args.date_from and args.date_to and args.date_from > args.date_to:
         print("error: --from is after --to", file=sys.stderr)
         return EXIT_INVALID

@@ -349,6 +349,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
         print("error: --entries must be 0 or more and --partnerships 1 or more", file=sys.stderr)
         return 2
     if args.out is not None:
+        out = Path(args.out)
+        if not out.parent.is_dir():
+            print(f"error: no such folder: {out.parent}", file=sys.stderr)
+            return 2
+        if out.is_dir():
+            print(f"error: --out {out} is a folder; give a file name, e.g. {out / 'synthetic.csv'}", file=sys.stderr)
+            return 2
         try:
             n = write(args.out, args.entries, args.partnerships, args.seed)
         except InvalidInput as exc:
