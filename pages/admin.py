@@ -36,11 +36,6 @@ def report(action, *args, done: str) -> None:  # type: ignore[no-untyped-def]
         st.rerun()
 
 
-def _day(value) -> date | None:  # type: ignore[no-untyped-def]
-    """A stored date as a date (``None`` when there is none)."""
-    return None if value is None or value != value else value.date() if hasattr(value, "date") else value
-
-
 if done := st.session_state.pop("admin_done", None):
     st.success(_ui.inert(done), icon=":material/check_circle:")
 
@@ -98,9 +93,8 @@ if members_tab.open:
 if partnerships_tab.open:
     with partnerships_tab:
         st.header("Partnerships")
-        known = app_state.read(admin.partnerships)
         st.dataframe(
-            known,
+            app_state.read(admin.partnerships),
             hide_index=True,
             width="stretch",
             column_config={
@@ -122,24 +116,10 @@ if partnerships_tab.open:
             start = cols[0].date_input("Start", value=None)
             end = cols[1].date_input("Funding ended", value=None)
             if st.form_submit_button("Save partnership", type="primary"):
-                # The form starts empty: a change that leaves a date out keeps the stored one, rather
-                # than erasing the funding end (which the legacy register and survival rely on).
-                stored = known.loc[known["slug"] == slug.strip()]
-                if len(stored):
-                    start = start or _day(stored["start_date"].iloc[0])
-                    end = end or _day(stored["end_date"].iloc[0])
-                report(
-                    admin.save_partnership,
-                    {
-                        "slug": slug,
-                        "name": name,
-                        "programme": programme,
-                        "area": area,
-                        "start_date": start,
-                        "end_date": end,
-                    },
-                    done=f"Saved {name}.",
-                )
+                data = {"slug": slug, "name": name, "programme": programme, "area": area}
+                # the form starts empty: dates left out keep the stored ones
+                data = admin.with_stored_dates(store, {**data, "start_date": start, "end_date": end})
+                report(admin.save_partnership, data, done=f"Saved {name}.")
 
 if taxonomy_tab.open:
     with taxonomy_tab:

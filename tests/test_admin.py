@@ -1,5 +1,6 @@
 """Reference data is managed safely: renames keep entries, used terms can only be retired."""
 
+import pandas as pd
 import pytest
 
 from tests.conftest import ADMIN, valid_row
@@ -136,3 +137,20 @@ def test_partnerships_are_added_and_renamed_by_slug(used):
                 "end_date": "2019-01-01",
             },
         )
+
+
+def test_a_partnership_change_without_dates_keeps_the_stored_ones(store):
+    """The admin form starts empty: a rename leaving the dates out must not erase the funding end."""
+    from datetime import date
+
+    before = admin.partnerships(store).set_index("slug").loc["voices"]
+    data = {"slug": "voices", "name": "VOICES Stoke", "programme": before["programme"], "area": before["area"]}
+    admin.save_partnership(store, ADMIN, admin.with_stored_dates(store, {**data, "start_date": None, "end_date": None}))
+    after = admin.partnerships(store).set_index("slug").loc["voices"]
+    assert after["name"] == "VOICES Stoke"
+    assert (after["start_date"], after["end_date"]) == (before["start_date"], before["end_date"])
+    assert not pd.isna(after["end_date"])
+    given = admin.with_stored_dates(store, {**data, "start_date": None, "end_date": date(2030, 1, 31)})
+    assert given["end_date"] == date(2030, 1, 31)  # a date given is the one saved
+    new = admin.with_stored_dates(store, {"slug": "brand-new", "start_date": None, "end_date": None})
+    assert (new["start_date"], new["end_date"]) == (None, None)

@@ -182,6 +182,20 @@ def partnerships(store: Store) -> pd.DataFrame:
     )
 
 
+def with_stored_dates(store: Store, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` for :func:`save_partnership` with each date left empty filled from the stored
+    partnership of that slug (if any): the admin form starts empty, and a change that leaves the
+    dates out must not erase the funding end the legacy register and survival rely on."""
+    row = (
+        store.cursor()
+        .execute("SELECT start_date, end_date FROM partnerships WHERE slug = ?", [str(data.get("slug") or "").strip()])
+        .fetchone()
+    )
+    if row is None:
+        return dict(data)
+    return {**data, "start_date": data.get("start_date") or row[0], "end_date": data.get("end_date") or row[1]}
+
+
 def save_partnership(store: Store, actor: Member, data: dict[str, Any]) -> Partnership:
     """Add a partnership, or change one (found by slug; the slug itself never changes)."""
     require_admin(actor, "manage partnerships")
