@@ -12,6 +12,11 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
+problem = app_state.open_problem()
+if problem is not None:  # a bad TRACKER_DB or a database server that cannot be reached
+    st.error(f"**The tracker cannot open its database.** {problem}", icon=":material/database:")
+    st.caption("Nothing was changed. Fix the setting or start the database, then reload this page.")
+    st.stop()
 app_state.begin_run()  # the data version is read once per run (tracker/app_state.py)
 member = _auth.identify()  # stops here with a sign-in or request-access page when needed
 

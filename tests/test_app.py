@@ -111,6 +111,23 @@ def test_page_runs_on_an_empty_database(tmp_path, monkeypatch, page):
     assert not at.exception
 
 
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        ("", "TRACKER_DB: it is empty"),
+        ("postgresql://tracker@127.0.0.1:1/tracker", "cannot open the PostgreSQL database"),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_named_on_the_page_not_a_traceback(monkeypatch, target, says):
+    # port 1 on this machine: nothing listens there, so the connection is refused at once
+    monkeypatch.setenv("TRACKER_DB", target)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert "cannot open its database" in at.error[0].value and says in at.error[0].value
+    assert not at.metric and not at.title  # no page drawn on a store that is not there
+
+
 def test_admin_tabs_draw_only_the_open_one_and_stay_open_after_a_save(db):
     at = app("pages/admin.py")
     assert [t.label for t in at.tabs] == ["Members", "Partnerships", "Taxonomy", "Audit log", "Backup"]

@@ -143,6 +143,22 @@ def test_backup_into_a_missing_folder_is_a_usage_error(original, tmp_path, capsy
     assert not (tmp_path / "backups").exists()
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where even root cannot create files")
+def test_backup_and_restore_onto_a_place_that_cannot_be_written_say_so_and_leave_nothing(original, tmp_path, capsys):
+    # /proc refuses new files and folders even to root: as a folder one may not write to would
+    assert main(["backup", "/proc/tracker-backup", "--db", str(original)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write the backup to /proc/tracker-backup") and "nothing was backed up" in err
+    assert "Traceback" not in err and not Path("/proc/tracker-backup").exists()
+
+    assert main(["backup", str(tmp_path / "bk"), "--db", str(original)]) == 0
+    capsys.readouterr()
+    assert main(["restore", str(tmp_path / "bk"), "--db", "/proc/tracker-restored.duckdb"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot create the database /proc/tracker-restored.duckdb")
+    assert "nothing was restored" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("damage", ["checksum", "missing-file", "manifest", "not-a-backup", "newer-schema"])
 def test_restore_refuses_a_damaged_or_foreign_backup_and_leaves_nothing(original, tmp_path, capsys, damage):
     folder = tmp_path / "bk"

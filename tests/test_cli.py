@@ -187,6 +187,15 @@ def test_an_empty_db_is_a_usage_error_not_a_throwaway_database(capsys, tmp_path,
     assert out == "" and not (tmp_path / "bk").exists()
 
 
+@pytest.mark.parametrize("argv", [["demo"], ["init"], ["summary", "--by", "year"], ["backup", "{tmp}/bk"]])
+def test_an_empty_tracker_db_variable_is_a_usage_error_not_a_throwaway_database(capsys, monkeypatch, tmp_path, argv):
+    # TRACKER_DB= left empty in a deployment's environment: as `--db ""`, never an in-memory database
+    monkeypatch.setenv("TRACKER_DB", "")
+    code, out, err = run(capsys, *[a.format(tmp=tmp_path) for a in argv])
+    assert code == 2 and "TRACKER_DB: it is empty" in err and "Traceback" not in err
+    assert out == "" and not (tmp_path / "bk").exists()
+
+
 @pytest.mark.parametrize("command", ["export", "report", "synth"])
 def test_an_output_file_that_cannot_be_written_is_an_error_not_a_traceback(capsys, db, tmp_path, command):
     # as a file in a folder one may not write to: the system refuses to create it

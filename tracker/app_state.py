@@ -24,12 +24,13 @@ from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 import streamlit as st
+from pydantic import ValidationError
 
 from tracker import access, queries
 from tracker.access import LOCAL_ADMIN, Member
-from tracker.config import Settings
+from tracker.config import Settings, settings_problem
 from tracker.filters import Filters
-from tracker.store import Store
+from tracker.store import Store, StoreError
 from tracker.taxonomy import Vocab
 
 T = TypeVar("T")
@@ -65,6 +66,21 @@ def _store(target: str) -> Store:
 def store() -> Store:
     """The process-wide store for ``TRACKER_DB`` (one connection; a cursor per call)."""
     return _store(_target(os.environ.get("TRACKER_DB")))
+
+
+def open_problem() -> str | None:
+    """Why the store cannot be opened (a bad ``TRACKER_*`` setting, a database that cannot be
+    reached), in plain words; None when it opens. A store that failed is tried again next run."""
+    try:
+        store()
+    except StoreError as exc:
+        return str(exc)
+    except ValidationError as exc:
+        problem = settings_problem(exc)
+        if problem is None:
+            raise
+        return problem
+    return None
 
 
 _RUN = "_tracker_run"  # session state: which script run this is (counted by begin_run)

@@ -140,6 +140,7 @@ def create(store: Store, directory: str | Path, actor: Member | None = None) -> 
     target = Path(directory)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} already exists and is not an empty folder; choose a new folder for the backup")
+    made = not target.exists()
     cur = store.cursor()
     try:
         cur.execute("CHECKPOINT")  # fold the write-ahead log into the file first
@@ -158,8 +159,12 @@ def create(store: Store, directory: str | Path, actor: Member | None = None) -> 
         else:
             cur.execute(f"EXPORT DATABASE {_literal(str(target))} (FORMAT parquet)")
         cur.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         cur.execute("ROLLBACK")
+        if made:  # a folder this backup created holds only a part of it: nothing is left behind
+            shutil.rmtree(target, ignore_errors=True)
+        if isinstance(exc, duckdb.Error):  # e.g. a folder that cannot be created or written to
+            raise BackupError(f"cannot write the backup to {target}: {exc}; nothing was backed up") from None
         raise
     finally:
         cur.close()
@@ -305,7 +310,10 @@ def restore(source: str | Path, db: str | Path, settings: Settings | None = None
 
 
 def _load(path: Path, folder: Path, manifest: Manifest, known: dict[int, tuple[str, Path]]) -> None:
-    conn = duckdb.connect(str(path))
+    try:
+        conn = duckdb.connect(str(path))
+    except duckdb.Error as exc:  # e.g. a folder one may not write to
+        raise BackupError(f"cannot create the database {path.with_suffix('')}: {exc}") from None
     try:
         cur = conn.cursor()
         cur.execute(_MIGRATIONS_TABLE)

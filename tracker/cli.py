@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from tracker import access, demo, interchange, limits, queries, verification
 from tracker.access import system_member
-from tracker.config import Settings
+from tracker.config import Settings, settings_problem
 from tracker.errors import InvalidInput
 from tracker.importer import ImportReport
 from tracker.store import Store, StoreError
@@ -283,6 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except BrokenPipeError:
         return EXIT_OK
+    except ValidationError as exc:  # the TRACKER_* environment (e.g. TRACKER_DB set but empty)
+        problem = settings_problem(exc)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:  # e.g. an output file in a folder one may not write to
         where = exc.filename if exc.filename is not None else "a file"
         print(f"error: cannot use {where}: {exc.strerror or exc}", file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,4 +41,28 @@ class Settings(BaseSettings):
     )
     verify_months: int = Field(
         default=12, ge=1, description="A structure whose status is not confirmed for this long is 'unverified'."
+    )
+
+    @field_validator("db")
+    @classmethod
+    def _db_not_blank(cls, value: str) -> str:
+        # DuckDB opens a throwaway in-memory database for "": the app would take entries and keep
+        # nothing (TRACKER_DB= left empty in a deployment's environment, #6)
+        if not value.strip():
+            raise ValueError(
+                "it is empty; set it to a DuckDB file (e.g. data/tracker.duckdb) or a postgresql:// URL, "
+                "or unset it to use data/tracker.duckdb"
+            )
+        return value
+
+
+def settings_problem(exc: BaseException) -> str | None:
+    """What is wrong with the ``TRACKER_*`` settings, for a :class:`Settings` error; else None."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError) or exc.title != Settings.__name__:
+        return None
+    return "; ".join(
+        f"TRACKER_{'_'.join(str(part) for part in err['loc']).upper()}: {err['msg'].removeprefix('Value error, ')}"
+        for err in exc.errors()
     )
