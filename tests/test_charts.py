@@ -840,3 +840,17 @@ def test_every_chart_is_the_same_with_altairs_own_schema_like_check(monkeypatch)
     quick = {name: chart.to_dict() for name, chart in all_charts().items()}
     monkeypatch.setattr(alt.utils.schemapi, "SchemaLike", charts._QuickSchemaLike.ORIGINAL)
     assert {name: chart.to_dict() for name, chart in all_charts().items()} == quick
+
+
+def test_display_text_names_every_missing_or_blank_value_and_keeps_the_rest_in_place():
+    # charts._text writes each distinct value once (#6): the result must still line up row by row
+    series = pd.Series(
+        ["Housing", None, float("nan"), pd.NA, "  ", "", "Housing", 3, pd.NaT, "Health"], index=range(10, 20)
+    )
+    text = charts._text(series, "(none)")
+    assert text.tolist() == [
+        "Housing", "(none)", "(none)", "(none)", "(none)", "(none)", "Housing", "3", "(none)", "Health",
+    ]  # fmt: skip
+    assert text.index.tolist() == list(range(10, 20)) and text.dtype == object
+    assert charts._text(pd.Series([], dtype=object)).tolist() == []
+    assert charts._text(pd.Series([pd.Timestamp("2020-06-01")] * 2)).tolist() == ["2020-06-01 00:00:00"] * 2
