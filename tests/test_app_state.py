@@ -272,6 +272,51 @@ def test_a_read_refuses_an_argument_it_cannot_key():
         app_state._key(({"partnership": "voices"},))
 
 
+class _Clock(dt.date):
+    """A date whose today() the test sets: the server's clock passing midnight."""
+
+    now = dt.date(2020, 1, 1)
+
+    @classmethod
+    def today(cls) -> dt.date:  # type: ignore[override]
+        return cls.now
+
+
+def _unverified_figure() -> None:
+    import streamlit as st
+
+    from tracker import app_state, verification
+    from tracker.filters import Filters
+
+    app_state.begin_run()
+    st.markdown(str(app_state.read(verification.figures, Filters())["running"]))
+
+
+def test_a_read_that_counts_from_today_is_not_served_from_yesterdays_cache(db, monkeypatch):
+    # "Not confirmed for 12 months" moves on at midnight with no write: the cache must not keep
+    # yesterday's answer until it expires (up to an hour)
+    from tracker import verification
+    from tracker.filters import Filters
+
+    with Store(str(db)) as store:
+        last = store.cursor().execute("SELECT max(last_confirmed) FROM structure_register").fetchone()[0]
+        before, after = last + dt.timedelta(days=360), last + dt.timedelta(days=400)  # a year on: past the cut-off
+        assert verification.figures(store, Filters(), today=before)["running"] < verification.figures(
+            store, Filters(), today=after
+        )["running"]
+        expected = [verification.figures(store, Filters(), today=day)["running"] for day in (before, after)]
+    monkeypatch.setattr(verification, "date", _Clock)
+    monkeypatch.setattr(app_state, "date", _Clock)
+    at = AppTest.from_function(_unverified_figure, default_timeout=TIMEOUT)
+    shown = []
+    for day in (before, after):
+        _Clock.now = day
+        at.run()
+        assert not at.exception, at.exception
+        shown.append(int(at.markdown[0].value))
+    assert shown == expected
+
+
 # Charts: the finished Vega-Lite spec is cached by what the chart was built from (#6)
 
 BUILDS: list[str] = []  # every time _counted_heatmap built a chart

@@ -190,7 +190,10 @@ def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any])
     name = f"{fn.__module__}.{fn.__qualname__}"
     _READS[name] = fn
     s = store()
-    key = "\n".join((name, s.target, data_version(s), _key((args, tuple(sorted(kwargs.items()))))))
+    # Today's date is in the key: reads that count from today (the structures not confirmed for 12
+    # months, status bands running to today) are not served from yesterday's cache after midnight.
+    today = date.today().isoformat()
+    key = "\n".join((name, s.target, data_version(s), today, _key((args, tuple(sorted(kwargs.items()))))))
     return key, (name, s.target, args, kwargs)
 
 
