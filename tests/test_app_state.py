@@ -301,9 +301,10 @@ def test_a_read_that_counts_from_today_is_not_served_from_yesterdays_cache(db, m
     with Store(str(db)) as store:
         last = store.cursor().execute("SELECT max(last_confirmed) FROM structure_register").fetchone()[0]
         before, after = last + dt.timedelta(days=360), last + dt.timedelta(days=400)  # a year on: past the cut-off
-        assert verification.figures(store, Filters(), today=before)["running"] < verification.figures(
-            store, Filters(), today=after
-        )["running"]
+        assert (
+            verification.figures(store, Filters(), today=before)["running"]
+            < verification.figures(store, Filters(), today=after)["running"]
+        )
         expected = [verification.figures(store, Filters(), today=day)["running"] for day in (before, after)]
     monkeypatch.setattr(verification, "date", _Clock)
     monkeypatch.setattr(app_state, "date", _Clock)
