@@ -66,9 +66,14 @@ def _check(data: bytes, name: str, *, dry_run: bool) -> importer.ImportReport:
 if upload is None:
     st.session_state.pop("import_check", None)
 else:
-    key = (upload.file_id, upload.name, upload.size)
+    # Checked again when the data changed (a missing partnership added, an entry edited): the
+    # verdict is about the file against the tracker as it is now, not as it was at the upload.
+    # The Import button of a valid check imports it: the import checks every row again, against the
+    # data as it is then, and says so if they changed.
+    key = ((upload.file_id, upload.name, upload.size), app_state.data_version(app_state.store()))
     checked = st.session_state.get("import_check")
-    if not checked or checked[0] != key:
+    importing = bool(st.session_state.get("do_import")) and checked and checked[0][0] == key[0] and checked[1].ok
+    if not importing and (not checked or checked[0] != key):
         checked = (key, _check(upload.getvalue(), upload.name, dry_run=True))
         st.session_state["import_check"] = checked
     report = checked[1]

@@ -925,6 +925,26 @@ def test_an_edit_of_an_entry_someone_deleted_keeps_the_text_through_the_restore(
         assert entries.get_entry(store, "voices-marg-2015").title == "My title"
 
 
+def test_a_file_refused_for_a_missing_partnership_is_checked_again_once_it_is_added(db):
+    at = app("pages/import_export.py")
+    rows = csv_bytes([valid_row(id="n1", partnership="Newtown Futures")])
+    at.file_uploader(key="upload").set_value(("new.csv", rows, "text/csv")).run()
+    assert any("Fix these" in e.value for e in at.error)
+    assert "Newtown Futures" in at.dataframe[0].value["problem"][0]
+    with Store(str(db), Settings(db=str(db))) as store:  # an admin adds the partnership meanwhile
+        from tracker import admin
+
+        admin.save_partnership(
+            store, ADMIN, {"slug": "newtown", "name": "Newtown Futures", "programme": "Changing Futures", "area": "N"}
+        )
+    at.run()  # the same upload, the next interaction: checked against the tracker as it is now
+    assert not at.error, [e.value for e in at.error]
+    assert any("is valid" in s.value for s in at.success)
+    at.button(key="do_import").click().run()
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert queries.count_entries(store) == 90
+
+
 def test_an_import_refused_after_its_check_shows_the_rows_and_offers_no_stale_preview(db):
     at = app("pages/import_export.py")
     with Store(str(db), Settings(db=str(db))) as store:
