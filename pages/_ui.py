@@ -341,8 +341,8 @@ def entry_table(entries: pd.DataFrame, *, key: str, columns: list[str] | None = 
         selection_mode="single-row",
         key=key,
     )
-    if _present.active():
-        return  # present mode offers no editing controls
+    if _present.active() or not app_state.member().can_write:
+        return  # present mode offers no editing controls; viewers have no entry page to link to
     rows = event.selection.rows if event and hasattr(event, "selection") else []
     if rows:
         entry = entries.iloc[rows[0]]

@@ -204,7 +204,7 @@ if backup_tab.open:
         )
         st.download_button(
             "Download a backup (zip)",
-            data=lambda: backup.zip_bytes(store, member),
+            data=lambda: backup.zip_bytes(store, app_state.current(member)),  # built when clicked: the member as now
             file_name=f"tracker-backup-{date.today():%Y-%m-%d}.zip",
             mime="application/zip",
             icon=":material/backup:",

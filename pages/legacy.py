@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import _ui
+from pages import _present, _ui
 from tracker import app_state, charts, links, queries, verification
 from tracker.access import Forbidden
 from tracker.errors import InvalidInput
@@ -87,6 +87,16 @@ def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
     except Forbidden as exc:
         st.session_state["verify_message"] = ("error", f"Not recorded: {exc}.")
         return
+    except LookupError:  # its entries were deleted (or renamed) since the list was drawn
+        st.session_state["verify_message"] = (
+            "error",
+            f"Not recorded: {_ui.inert(name)} is no longer on the register (its entries were deleted or "
+            "renamed since this list was shown).",
+        )
+        return
+    except InvalidInput as exc:
+        st.session_state["verify_message"] = ("error", f"Not recorded: {_ui.inert(exc)}")
+        return
     word = "still running" if outcome == "running" else "closed"
     st.session_state["verify_message"] = ("success", f"Recorded: {_ui.inert(name)} is {word}, as of today.")
 
@@ -95,6 +105,9 @@ def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
 # a lead the structures to check, a successor team the links (#6: each costs a query at scale).
 # The open tab is in the URL (?legacy_view=Needs+checking), so a link can open it.
 member = app_state.member()
+# Writing is off as at a past moment, and in present mode (no editing controls on a projector; the
+# entry page a "Changed…" link opens is not in its navigation).
+writable = filters.as_at is None and not _present.active()
 register_tab, checks_tab, links_tab = st.tabs(
     ["Register", "Needs checking", "Links across programmes"], key="legacy_view", on_change="rerun", bind="query-params"
 )
@@ -262,7 +275,7 @@ if checks_tab.open:
                     + (f" ({_ui.inert(row.host)})" if isinstance(row.host, str) and row.host else "")
                     + f"  \nlast confirmed {confirmed}"
                 )
-                editable = member.can_edit(row.partnership_slug) and filters.as_at is None
+                editable = member.can_edit(row.partnership_slug) and writable
                 for col, (label, prefix, outcome, icon) in zip(cols[1:3], _OUTCOME_BUTTONS, strict=True):
                     col.button(
                         label,
@@ -315,7 +328,7 @@ if links_tab.open:
             )
         if (
             member.can_write
-            and filters.as_at is None
+            and writable
             # Closed until wanted: the lists search every structure (300,000 in a big programme) (#6).
             and st.toggle(
                 "Link a structure to its successor",

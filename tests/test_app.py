@@ -553,6 +553,31 @@ def test_legacy_check_closed_records_the_structure_as_decommissioned(db):
     assert not [b for b in at.button if b.key == f"closed_voices_{key}"]  # no longer to check
 
 
+def test_a_check_of_a_structure_gone_since_the_list_was_drawn_says_so(db):
+    """Another lead deletes the structure's entries while the list is open: "Still running" is
+    refused in words and records nothing; it stopped the page with a LookupError traceback."""
+    from tracker import entries
+
+    at = legacy("Needs checking")
+    at.selectbox(key="check_partnership").set_value("VOICES").run()
+    button = next(b for b in at.button if b.key and b.key.startswith("ok_voices_"))
+    key = button.key.removeprefix("ok_voices_")
+    with Store(str(db), Settings(db=str(db))) as store:
+        gone = (
+            store.cursor()
+            .execute("SELECT id FROM entries WHERE partnership = 'voices' AND structure_key = ?", [key])
+            .fetchall()
+        )
+        for (entry_id,) in gone:
+            entries.delete_entry(store, entry_id, actor=ADMIN)
+        before = store.cursor().execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    button.click().run()
+    assert not at.exception, at.exception
+    assert any("Not recorded" in e.value and "no longer on the register" in e.value for e in at.error)
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert store.cursor().execute("SELECT count(*) FROM audit_log").fetchone()[0] == before
+
+
 def test_legacy_checks_show_ten_at_a_time_and_refill_as_they_are_recorded(db):
     from tracker import entries
 

@@ -153,3 +153,118 @@ def test_as_at_turns_editing_off(db):
     at = run_as(None, "pages/log_entry.py", secrets={}, as_at=date.today().isoformat())
     assert "cannot be logged or edited" in texts(at)
     assert ROOT.exists()
+
+
+def audit_count(db) -> int:
+    with Store(str(db), Settings(db=str(db))) as store:
+        return store.cursor().execute("SELECT count(*) FROM audit_log").fetchone()[0]
+
+
+def test_a_role_taken_away_counts_at_the_next_click(db):
+    """A button's callback runs before the frame identifies the member again: it must act with the
+    member as stored now, not as drawn (an editor made viewer, moved to another partnership or
+    removed kept their rights for one more click: the save, delete or restore went through)."""
+    from tracker import entries
+
+    changes = [
+        {"email": "lead@voices.org", "role": "viewer"},
+        {"email": "lead@voices.org", "role": "editor", "partnerships": ["Golden Key"]},
+        None,  # removed
+    ]
+    for change in changes:
+        at = run_as("lead@voices.org", "pages/log_entry.py", edit="voices-marg-2015")
+        at.text_input(key="e_title").set_value("Changed after my rights were taken away")
+        with Store(str(db), Settings(db=str(db))) as store:
+            if change is None:
+                access.remove_member(store, ADMIN, "lead@voices.org")
+            else:
+                access.save_member(store, ADMIN, change)
+        before = audit_count(db)
+        at.button(key="e_save").click().run()
+        assert not at.exception, at.exception
+        assert audit_count(db) == before, change  # nothing stored, nothing recorded
+        with Store(str(db), Settings(db=str(db))) as store:
+            assert (
+                entries.get_entry(store, "voices-marg-2015").title == "Multi-agency Resolution Group (MaRG) established"
+            ), change
+            access.save_member(store, ADMIN, {"email": "lead@voices.org", "role": "editor", "partnerships": ["VOICES"]})
+        if change is not None and change["role"] == "editor":  # still on the entry page: says why
+            assert "belongs to VOICES. You can read it" in texts(at)
+        if change is None:
+            assert at.title[0].value == "Request access"
+    at = run_as("lead@voices.org", "pages/log_entry.py", edit="voices-marg-2015")
+    with Store(str(db), Settings(db=str(db))) as store:
+        access.save_member(store, ADMIN, {"email": "lead@voices.org", "role": "viewer"})
+    before = audit_count(db)
+    at.button(key="e_delete").click().run()
+    assert not at.exception, at.exception
+    assert audit_count(db) == before
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert entries.get_entry(store, "voices-marg-2015").deleted_at is None
+
+
+def test_a_viewer_selecting_an_entry_row_is_offered_no_edit_link(db):
+    """Viewers have no entry page: selecting a row of an entry table (Overview's latest entries)
+    stopped the page with Streamlit's "Could not find page: pages/log_entry.py"."""
+    at = run_as("funder@fund.org")
+    assert "Select a row to edit that entry" not in texts(at)
+    at.session_state["overview_latest"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    assert not [p for p in at.get("page_link") if "Edit" in p.proto.label]
+    editor = run_as("lead@voices.org")
+    editor.session_state["overview_latest"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    editor.run()
+    assert not editor.exception, editor.exception
+    assert [p for p in editor.get("page_link") if p.proto.label.startswith("Edit")]  # editors still get it
+
+
+def test_present_mode_offers_no_checks_on_the_legacy_register(db):
+    """Present mode leaves the entry page out of the navigation: the "Changed…" link under each
+    structure to check stopped the page for every editor and admin, and the one-click buttons,
+    editing controls, stay off on a projector."""
+    at = run_as("lead@voices.org", "pages/legacy.py", present="1", legacy_view="Needs checking")
+    at.selectbox(key="check_partnership").set_value("VOICES").run()
+    assert not at.exception, at.exception
+    buttons = [b for b in at.button if b.key and b.key.startswith(("ok_voices_", "closed_voices_"))]
+    assert buttons and all(b.disabled for b in buttons)
+    assert not [p for p in at.get("page_link") if p.proto.label == "Changed…"]
+    at.session_state["legacy_view"] = "Links across programmes"
+    at.run()
+    assert not at.exception, at.exception
+    assert not [t for t in at.toggle if t.key == "link_form_open"]  # nor the form to link structures
+
+
+def test_a_backup_download_is_refused_once_the_admin_role_is_taken_away(db, monkeypatch):
+    """The backup zip is built when the button is clicked, without a rerun of the page: it was built
+    for the member as drawn, so an admin made viewer kept getting the whole database (members and
+    audit log included) from the page they had open."""
+    import types
+
+    import streamlit.elements.widgets.button as button
+
+    built = {}
+
+    class Files:  # what Streamlit's runtime keeps of a deferred download: its callable
+        def add_deferred(self, make, mimetype, coordinates, file_name=None, element_id=""):
+            built[file_name] = make
+            return "deferred"
+
+        def remove_deferred(self, *args, **kwargs):
+            pass
+
+    runtime = types.SimpleNamespace(
+        exists=lambda: True, get_instance=lambda: types.SimpleNamespace(media_file_mgr=Files())
+    )
+    monkeypatch.setattr(button, "runtime", runtime)
+    at = run_as("admin@fund.org", "pages/admin.py")
+    at.session_state["admin_view"] = "Backup"
+    at.run()
+    assert not at.exception, at.exception
+    make = next(fn for name, fn in built.items() if name and name.startswith("tracker-backup-"))
+    with Store(str(db), Settings(db=str(db))) as store:
+        access.save_member(store, ADMIN, {"email": "admin@fund.org", "role": "viewer"})
+    before = audit_count(db)
+    with pytest.raises(access.Forbidden, match=r"only admins can make backups; admin@fund\.org is viewer"):
+        make()
+    assert audit_count(db) == before

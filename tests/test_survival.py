@@ -111,6 +111,21 @@ def test_unverified_structures_and_one_click_confirmation(structures):
         verification.confirm(structures, Member("x@y.org", "viewer"), "voices", "a", "running")
 
 
+def test_a_structure_with_a_long_name_can_be_confirmed(store):
+    """A structure name may be 200 characters, as long as a title: "Still running: " before it made
+    the title too long, so its one-click check was refused (a traceback on the legacy register)."""
+    from tracker import entries
+
+    name = "Partnership board for " + "multiple disadvantage " * 8
+    name = name[:200].strip()
+    entries.save_entry(store, valid_row(id="long", structure=name), actor=ADMIN)
+    key = entries.structure_key(name)
+    for outcome, word in (("running", "Still running"), ("closed", "Closed")):
+        saved = verification.confirm(store, ADMIN, "voices", key, outcome, when=date(2024, 2, 1))
+        assert saved.structure == name and saved.title.startswith(f"{word}: Partnership board")
+        assert len(saved.title) <= 200 and saved.title.endswith("…")
+
+
 def test_structures_stopping_at_the_origin_show_as_a_drop_at_zero():
     steps = kaplan_meier([0, 0, 4], [True, False, False])
     assert steps[["time", "survival"]].round(6).values.tolist()[:2] == [[0.0, 1.0], [0.0, round(2 / 3, 6)]]

@@ -43,9 +43,26 @@ def _open(target: str) -> Store:
 
 
 def member() -> Member:
-    """The member acting in this session (set by the frame; local mode: the local admin)."""
+    """The member acting in this session (set by the frame; local mode: the local admin), as stored now.
+
+    A widget's callback (Save, Delete, Still running…) runs before the frame identifies the member
+    again, so a signed-in member is read afresh from the store (not from the read cache, whose data
+    version is still the previous run's): a role changed or taken away counts at the next click.
+    Raises :class:`~tracker.access.Forbidden` for someone who is no longer a member.
+    """
     found = st.session_state.get("member")
-    return found if isinstance(found, Member) else LOCAL_ADMIN
+    return current(found) if isinstance(found, Member) else LOCAL_ADMIN
+
+
+def current(found: Member) -> Member:
+    """``found`` as the store has them now (the local admin as it is), also outside a script run (a
+    download built when clicked). Raises :class:`~tracker.access.Forbidden` if no longer a member."""
+    if found == LOCAL_ADMIN:
+        return found
+    now = access.get_member(store(), found.email)
+    if now is None:
+        raise access.Forbidden(f"{found.email} is no longer a member of this tracker")
+    return now
 
 
 @functools.lru_cache(maxsize=16)

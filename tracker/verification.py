@@ -23,7 +23,7 @@ from tracker.access import Member
 from tracker.entries import save_entry
 from tracker.filters import Filters
 from tracker.interchange import neutralise
-from tracker.models import Entry
+from tracker.models import MAX_TITLE, Entry
 from tracker.store import Store
 
 OUTCOMES = ("running", "closed")
@@ -456,12 +456,17 @@ def confirm(
         else []
     )
     day = (when or date.today()).isoformat()
+
+    def title(word: str) -> str:  # a structure's name may be as long as a title: cut to fit after the word
+        text = f"{word}: {name}"
+        return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1].rstrip() + "…"
+
     if outcome == "running":
         data = {
             "partnership": partnership,
             "date": day,
             "kind": "milestone",
-            "title": f"Still running: {name}",
+            "title": title("Still running"),
             "typology": typology,
             "status": status or "continuing",
             "host": host if status == "hosted-elsewhere" else None,
@@ -474,7 +479,7 @@ def confirm(
             "partnership": partnership,
             "date": day,
             "kind": "setback",
-            "title": f"Closed: {name}",
+            "title": title("Closed"),
             "typology": typology,
             "status": "decommissioned",
             "structure": name,
