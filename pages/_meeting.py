@@ -54,12 +54,9 @@ def url_choices(
 
 
 def _scope_words() -> str:
-    """The current filters in words (with the as-at moment), for the subtitle of a downloaded chart."""
+    """The current filters in words (the as-at moment among them), for the subtitle of a downloaded chart."""
     filters: Filters = st.session_state.get("filters", Filters())
-    words = describe(filters, app_state.vocab())
-    if filters.as_at:
-        words += f" · as it stood at {filters.as_at:%Y-%m-%d %H:%M} UTC"
-    return words
+    return describe(filters, app_state.vocab())
 
 
 def download_buttons(

@@ -277,3 +277,29 @@ def test_a_parquet_date_column_is_checked_as_a_written_date_is(store, tmp_path):
         assert [(p.row, p.column) for p in report.problems] == [(1, "date")]
         assert message in report.problems[0].message
     assert get_entry(store, "p1").date.text == "2019-06-30"
+
+
+def test_a_date_typed_in_excel_with_a_point_is_named_as_a_number_not_a_date(store, tmp_path):
+    """2019.06 typed into an Excel cell is stored as a number: the problem says so and what to write,
+    where it said "must be text, got float". A whole year (2019) is a year, as it always was."""
+    import openpyxl
+
+    from tracker.interchange import COLUMNS
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(COLUMNS))
+    for id_, day in (("x1", 2019.06), ("x2", 2019)):
+        row = valid_row(id=id_)
+        sheet.append([day if c == "date" else row.get(c) or None for c in COLUMNS])
+    path = tmp_path / "points.xlsx"
+    book.save(path)
+    report = import_file(store, path, actor=ADMIN)
+    assert [str(p) for p in report.problems] == [
+        "row 2, column date: 2019.06 is a number, not a date: write it as YYYY, YYYY-MM or YYYY-MM-DD "
+        "(e.g. 2019, 2019-06 or 2019-06-30); a spreadsheet takes a date typed with a point (2019.06) as a number"
+    ]
+    sheet.delete_rows(2)
+    book.save(path)
+    assert import_file(store, path, actor=ADMIN).ok
+    assert get_entry(store, "x2").date.text == "2019"

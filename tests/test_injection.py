@@ -114,6 +114,17 @@ def test_url_date_parameters_are_parsed_as_dates_only(demo):
     assert "2019" not in sql and date(2019, 1, 1) in params
 
 
+def test_a_links_bad_date_is_named_with_what_is_wrong_and_the_forms_it_may_take(demo):
+    """``from``/``to`` take a year or a month too: the note says why the date was ignored (the
+    model's words), not "use YYYY-MM-DD", which is neither the only form nor what was wrong."""
+    _, notes = from_params({"from": ["2019-13"], "to": ["2019-02-29"], "as_at": ["2019-02-29"]}, demo.vocab())
+    assert notes == [
+        "The link's 'from' date is ignored: '2019-13' has month 13; months run 01 to 12.",
+        "The link's 'to' date is ignored: '2019-02-29' is not a real date: February 2019 has 28 days.",
+        "The link's 'as_at' date '2019-02-29' is not a date (use YYYY-MM-DD); ignored.",
+    ]
+
+
 # -- through the app -----------------------------------------------------------------------------
 
 APP = str(ROOT / "app.py")

@@ -170,3 +170,16 @@ def test_unknown_field_rejected(store):
 def test_numbers_from_spreadsheets_become_text(store):
     entry = validate(store.vocab(), valid_row(id=123, date=2018, title=42))
     assert (entry.id, entry.date, entry.title) == ("123", "2018", "42")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        # 2019.06 typed into a spreadsheet cell is a number: say what to write instead
+        (2019.06, "2019.06 is a number, not a date: write it as YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2019, 2019-06"),
+        (2019.5, "2019.5 is a number, not a date: write it as YYYY, YYYY-MM or YYYY-MM-DD"),
+        (float("nan"), "is required"),  # an empty cell of a column of numbers (a DataFrame, Parquet)
+    ],
+)
+def test_a_date_given_as_a_number_that_is_not_a_year_is_explained(store, value, message):
+    assert errors(store, date=value)["date"].startswith(message)

@@ -172,6 +172,20 @@ def test_an_entry_list_refuses_a_column_it_does_not_have(marg):
         queries.entry_list(marg, Filters(), columns=("title", "password"))
 
 
+def test_quotes_are_in_the_order_of_every_entry_list_when_dates_share_a_start(store, write_file):
+    """A year, its first month and its first day begin on the same day: the meeting pack's quotes
+    list them as the entry lists do (the longer period, which ends later, first), not in the order
+    they happened to be entered."""
+    rows = [
+        valid_row(id=f"q-{precision}", date=day, quote=f"said of {day}", speaker="Stakeholder, Housing")
+        for precision, day in (("year", "2019"), ("day", "2019-01-01"), ("month", "2019-01"))
+    ]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    listed = queries.entry_list(store, Filters())["date"].tolist()
+    assert listed == ["2019", "2019-01", "2019-01-01"]
+    assert queries.quotes(store, Filters())["date"].tolist() == listed
+
+
 def test_timeline_rows_keep_the_date_as_entered_and_span_the_period(marg):
     frame, binned = queries.timeline(marg, Filters(partnerships=("voices",)))
     assert not binned and len(frame) == 4

@@ -356,3 +356,34 @@ def test_the_pack_buttons_on_the_compare_page(cli_file, tmp_path, monkeypatch):
     assert "kind: milestones" in first and "Areas compared VOICES; Golden Key" in first
     html_name = next(n for n in made if n.startswith("meeting-pack-") and n.endswith(".html"))
     assert b"Areas compared" in made[html_name]()
+
+
+def test_a_chart_download_names_the_as_at_day_once(cli_file, tmp_path, monkeypatch):
+    """A chart downloaded "as at" a day says so once, in the words of the pack's filter line; its
+    subtitle read "as at the end of 2024-03-01 (UTC) · as it stood at 2024-03-01 23:59 UTC"."""
+    path = tmp_path / "app.duckdb"
+    shutil.copy(cli_file, path)
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    made: dict[str, object] = {}
+    original = MediaFileManager.add_deferred
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    legacy_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        legacy_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    day = datetime.now(UTC).date().isoformat()  # the demo was recorded today
+    at.query_params["as_at"] = day
+    at.run()
+    at.switch_page("pages/heatmaps.py").run()
+    assert not at.exception
+    svg = str(made[next(n for n in made if n.endswith(".svg"))]())  # type: ignore[operator]
+    assert f">as at the end of {day} (UTC)</text>" in svg and "as it stood at" not in svg

@@ -189,8 +189,8 @@ def from_params(params: Mapping[str, list[str]], vocab: Vocab) -> tuple[Filters,
             continue
         try:
             values[attr] = getattr(FuzzyDate.parse(raw_values[-1]), edge)
-        except ValueError:
-            notes.append(f"The link's '{param}' date '{raw_values[-1]}' is not a date (use YYYY-MM-DD); ignored.")
+        except ValueError as exc:  # the model's words: what is wrong, and the forms a date may take
+            notes.append(f"The link's '{param}' date is ignored: {exc}.")
     raw_as_at = [v for v in params.get("as_at", []) if v.strip()]
     if raw_as_at:
         try:

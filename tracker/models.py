@@ -286,6 +286,15 @@ class EntryIn(BaseModel):
         if isinstance(value, date):
             value = value.isoformat()  # a date cell (Parquet, a DataFrame): checked as the text would be
         value = _as_text(value)
+        if isinstance(value, float):  # a spreadsheet or DataFrame number that is not a whole year
+            if value != value:
+                return None  # NaN: an empty cell of a column of numbers
+            raise PydanticCustomError(
+                "bad_date",
+                "{value} is a number, not a date: write it as YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2019, 2019-06 "
+                "or 2019-06-30); a spreadsheet takes a date typed with a point (2019.06) as a number",
+                {"value": repr(value)},
+            )
         if not isinstance(value, str):
             return value
         try:

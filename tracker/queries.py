@@ -1201,6 +1201,6 @@ def quotes(store: Store, filters: Filters = Filters(), limit: int = 60) -> pd.Da
         f"WITH {scope} SELECT p.name AS partnership, e.date_text AS date, e.title, e.quote, e.speaker,"
         " e.contribution FROM cur_entries e JOIN partnerships p ON p.slug = e.partnership"
         f" WHERE e.quote IS NOT NULL AND {where}"
-        " ORDER BY e.date_start DESC, e.seq DESC LIMIT ?"
+        " ORDER BY e.date_start DESC, e.date_end DESC, e.seq DESC LIMIT ?"
     )
     return store.cursor().execute(sql, [*params, limit]).df()
