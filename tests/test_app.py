@@ -223,7 +223,7 @@ def test_unknown_values_in_a_link_are_ignored_with_a_note(db):
     at = app(partnership=["voices", "atlantis"], typology="Leadrship", to="not-a-date")
     warnings = " ".join(w.value for w in at.warning)
     assert "partnership 'atlantis'" in warnings and "typology 'Leadrship'" in warnings
-    assert "'to' date 'not-a-date'" in warnings
+    assert "'to' date is ignored: 'not-a-date' is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD" in warnings
     assert at.multiselect(key="f_partnership").value == ["voices"]
 
 
