@@ -851,6 +851,6 @@ def test_display_text_names_every_missing_or_blank_value_and_keeps_the_rest_in_p
     assert text.tolist() == [
         "Housing", "(none)", "(none)", "(none)", "(none)", "(none)", "Housing", "3", "(none)", "Health",
     ]  # fmt: skip
-    assert text.index.tolist() == list(range(10, 20)) and text.dtype == object
+    assert text.index.tolist() == list(range(10, 20)) and text.dtype == pd.Series(["text"]).dtype
     assert charts._text(pd.Series([], dtype=object)).tolist() == []
     assert charts._text(pd.Series([pd.Timestamp("2020-06-01")] * 2)).tolist() == ["2020-06-01 00:00:00"] * 2

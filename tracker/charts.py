@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import altair as alt
-import numpy as np
 import pandas as pd
 
 # Altair checks every schema object against the Vega-Lite schema as it is built ("debug mode"),
@@ -237,8 +236,8 @@ def _text(series: pd.Series, missing: str = MISSING) -> pd.Series:
     # Each distinct value is written once: a column of a timeline's 3,500 rows holds a few dozen
     # (a value at a time, ~1.5 ms a column; pandas' astype/where/map made three copies, #6).
     codes, distinct = pd.factorize(series, use_na_sentinel=False)
-    texts = np.array([_plain(value) or missing for value in distinct], dtype=object)
-    return pd.Series(texts[codes] if len(texts) else [], index=series.index, name=series.name, dtype=object)
+    texts = pd.array([_plain(value) or missing for value in distinct], dtype="str")  # as pandas infers text
+    return pd.Series(texts.take(codes), index=series.index, name=series.name)
 
 
 def _absent(value: Any) -> bool:
@@ -580,8 +579,8 @@ def _binned_layer(points: pd.DataFrame, y: alt.Y, colour: alt.Color, lane_title:
     years = bool(len(frame)) and bool(((pd.to_datetime(frame["end"], errors="coerce") - starts).dt.days > 31).all())
     grain, pattern = ("Year", "%Y") if years else ("Month", "%B %Y")
     codes, days = pd.factorize(starts, use_na_sentinel=False)  # a few hundred months among 3,500 rows
-    periods = np.array([MISSING if _absent(day) else day.strftime(pattern) for day in days], dtype=object)
-    frame["period"] = periods[codes] if len(periods) else []
+    periods = pd.array([MISSING if _absent(day) else day.strftime(pattern) for day in days], dtype="str")
+    frame["period"] = periods.take(codes)
     return (
         alt.Chart(frame)
         .transform_filter(_HAS_START)
