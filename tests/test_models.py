@@ -55,6 +55,12 @@ def test_year_only_date_is_kept_as_a_year_not_first_of_january(store):
     [
         ("2019-6", "'2019-6' is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD"),
         ("19/06/2019", "is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD"),
+        # as Excel rewrites dates when it saves a CSV: what they would be, and how to keep them
+        ("14/06/2019", "day/month/year as UK spreadsheets write it, that is 2019-06-14. Excel rewrites dates"),
+        ("Jun-19", "a month as Excel writes it, that is 2019-06. Excel rewrites dates when it saves a CSV: save"),
+        ("Mar-98", "that is 1998-03"),
+        ("２０１９", "is not a date in the form YYYY"),  # other scripts' digits: the schema's pattern refuses them
+        ("٢٠١٩-٠٦", "is not a date in the form YYYY"),
         ("2019-13", "has month 13; months run 01 to 12"),
         ("2019-02-30", "is not a real date: February 2019 has 28 days"),
         ("1850", "year 1850 is too early"),
@@ -64,6 +70,12 @@ def test_year_only_date_is_kept_as_a_year_not_first_of_january(store):
 )
 def test_bad_dates_are_explained(store, value, message):
     assert message in errors(store, date=value)["date"]
+
+
+@pytest.mark.parametrize("value", ["31/02/2019", "Jux-19", "2019/06/14", "14-06-2019"])
+def test_a_date_that_is_no_spreadsheet_date_gets_no_spreadsheet_hint(store, value):
+    said = errors(store, date=value)["date"]
+    assert "is not a date in the form YYYY" in said and "Excel" not in said
 
 
 def test_kind_is_case_insensitive_and_suggests(store):

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from tracker.taxonomy import Vocab
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
-DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+DATE_PATTERN = r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"  # ASCII digits, as the JSON Schema's pattern reads
 HOSTED = "hosted-elsewhere"
 KINDS: tuple[str, ...] = ("milestone", "setback")
 LIST_SEPARATOR = ";"
@@ -68,6 +68,32 @@ class Precision(StrEnum):
     DAY = "day"
 
 
+_MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
+
+
+def _spreadsheet_hint(text: str) -> str:
+    """What a date as a spreadsheet writes it would be in the tracker's form ("" if it is not one):
+    Excel rewrites dates when it saves a CSV (2019-06-14 as 14/06/2019, 2019-06 as Jun-19)."""
+    day = re.fullmatch(r"([0-9]{1,2})[/.]([0-9]{1,2})[/.]([0-9]{4})", text)
+    if day:
+        d, m, y = (int(part) for part in day.groups())
+        if 1 <= m <= 12 and 1 <= d <= calendar.monthrange(y, m)[1]:
+            return (
+                f"; read day/month/year as UK spreadsheets write it, that is {y:04d}-{m:02d}-{d:02d}. Excel rewrites "
+                "dates when it saves a CSV: save the file as .xlsx, or format the date column as text"
+            )
+    month = re.fullmatch(r"([A-Za-z]{3})[- ]([0-9]{2}|[0-9]{4})", text)
+    if month and month.group(1).lower() in _MONTHS:
+        year = int(month.group(2)) if len(month.group(2)) == 4 else 2000 + int(month.group(2))
+        if year > date.today().year:  # 'Jun-85' is 1985, not 2085
+            year -= 100
+        return (
+            f"; a month as Excel writes it, that is {year:04d}-{_MONTHS[month.group(1).lower()]:02d}. Excel rewrites "
+            "dates when it saves a CSV: save the file as .xlsx, or format the date column as text"
+        )
+    return ""
+
+
 class FuzzyDate(BaseModel):
     """A date as entered, with its precision and the period it covers.
 
@@ -89,6 +115,7 @@ class FuzzyDate(BaseModel):
         if not re.fullmatch(DATE_PATTERN, text):
             raise ValueError(
                 f"'{text}' is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2019, 2019-06 or 2019-06-30)"
+                + _spreadsheet_hint(text)
             )
         parts = [int(p) for p in text.split("-")]
         year = parts[0]
