@@ -532,14 +532,21 @@ def structure_names(store: Store, partnership: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+# A term list's labels in the vocabulary's order (then by label), per entry: the labels gathered
+# unordered and each short list sorted, not an ordered aggregate (DuckDB sorts within each group
+# for those: 20 of the timeline's 31 ms of work on 2,000 entries, #6).
+_LABELS = "list_transform(list_sort(list(struct_pack(p := t.position, l := t.label))), x -> x.l)"
+_LABEL_TEXT = f"array_to_string({_LABELS}, '; ')"
+
+
 _EXPORT = """
 WITH {scope}{picked}, mech AS (
-    SELECT m.entry_id, list(t.label ORDER BY t.position) AS labels
+    SELECT m.entry_id, @labels AS labels
     FROM cur_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
     {mech_where}
     GROUP BY m.entry_id
 ), sect AS (
-    SELECT s.entry_id, list(t.label ORDER BY t.position) AS labels
+    SELECT s.entry_id, @labels AS labels
     FROM cur_sectors s JOIN terms t ON t.vocabulary = 'sector' AND t.slug = s.sector
     {sect_where}
     GROUP BY s.entry_id
@@ -556,7 +563,7 @@ LEFT JOIN mech ON mech.entry_id = e.id
 LEFT JOIN sect ON sect.entry_id = e.id
 WHERE {where}
 ORDER BY p.name, e.date_start, e.date_end, e.id
-"""
+""".replace("@labels", _LABELS)
 
 
 def export_rows(store: Store, filters: Filters = Filters(), batch: int = 20_000) -> Iterator[dict[str, Any]]:
@@ -691,11 +698,11 @@ LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = e.status{mech_join}
 ORDER BY e.date_start DESC, e.date_end DESC, e.seq DESC
 """
 _ENTRY_MECHANISMS = """, mech AS (
-    SELECT m.entry_id, string_agg(t.label, '; ' ORDER BY t.position) AS labels
+    SELECT m.entry_id, @text AS labels
     FROM cur_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
     WHERE m.entry_id IN (SELECT id FROM picked)
     GROUP BY m.entry_id
-)"""
+)""".replace("@text", _LABEL_TEXT)
 
 
 def entry_list(
@@ -1004,7 +1011,7 @@ def timeline(
     if total <= max_rows:
         sql = f"""
         WITH {scope}, shown AS (SELECT e.id FROM cur_entries e WHERE {where} AND {cond}), mech AS (
-            SELECT m.entry_id, string_agg(t.label, '; ' ORDER BY t.position) AS labels
+            SELECT m.entry_id, {_LABEL_TEXT} AS labels
             FROM cur_mechanisms m JOIN terms t ON t.vocabulary = 'mechanism' AND t.slug = m.mechanism
             WHERE m.entry_id IN (SELECT id FROM shown)
             GROUP BY m.entry_id
