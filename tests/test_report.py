@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ADMIN, ROOT, valid_row
+from tests.test_render import deferred  # noqa: F401 (fixture)
 from tracker import cli as cli_module
 from tracker import queries, report
 from tracker.config import Settings
@@ -325,25 +324,11 @@ def test_report_command_refuses_an_output_that_is_a_folder(cli_file, tmp_path, c
     assert "is a folder" in err and "Traceback" not in err
 
 
-def test_the_pack_buttons_on_the_compare_page(cli_file, tmp_path, monkeypatch):
+def test_the_pack_buttons_on_the_compare_page(cli_file, tmp_path, monkeypatch, deferred):  # noqa: F811
     path = tmp_path / "app.duckdb"
     shutil.copy(cli_file, path)
     monkeypatch.setenv("TRACKER_DB", str(path))
-    made: dict[str, object] = {}
-    original = MediaFileManager.add_deferred
-
-    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        made[file_name] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    legacy_init = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        legacy_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+    made = deferred  # the callables behind the download buttons, by file name
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params["area"] = ["voices", "golden-key"]
     at.query_params["kind"] = "milestone"
@@ -358,27 +343,13 @@ def test_the_pack_buttons_on_the_compare_page(cli_file, tmp_path, monkeypatch):
     assert b"Areas compared" in made[html_name]()
 
 
-def test_a_chart_download_names_the_as_at_day_once(cli_file, tmp_path, monkeypatch):
+def test_a_chart_download_names_the_as_at_day_once(cli_file, tmp_path, monkeypatch, deferred):  # noqa: F811
     """A chart downloaded "as at" a day says so once, in the words of the pack's filter line; its
     subtitle read "as at the end of 2024-03-01 (UTC) · as it stood at 2024-03-01 23:59 UTC"."""
     path = tmp_path / "app.duckdb"
     shutil.copy(cli_file, path)
     monkeypatch.setenv("TRACKER_DB", str(path))
-    made: dict[str, object] = {}
-    original = MediaFileManager.add_deferred
-
-    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        made[file_name] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    legacy_init = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        legacy_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+    made = deferred  # the callables behind the download buttons, by file name
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     day = datetime.now(UTC).date().isoformat()  # the demo was recorded today
     at.query_params["as_at"] = day
