@@ -294,7 +294,10 @@ def test_the_app_shows_a_damaged_write_ahead_log_instead_of_starting(crashed, tm
     monkeypatch.setattr(PagesManager, "__init__", navigation_mode)
     monkeypatch.setenv("TRACKER_DB", str(db))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    assert at.exception and "cannot be replayed" in at.exception[0].message
+    # named on the page in plain words (app.py's "cannot open its database"), nothing else drawn
+    assert not at.exception
+    assert "cannot open its database" in at.error[0].value and "cannot be replayed" in at.error[0].value
+    assert not at.title and not at.metric
     assert wal.exists()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import os
 import weakref
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from tracker.store import Store, StoreError
 from tracker.taxonomy import Vocab
 
 T = TypeVar("T")
+_LOG = logging.getLogger(__name__)
 _READS: dict[str, Callable[..., Any]] = {}
 
 
@@ -91,11 +93,13 @@ def open_problem() -> str | None:
     try:
         store()
     except StoreError as exc:
+        _LOG.error("cannot open the store: %s", exc)  # the server's log has it too
         return str(exc)
     except ValidationError as exc:
         problem = settings_problem(exc)
         if problem is None:
             raise
+        _LOG.error("cannot open the store: %s", problem)
         return problem
     return None
 
