@@ -14,8 +14,13 @@ st.set_page_config(
 
 problem = app_state.open_problem()
 if problem is not None:  # a bad TRACKER_DB or a database server that cannot be reached
-    st.error(f"**The tracker cannot open its database.** {problem}", icon=":material/database:")
-    st.caption("Nothing was changed. Fix the setting or start the database, then reload this page.")
+
+    def database_problem() -> None:
+        st.error(f"**The tracker cannot open its database.** {problem}", icon=":material/database:")
+        st.caption("Nothing was changed. Fix the setting or start the database, then reload this page.")
+
+    # One page and no menu: without st.navigation, Streamlit would list the files of pages/ in the sidebar
+    st.navigation([st.Page(database_problem, title="Database problem")], position="hidden").run()
     st.stop()
 app_state.begin_run()  # the data version is read once per run (tracker/app_state.py)
 member = _auth.identify()  # stops here with a sign-in or request-access page when needed
