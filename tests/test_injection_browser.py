@@ -218,10 +218,14 @@ def test_legacy_register(watched):
 
 
 def test_edit_form_of_a_hostile_entry(watched):
+    from playwright.sync_api import expect
+
     watched.open("log_entry?edit=x-title")
     watched.page.get_by_text("History of this entry").click()
     watched.settle()
-    assert watched.page.get_by_role("textbox", name="Title *").input_value() == TITLE
+    # Awaited, not read once: on a loaded machine the box is in the page a moment before the
+    # browser fills it, though the run has finished (CI, session 21: read as '', drawn filled).
+    expect(watched.page.get_by_role("textbox", name="Title *")).to_have_value(TITLE, timeout=30_000)
     watched.assert_inert()
 
 
