@@ -19,9 +19,7 @@ if problem is not None:  # a bad TRACKER_DB or a database server that cannot be 
         st.error(f"**The tracker cannot open its database.** {problem}", icon=":material/database:")
         st.caption("Nothing was changed. Fix the setting or start the database, then reload this page.")
 
-    # One page and no menu: without st.navigation, Streamlit would list the files of pages/ in the sidebar
-    st.navigation([st.Page(database_problem, title="Database problem")], position="hidden").run()
-    st.stop()
+    _auth.alone("Database problem", database_problem)  # one page, no menu
 app_state.begin_run()  # the data version is read once per run (tracker/app_state.py)
 member = _auth.identify()  # stops here with a sign-in or request-access page when needed
 

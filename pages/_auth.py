@@ -7,7 +7,8 @@ this only finds out who the person is and stops the script when they may not go 
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -40,30 +41,42 @@ def identify() -> Member:
     if auth is None:
         refusal = security.local_mode_refusal(server_address(), os.environ.get(ALLOW_REMOTE_LOCAL) == "1")
         if refusal:
-            st.title("Systems Change Tracker")
-            st.error(refusal, icon=":material/gpp_bad:")
-            st.stop()
+            alone("Not available", lambda: _refusal_page(refusal))
         st.session_state["member"] = LOCAL_ADMIN
         return LOCAL_ADMIN
     problems = security.auth_problems(auth)
     if problems:
-        st.title("Sign-in is not set up safely")
-        st.error(
-            "The app will not start until these are fixed in .streamlit/secrets.toml:\n\n"
-            + "\n".join(f"- {p}" for p in problems),
-            icon=":material/gpp_bad:",
-        )
-        st.stop()
+        alone("Sign-in is not set up safely", lambda: _unsafe_page(problems))
     if not st.user.is_logged_in:
-        _sign_in_page(auth)
-        st.stop()
+        alone("Sign in", lambda: _sign_in_page(auth))
     email = str(st.user.get("email") or "")
     member = app_state.read(access.get_member, email) if email else None
     if member is None:
-        _request_access_page(email)
-        st.stop()
+        alone("Request access", lambda: _request_access_page(email))
     st.session_state["member"] = member
     return member
+
+
+def alone(title: str, draw: Callable[[], None]) -> NoReturn:
+    """Show ``draw``'s page with no menu and stop the script. Without ``st.navigation`` in the run,
+    Streamlit would list the files of pages/ in the sidebar (its older multipage mode)."""
+    st.navigation([st.Page(draw, title=title, url_path="start")], position="hidden").run()
+    st.stop()
+    raise AssertionError("st.stop() returned")  # for the type checker: st.stop() raises
+
+
+def _refusal_page(refusal: str) -> None:
+    st.title("Systems Change Tracker")
+    st.error(refusal, icon=":material/gpp_bad:")
+
+
+def _unsafe_page(problems: list[str]) -> None:
+    st.title("Sign-in is not set up safely")
+    st.error(
+        "The app will not start until these are fixed in .streamlit/secrets.toml:\n\n"
+        + "\n".join(f"- {p}" for p in problems),
+        icon=":material/gpp_bad:",
+    )
 
 
 def _sign_in_page(auth: dict[str, Any]) -> None:

@@ -163,6 +163,8 @@ def test_local_mode_on_a_public_address_refuses_to_serve(tmp_path, browser):
         settle(page)
         expect(page.get_by_text("It refuses to serve")).to_be_visible(timeout=30_000)
         assert page.locator("[data-testid='stMetric']").count() == 0
+        # and no menu: Streamlit's older multipage mode listed the files of pages/ ("auth", "ui", …)
+        assert page.locator("[data-testid='stSidebarNav']").count() == 0
 
 
 def test_the_overview_link_opens_the_legacy_checks_and_the_tab_lives_in_the_url(server, page):

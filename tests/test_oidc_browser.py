@@ -136,8 +136,10 @@ def test_a_stranger_signs_in_and_sees_only_request_access(browser, app_url):
 
     context = browser.new_context()
     page = context.new_page()
-    page.goto(app_url)
+    page.goto(f"{app_url}/timeline")
     settle(page)
+    # The sign-in page stands alone: no menu (Streamlit's older multipage mode listed pages/'s files)
+    expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/oauth2/authorize**", timeout=30_000)
     page.get_by_placeholder("sub").fill("stranger@else.org")
@@ -146,4 +148,5 @@ def test_a_stranger_signs_in_and_sees_only_request_access(browser, app_url):
     settle(page)
     expect(page.get_by_role("heading", name="Request access")).to_be_visible(timeout=30_000)
     expect(page.locator("[data-testid='stMetric']")).to_have_count(0)
+    expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)
     context.close()
