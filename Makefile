@@ -56,13 +56,9 @@ axe:
 	       axe-core@$(AXE_VERSION) \
 	  || echo "could not install axe-core (npm missing or offline): accessibility tests will be skipped"; }
 
-# pytest exits 5 when it collects no tests; that is not a failure of the code. Tests marked
-# `alone` (latency measured under a crowd, tests/test_concurrency.py) run after the others, one
-# at a time: beside the browser tests on the other worker, both cores are already taken.
+# pytest exits 5 when it collects no tests; that is not a failure of the code.
 test: $(DEV) browser postgres axe
-	$(BIN)/python -m pytest -n 2 -m "not alone" $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; \
-	$(BIN)/python -m pytest -m alone $(PYTEST_ARGS); rc2=$$?; if [ $$rc2 -eq 5 ]; then rc2=0; fi; \
-	if [ $$rc -ne 0 ]; then exit $$rc; fi; exit $$rc2
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
 
 lint: $(DEV)
 	$(BIN)/ruff check tracker tests pages benchmarks app.py
