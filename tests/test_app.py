@@ -910,10 +910,13 @@ def test_an_export_larger_than_a_download_holds_says_what_to_do_instead(db, monk
 
 
 def _cell_list(picked_row: str, partnerships: tuple[str, ...]) -> None:  # run by AppTest.from_function
+    import streamlit as st
+
     from pages import _ui
-    from tracker import app_state, queries
+    from tracker import access, app_state, queries
     from tracker.filters import Filters
 
+    st.session_state["member"] = access.LOCAL_ADMIN  # as the frame (app.py) names it in local mode
     filters = Filters(partnerships=partnerships)
     cells = queries.heatmap(app_state.store(), filters, "partnership", "typology")
     picked = (picked_row, "coordinating-support")

@@ -483,3 +483,26 @@ def test_a_chart_key_refuses_what_it_cannot_name():
     assert app_state._call_key(len, ("x",), {"y": {"a": 1}}) is None
     assert app_state._call_key(len, ("x",), {"y": 2}) != app_state._call_key(len, ("x",), {"y": 3})
     assert app_state._call_key(len, ("x", 2), {}) != app_state._call_key(len, ("x",), {"y": 2})
+
+
+def test_a_session_the_frame_never_identified_acts_as_nobody_not_the_local_admin(db):
+    """Callbacks act as ``app_state.member()``; in a session where the frame has named nobody
+    (no run of app.py, e.g. a signed-in deployment whose session lost its state), that is a refusal,
+    not the local administrator."""
+
+    def script() -> None:
+        import streamlit as st
+
+        from tracker import access, app_state
+
+        try:
+            st.write(f"acting as {app_state.member().email}")
+        except access.Forbidden as exc:
+            st.write(f"refused: {exc}")
+        st.session_state["member"] = access.LOCAL_ADMIN  # what the frame does in local mode
+        st.write(f"then as {app_state.member().email}")
+
+    at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    texts = [m.value for m in at.markdown]
+    assert texts[0].startswith("refused: nobody is signed in"), texts
+    assert texts[1] == f"then as {access.LOCAL_ADMIN.email}"

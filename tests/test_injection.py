@@ -256,9 +256,12 @@ def test_entry_tables_link_only_http_sources():
 
     def script():
         import pandas as pd
+        import streamlit as st
 
         from pages import _ui
+        from tracker import access
 
+        st.session_state["member"] = access.LOCAL_ADMIN  # as the frame (app.py) names it in local mode
         sources = ["https://example.org/report", "javascript:alert(1)", "CFE Research (2022)", None]
         frame = pd.DataFrame(
             {"id": list("abcd"), "date": "2019", "partnership": "VOICES", "kind": "milestone", "title": "t"}

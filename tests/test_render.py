@@ -240,9 +240,10 @@ def _the_fullest_cell() -> None:
     import streamlit as st
 
     from pages import _ui
-    from tracker import app_state, queries
+    from tracker import access, app_state, queries
     from tracker.filters import Filters
 
+    st.session_state["member"] = access.LOCAL_ADMIN  # as the frame (app.py) names it in local mode
     rows, cols = st.session_state.get("dims", ("partnership", "typology"))
     cells = app_state.read(queries.heatmap, Filters(), rows, cols)
     fullest = cells.sort_values(["count", "row_key", "col_key"]).iloc[-1]

@@ -45,7 +45,8 @@ def _open(target: str) -> Store:
 
 
 def member() -> Member:
-    """The member acting in this session (set by the frame; local mode: the local admin), as stored now.
+    """The member acting in this session (set by the frame; local mode: the local admin), as stored now;
+    never anyone when the frame has named nobody (a callback in a session that was never identified).
 
     A widget's callback (Save, Delete, Still running…) runs before the frame identifies the member
     again, so a signed-in member is read afresh from the store (not from the read cache, whose data
@@ -53,7 +54,9 @@ def member() -> Member:
     Raises :class:`~tracker.access.Forbidden` for someone who is no longer a member.
     """
     found = st.session_state.get("member")
-    return current(found) if isinstance(found, Member) else LOCAL_ADMIN
+    if not isinstance(found, Member):  # the frame names the member (the local admin too) on every run
+        raise access.Forbidden("nobody is signed in in this session: reload the page")
+    return current(found)
 
 
 def current(found: Member) -> Member:
