@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 import streamlit as st
@@ -16,6 +17,7 @@ from tracker import access, app_state, security
 from tracker.access import LOCAL_ADMIN, Member
 
 ALLOW_REMOTE_LOCAL = "TRACKER_ALLOW_REMOTE_LOCAL_MODE"
+PAGES = Path(__file__).parent  # pages/: the app's pages, one file each
 
 
 def auth_config() -> dict[str, Any] | None:
@@ -50,6 +52,8 @@ def identify() -> Member:
     if not st.user.is_logged_in:
         alone("Sign in", lambda: _sign_in_page(auth))
     email = str(st.user.get("email") or "")
+    if email and security.unverified_email(st.user.get("email_verified")):
+        alone("Email address not verified", lambda: _unverified_page(email))
     member = app_state.read(access.get_member, email) if email else None
     if member is None:
         alone("Request access", lambda: _request_access_page(email))
@@ -60,7 +64,11 @@ def identify() -> Member:
 def alone(title: str, draw: Callable[[], None]) -> NoReturn:
     """Show ``draw``'s page with no menu and stop the script. Without ``st.navigation`` in the run,
     Streamlit would list the files of pages/ in the sidebar (its older multipage mode)."""
-    st.navigation([st.Page(draw, title=title, url_path="start")], position="hidden").run()
+    # Every page's address shows it (a bookmark of /timeline too): an address no page has would
+    # put Streamlit's "Page not found" box over it.
+    paths = sorted(p.stem for p in PAGES.glob("*.py") if not p.stem.startswith("_"))
+    lone = [st.Page(draw, title=title, default=True)]
+    st.navigation(lone + [st.Page(draw, title=title, url_path=path) for path in paths], position="hidden").run()
     st.stop()
     raise AssertionError("st.stop() returned")  # for the type checker: st.stop() raises
 
@@ -89,6 +97,17 @@ def _sign_in_page(auth: dict[str, Any]) -> None:
         label = "Sign in" if name is None else f"Sign in with {name.replace('_', ' ').title()}"
         if st.button(label, type="primary", icon=":material/login:", key=f"login_{name or 'default'}"):
             st.login(name) if name else st.login()
+
+
+def _unverified_page(email: str) -> None:
+    st.title("Email address not verified")
+    st.write(
+        f"You are signed in as **{email}**, but your identity provider says that this address has not "
+        "been verified, so the tracker cannot tell that it is yours (members are known by their email "
+        "address) and shows no data."
+    )
+    st.write("Verify the address with your provider, or ask its administrator to, then sign in again.")
+    st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="logout_unverified")
 
 
 def _request_access_page(email: str) -> None:

@@ -86,6 +86,22 @@ def test_signed_in_non_member_sees_request_access_and_no_data(db):
     assert not at.metric and not at.dataframe and not at.sidebar.multiselect
 
 
+def test_a_member_whose_email_the_provider_has_not_verified_sees_no_data(db):
+    """Members are known by email: an address the provider says is unverified is not taken as theirs."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets = AUTH
+    at.user = {"is_logged_in": True, "email": "admin@fund.org", "email_verified": False}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Email address not verified"
+    assert "admin@fund.org" in texts(at) and "has not been verified" in texts(at)
+    assert not at.metric and not at.dataframe and not at.sidebar.multiselect
+    assert [b.label for b in at.button] == ["Sign out"]
+    at.user = {"is_logged_in": True, "email": "admin@fund.org", "email_verified": True}
+    at.run()
+    assert next(m.value for m in at.metric if m.label == "Entries") == "89"
+
+
 def test_viewer_reads_everything_but_has_no_editing(db):
     at = run_as("funder@fund.org")
     assert next(m.value for m in at.metric if m.label == "Entries") == "89"

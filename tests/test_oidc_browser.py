@@ -29,6 +29,7 @@ from tracker.importer import import_file
 from tracker.store import Store
 
 MOCK = Path(sys.executable).with_name("oidc-provider-mock")
+IDP: dict[str, str] = {}  # the provider's base URL, once started
 
 require_chromium()
 pytestmark = pytest.mark.browser
@@ -50,6 +51,7 @@ def app_url(tmp_path_factory):
     )
     try:
         wait_for(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration", idp, "the OIDC provider", log=log)
+        IDP["url"] = f"http://127.0.0.1:{idp_port}"
         secrets = folder / "secrets.toml"
         app_port = free_port()
         secrets.write_text(
@@ -147,6 +149,37 @@ def test_a_stranger_signs_in_and_sees_only_request_access(browser, app_url):
     page.wait_for_url(f"{app_url}/**", timeout=30_000)
     settle(page)
     expect(page.get_by_role("heading", name="Request access")).to_be_visible(timeout=30_000)
+    expect(page.locator("[data-testid='stMetric']")).to_have_count(0)
+    expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)
+    context.close()
+
+
+def test_someone_claiming_a_members_email_unverified_is_not_taken_for_them(browser, app_url):
+    """The provider vouches for the person (``sub``) but says the email address is not verified:
+    the tracker, which knows members by email, shows no data and says why."""
+    import json
+    import urllib.request
+
+    from playwright.sync_api import expect
+
+    claims = json.dumps({"email": "funder@fund.org", "email_verified": False}).encode()
+    made = urllib.request.Request(
+        f"{IDP['url']}/users/someone-else", data=claims, method="PUT", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(made, timeout=30) as answer:
+        assert answer.status == 204
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(app_url)
+    settle(page)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/oauth2/authorize**", timeout=30_000)
+    page.get_by_placeholder("sub").fill("someone-else")
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(f"{app_url}/**", timeout=30_000)
+    settle(page)
+    expect(page.get_by_role("heading", name="Email address not verified")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("funder@fund.org", exact=False).first).to_be_visible()
     expect(page.locator("[data-testid='stMetric']")).to_have_count(0)
     expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)
     context.close()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tracker import security
 from tracker.security import auth_problems, local_mode_refusal, providers_of
 
 GOOD = {
@@ -53,3 +54,14 @@ def test_client_kwargs_of_the_default_provider_are_not_a_provider():
     assert auth_problems(default) == []
     assert list(providers_of(default)) == [None]
     assert list(providers_of({**GOOD, "client_kwargs": {"prompt": "login"}})) == ["microsoft"]
+
+
+@pytest.mark.parametrize(
+    ("claim", "unverified"),
+    [
+        *[(False, True), ("false", True), (" FALSE ", True), (0, True), ("0", True)],
+        *[(True, False), ("true", False), (None, False), (1, False), ("", False)],
+    ],
+)
+def test_only_an_explicit_not_verified_email_claim_counts_as_unverified(claim, unverified):
+    assert security.unverified_email(claim) is unverified

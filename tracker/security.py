@@ -87,6 +87,17 @@ def providers_of(auth: Mapping[str, Any]) -> dict[str | None, Mapping[str, Any]]
     return providers
 
 
+def unverified_email(claim: object) -> bool:
+    """Whether an ID token's ``email_verified`` claim says the email address is not verified.
+
+    Members are known by their email address, so an address the provider has not verified (some
+    let people type any address) must not be taken as someone's. Only an explicit "not verified"
+    counts: Microsoft Entra ID, for one, sends no such claim for its work accounts."""
+    if isinstance(claim, str):
+        return claim.strip().lower() in ("false", "0", "no")
+    return claim is False or (type(claim) is int and claim == 0)
+
+
 def local_mode_refusal(address: str | None, allowed: bool) -> str | None:
     """Why a local-mode (no sign-in) app must not serve on ``address``; ``None`` when it may."""
     if allowed or (address or "").strip().lower() in LOCAL_ADDRESSES:
