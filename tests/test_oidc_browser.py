@@ -75,21 +75,37 @@ def browser():
         yield b
 
 
-def sign_in(browser, app_url: str, email: str):
-    from playwright.sync_api import expect
-
+def authorize(browser, app_url: str, sub: str, path: str = "", before=None):
+    """Open ``path`` of the app in a new context, sign in as ``sub`` at the provider and come back;
+    ``before(page)`` looks at the sign-in page first. Returns the context and the page."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    page.goto(app_url)
+    page.goto(f"{app_url}/{path}")
     settle(page)
+    if before is not None:
+        before(page)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/oauth2/authorize**", timeout=30_000)
-    page.get_by_placeholder("sub").fill(email)
+    page.get_by_placeholder("sub").fill(sub)
     page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(f"{app_url}/**", timeout=30_000)
     settle(page)
+    return context, page
+
+
+def sign_in(browser, app_url: str, email: str):
+    from playwright.sync_api import expect
+
+    context, page = authorize(browser, app_url, email)
     expect(page.get_by_text(f"Signed in as {email}")).to_be_visible(timeout=30_000)
     return context, page
+
+
+def no_menu(page) -> None:
+    """A page shown alone: no menu (Streamlit's older multipage mode listed the files of pages/)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)
 
 
 def test_editor_signs_in_and_logs_an_entry_for_their_partnership(browser, app_url):
@@ -136,21 +152,10 @@ def test_viewer_signs_in_and_can_read_but_not_edit(browser, app_url):
 def test_a_stranger_signs_in_and_sees_only_request_access(browser, app_url):
     from playwright.sync_api import expect
 
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{app_url}/timeline")
-    settle(page)
-    # The sign-in page stands alone: no menu (Streamlit's older multipage mode listed pages/'s files)
-    expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/oauth2/authorize**", timeout=30_000)
-    page.get_by_placeholder("sub").fill("stranger@else.org")
-    page.get_by_role("button", name="Authorize").click()
-    page.wait_for_url(f"{app_url}/**", timeout=30_000)
-    settle(page)
+    context, page = authorize(browser, app_url, "stranger@else.org", path="timeline", before=no_menu)
     expect(page.get_by_role("heading", name="Request access")).to_be_visible(timeout=30_000)
     expect(page.locator("[data-testid='stMetric']")).to_have_count(0)
-    expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)
+    no_menu(page)
     context.close()
 
 
@@ -168,18 +173,9 @@ def test_someone_claiming_a_members_email_unverified_is_not_taken_for_them(brows
     )
     with urllib.request.urlopen(made, timeout=30) as answer:
         assert answer.status == 204
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(app_url)
-    settle(page)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/oauth2/authorize**", timeout=30_000)
-    page.get_by_placeholder("sub").fill("someone-else")
-    page.get_by_role("button", name="Authorize").click()
-    page.wait_for_url(f"{app_url}/**", timeout=30_000)
-    settle(page)
+    context, page = authorize(browser, app_url, "someone-else")
     expect(page.get_by_role("heading", name="Email address not verified")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("funder@fund.org", exact=False).first).to_be_visible()
     expect(page.locator("[data-testid='stMetric']")).to_have_count(0)
-    expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)
+    no_menu(page)
     context.close()
