@@ -78,15 +78,18 @@ def test_importer_refuses_rows_of_partnerships_the_member_may_not_edit(seeded, w
     ]
     report = import_file(seeded, write_file(rows), actor=EDITOR)
     assert [str(p) for p in report.problems] == [
-        "row 3, column partnership: lead@voices.org may not change entries of 'golden-key'",
-        "row 4, column partnership: lead@voices.org may not change entries of 'golden-key'",
+        "row 3, column partnership: lead@voices.org may not change entries of Golden Key (only those of VOICES)",
+        "row 4, column partnership: the entry with this id belongs to Golden Key, whose entries lead@voices.org"
+        " may not change (only those of VOICES)",
     ]
     assert entries.get_entry(seeded, "n1") is None  # all or nothing
 
 
 def test_viewer_import_is_refused_row_by_row(seeded, write_file):
     report = import_file(seeded, write_file([valid_row(id="v1")]), actor=VIEWER)
-    assert not report.ok and "may not change entries of 'voices'" in str(report.problems[0])
+    assert not report.ok and str(report.problems[0]).endswith(
+        "may not change entries of VOICES (funder@fund.org is a viewer and may change none)"
+    ), report.problems
 
 
 def test_editor_import_of_own_rows_succeeds(seeded, write_file):

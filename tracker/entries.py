@@ -311,16 +311,34 @@ class Staging:
             return []
         editable = sorted(actor.partnerships) if actor.role == "editor" else []
         rows = self.cur.execute(
-            "SELECT row_no, partnership, old_partnership FROM plan"
+            "SELECT row_no, old_partnership, coalesce(p.name, partnership), coalesce(o.name, old_partnership)"
+            " FROM plan LEFT JOIN partnerships p ON p.slug = plan.partnership"
+            " LEFT JOIN partnerships o ON o.slug = plan.old_partnership"
             " WHERE NOT list_contains($editable, partnership)"
             " OR (old_partnership IS NOT NULL AND NOT list_contains($editable, old_partnership))"
             " ORDER BY row_no LIMIT 1000",
             {"editable": editable},
         ).fetchall()
+        if not rows:
+            return []
+        # Named as people know them, with what they may change instead (#7: it was the slug alone).
+        own = [
+            n
+            for (n,) in self.cur.execute(
+                "SELECT name FROM partnerships WHERE list_contains($editable, slug) ORDER BY name",
+                {"editable": editable},
+            ).fetchall()
+        ]
+        may = f"only those of {', '.join(own)}" if own else f"{actor.email} is a {actor.role} and may change none"
         out = []
-        for row_no, partnership, old in rows:
-            which = old if old is not None and not actor.can_edit(old) else partnership
-            out.append(Problem(row_no, "partnership", f"{actor.email} may not change entries of '{which}'"))
+        for row_no, old, name, old_name in rows:
+            if old is not None and not actor.can_edit(old):
+                text = (
+                    f"the entry with this id belongs to {old_name}, whose entries {actor.email} may not change ({may})"
+                )
+            else:
+                text = f"{actor.email} may not change entries of {name} ({may})"
+            out.append(Problem(row_no, "partnership", text))
         return out
 
     def deleted_rows(self, unit: str = "row") -> list[Problem]:
