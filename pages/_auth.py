@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
+from pages import _ui
 from tracker import access, app_state, security
 from tracker.access import LOCAL_ADMIN, Member
 
@@ -102,7 +103,7 @@ def _sign_in_page(auth: dict[str, Any]) -> None:
 def _unverified_page(email: str) -> None:
     st.title("Email address not verified")
     st.write(
-        f"You are signed in as **{email}**, but your identity provider says that this address has not "
+        f"You are signed in as **{_ui.inert(email)}**, but your identity provider says that this address has not "
         "been verified, so the tracker cannot tell that it is yours (members are known by their email "
         "address) and shows no data."
     )
@@ -113,7 +114,8 @@ def _unverified_page(email: str) -> None:
 def _request_access_page(email: str) -> None:
     st.title("Request access")
     st.write(
-        f"You are signed in as **{email or 'an account without an email address'}**, but you are not a "
+        f"You are signed in as **{_ui.inert(email) if email else 'an account without an email address'}**, "
+        "but you are not a "
         "member of this tracker yet, so no data is shown."
     )
     st.write(
