@@ -13,6 +13,7 @@ st.title("Legacy register")
 filters = _ui.current_filters()
 CHECKS_SHOWN = 10  # structures to check shown at a time, a row of buttons each; the list refills
 LINK_CHOICES = 50  # structures offered in each list of the link form
+app_state.ahead(queries.legacy_summary, filters)  # read while the count is (app_state.ahead)
 _ui.filter_caption(filters, app_state.read(queries.count_entries, filters))
 summary = app_state.read(queries.legacy_summary, filters)  # figures, chart and table from one query
 survival = queries.survival_of(summary)

@@ -9,6 +9,10 @@ _ui.frame_guard()
 
 st.title("Overview")
 filters = _ui.current_filters()
+LATEST = ["date", "partnership", "kind", "title", "typology", "status"]
+# the heatmap and the latest entries are read while the figures are (app_state.ahead)
+app_state.ahead(queries.heatmap, filters, "partnership", "typology")
+app_state.ahead(queries.entry_list, filters, limit=10, columns=tuple(LATEST))
 figures = app_state.read(verification.figures, filters)  # with the unverified structures
 _ui.filter_caption(filters, figures["entries"])
 
@@ -63,6 +67,5 @@ st.page_link(
 )
 
 st.header("Latest entries")
-LATEST = ["date", "partnership", "kind", "title", "typology", "status"]
 latest = app_state.read(queries.entry_list, filters, limit=10, columns=tuple(LATEST))
 _ui.entry_table(latest, key="overview_latest", columns=LATEST)

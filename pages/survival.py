@@ -12,6 +12,7 @@ SPLITS = {"none": "All structures", "typology": "Typology", "partnership": "Part
 
 st.title("Survival")
 filters = _ui.current_filters()
+app_state.ahead(verification.unverified, filters)  # read while the curves are (app_state.ahead)
 controls = st.columns(2)
 with controls[0]:
     origin = _ui.url_choice("Count months", ORIGINS, key="origin", default="funding_end")

@@ -506,3 +506,97 @@ def test_a_session_the_frame_never_identified_acts_as_nobody_not_the_local_admin
     texts = [m.value for m in at.markdown]
     assert texts[0].startswith("refused: nobody is signed in"), texts
     assert texts[1] == f"then as {access.LOCAL_ADMIN.email}"
+
+
+def _reads_ahead() -> None:  # run by AppTest.from_function
+    import streamlit as st
+
+    from tests.helpers import ahead_reads
+    from tracker import app_state
+
+    app_state.begin_run()
+    app_state.ahead(ahead_reads.both_at_once, "first")
+    app_state.ahead(ahead_reads.both_at_once, "second")
+    st.write(app_state.read(ahead_reads.both_at_once, "first"))
+    st.write(app_state.read(ahead_reads.both_at_once, "second"))
+
+
+def test_reads_started_ahead_run_side_by_side_and_the_page_takes_their_results(db):
+    """A page's cold reads started with ``ahead`` run at the same time (each waits at a barrier
+    for the other: one after the other, the first would wait in vain), in the background, and the
+    page's ``read`` of the same call takes that result instead of reading again."""
+    from tests.helpers import ahead_reads
+
+    ahead_reads.ran.clear()
+    ahead_reads.together.reset()
+    at = AppTest.from_function(_reads_ahead, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    texts = [m.value for m in at.markdown]
+    assert [t.split(":")[0] for t in texts] == ["first", "second"]
+    assert sorted(name for name, _ in ahead_reads.ran) == ["first", "second"]  # each read once
+    # in two threads (the script's own takes a read no worker has started yet: see the next tests)
+    assert len({thread for _, thread in ahead_reads.ran}) == 2, ahead_reads.ran
+
+    ahead_reads.ran.clear()
+    at.run()  # the same run again: both from the cache, nothing read
+    assert not at.exception, at.exception
+    assert [m.value for m in at.markdown] == texts
+    assert ahead_reads.ran == []
+
+
+def _read_ahead_fails() -> None:  # run by AppTest.from_function
+    import streamlit as st
+
+    from tests.helpers import ahead_reads
+    from tracker import app_state
+
+    app_state.begin_run()
+    app_state.ahead(ahead_reads.failing, "broken")
+    try:
+        app_state.read(ahead_reads.failing, "broken")
+    except ValueError as exc:
+        st.write(f"the page saw: {exc}")
+
+
+def test_a_read_started_ahead_that_fails_raises_where_the_page_reads_it(db):
+    from tests.helpers import ahead_reads
+
+    ahead_reads.ran.clear()
+    at = AppTest.from_function(_read_ahead_fails, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert [m.value for m in at.markdown] == ["the page saw: broken could not be read"]
+    assert [name for name, _ in ahead_reads.ran] == ["broken"]  # not read a second time on the page
+
+
+def _read_ahead_queued() -> None:  # run by AppTest.from_function
+    import streamlit as st
+
+    from tests.helpers import ahead_reads
+    from tracker import app_state
+
+    app_state.begin_run()
+    app_state.ahead(ahead_reads.plain, "queued")
+    st.write(app_state.read(ahead_reads.plain, "queued"))
+
+
+def test_a_read_ahead_that_no_worker_has_started_is_read_on_the_page_not_waited_for(db):
+    """Many sessions at once can keep every worker busy: a page does not wait in that queue for
+    its own read, it reads it itself (and the queued copy is dropped)."""
+    import threading
+
+    from tests.helpers import ahead_reads
+
+    ahead_reads.ran.clear()
+    release = threading.Event()
+    busy = [app_state._POOL.submit(release.wait, 30) for _ in range(app_state._POOL._max_workers)]
+    try:
+        at = AppTest.from_function(_read_ahead_queued, default_timeout=TIMEOUT).run()
+        assert not at.exception, at.exception
+        assert [m.value for m in at.markdown] == ["queued"]
+        assert len(ahead_reads.ran) == 1
+        assert not ahead_reads.ran[0][1].startswith("tracker-read")  # read by the script's own thread
+    finally:
+        release.set()
+        for done in busy:
+            done.result(timeout=30)
+    assert len(ahead_reads.ran) == 1  # the queued copy never ran
