@@ -19,6 +19,7 @@ import streamlit as st
 
 from pages import _meeting, _present
 from tracker import app_state, queries
+from tracker.access import Member
 from tracker.filters import PARAMS, Filters, end_of_day, from_params, narrow, to_params
 from tracker.models import CONTRIBUTIONS
 from tracker.taxonomy import Vocab
@@ -404,9 +405,10 @@ def cell_entries(filters: Filters, cells: pd.DataFrame, rows: str, cols: str, pi
         )
         cell = narrow(narrow(filters, rows, row_key), cols, col_key)
         if not too_many_to_export(total):
+            drawn_for = app_state.member()
             st.download_button(
                 f"All {total:,} entries (CSV)",
-                data=lambda: export_bytes(cell, "csv"),
+                data=lambda: export_bytes(cell, "csv", drawn_for),
                 file_name=f"entries-{row_key}-{col_key}.csv",
                 mime="text/csv",
                 icon=":material/download:",
@@ -438,12 +440,15 @@ def too_many_to_export(matching: int) -> bool:
     return True
 
 
-def export_bytes(filters: Filters, fmt: str) -> bytes:
-    """The entries matching ``filters`` as a file in ``fmt`` (generated when the user clicks)."""
+def export_bytes(filters: Filters, fmt: str, member: Member) -> bytes:
+    """The entries matching ``filters`` as a file in ``fmt``, generated when the user clicks: without
+    a rerun of the page, so ``member`` (who drew it) is checked again then: someone taken off the
+    tracker since gets :class:`~tracker.access.Forbidden`, not the data as it is now."""
     from io import BytesIO
 
     from tracker import interchange
 
+    app_state.current(member)
     out = BytesIO()
     interchange.WRITERS[fmt](queries.export_rows(app_state.store(), filters), out)
     return out.getvalue()

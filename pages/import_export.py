@@ -148,7 +148,7 @@ elif not _ui.too_many_to_export(matching):
             key=f"export_{fmt}",
             icon=":material/download:",
             width="stretch",
-            data=lambda fmt=fmt: _ui.export_bytes(filters, fmt),
+            data=lambda fmt=fmt: _ui.export_bytes(filters, fmt, member),
             file_name=f"systems-change-entries.{fmt}",
             mime=interchange.MEDIA_TYPES[fmt],
         )

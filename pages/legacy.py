@@ -4,8 +4,9 @@ import streamlit as st
 
 from pages import _present, _ui
 from tracker import app_state, charts, links, queries, verification
-from tracker.access import Forbidden
+from tracker.access import Forbidden, Member
 from tracker.errors import InvalidInput
+from tracker.filters import Filters
 
 _ui.frame_guard()
 
@@ -114,6 +115,12 @@ register_tab, checks_tab, links_tab = st.tabs(
 )
 
 
+def _register_csv(filters: Filters, find: str, current: tuple[str, ...], drawn_for: Member) -> bytes:
+    """The register's CSV, built when clicked (no rerun): for the member as they are then."""
+    app_state.current(drawn_for)  # someone taken off the tracker since gets no fresh copy
+    return verification.register_csv(app_state.store(), filters, find=find, current=current)
+
+
 def _first_page() -> None:
     st.session_state["register_page"] = 1
 
@@ -220,9 +227,8 @@ if register_tab.open:
             )
             st.download_button(
                 "Download the register (CSV)",
-                data=lambda: verification.register_csv(
-                    app_state.store(), filters, find=find, current=current
-                ),  # built only when clicked; what the search chose, every page
+                data=lambda: _register_csv(filters, find, tuple(current), member),
+                # built only when clicked; what the search chose, every page
                 file_name="legacy-register.csv",
                 mime="text/csv",
                 icon=":material/download:",

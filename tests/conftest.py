@@ -104,3 +104,28 @@ def write_file(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def deferred(monkeypatch):
+    """The callables behind click-built download buttons, by file name, as the app registered them
+    (Streamlit calls one when its button is clicked, without a rerun of the page)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.runtime.pages_manager import PagesManager
+
+    found: dict[str, object] = {}
+    original = MediaFileManager.add_deferred
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        found[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    legacy_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        legacy_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+    return found

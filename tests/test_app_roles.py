@@ -270,28 +270,11 @@ def test_present_mode_offers_no_checks_on_the_legacy_register(db):
     assert not [t for t in at.toggle if t.key == "link_form_open"]  # nor the form to link structures
 
 
-def test_a_backup_download_is_refused_once_the_admin_role_is_taken_away(db, monkeypatch):
+def test_a_backup_download_is_refused_once_the_admin_role_is_taken_away(db, deferred):
     """The backup zip is built when the button is clicked, without a rerun of the page: it was built
     for the member as drawn, so an admin made viewer kept getting the whole database (members and
     audit log included) from the page they had open."""
-    import types
-
-    import streamlit.elements.widgets.button as button
-
-    built = {}
-
-    class Files:  # what Streamlit's runtime keeps of a deferred download: its callable
-        def add_deferred(self, make, mimetype, coordinates, file_name=None, element_id=""):
-            built[file_name] = make
-            return "deferred"
-
-        def remove_deferred(self, *args, **kwargs):
-            pass
-
-    runtime = types.SimpleNamespace(
-        exists=lambda: True, get_instance=lambda: types.SimpleNamespace(media_file_mgr=Files())
-    )
-    monkeypatch.setattr(button, "runtime", runtime)
+    built = deferred
     at = run_as("admin@fund.org", "pages/admin.py")
     at.session_state["admin_view"] = "Backup"
     at.run()
@@ -303,3 +286,50 @@ def test_a_backup_download_is_refused_once_the_admin_role_is_taken_away(db, monk
     with pytest.raises(access.Forbidden, match=r"only admins can make backups; admin@fund\.org is viewer"):
         make()
     assert audit_count(db) == before
+
+
+def _cell_list_as(email: str) -> None:  # run by AppTest.from_function: a heatmap cell of more entries than listed
+    import streamlit as st
+
+    from pages import _ui
+    from tracker import access, app_state, queries
+    from tracker.filters import Filters
+
+    st.session_state["member"] = access.get_member(app_state.store(), email)  # as the frame names them
+    cells = queries.heatmap(app_state.store(), Filters(), "partnership", "typology")
+    _ui.cell_entries(Filters(), cells, "partnership", "typology", ("blackpool", "coproduction"))
+
+
+def _cell_download_as(email: str) -> AppTest:
+    at = AppTest.from_function(_cell_list_as, args=(email,), default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize(
+    ("page", "file_name"),
+    [
+        ("pages/import_export.py", "systems-change-entries.csv"),
+        ("pages/import_export.py", "systems-change-entries.xlsx"),
+        ("pages/legacy.py", "legacy-register.csv"),
+        (None, "entries-blackpool-coproduction.csv"),  # a heatmap cell's entries
+    ],
+)
+def test_a_click_built_download_of_the_data_is_refused_once_the_member_is_taken_off(
+    db, deferred, monkeypatch, page, file_name
+):
+    """Exports, the register's CSV and a heatmap cell's entries are built when clicked, from the
+    data as it is then, without a rerun: someone taken off the tracker since the page was drawn
+    (the tab left open) got a fresh copy of everything. Now they are refused, and a member still
+    on it gets the file."""
+    from pages import _ui
+
+    monkeypatch.setattr(_ui, "CELL_ROWS", 2)  # the demo's cells are small: two listed, all in the download
+    _ = run_as("funder@fund.org", page) if page else _cell_download_as("funder@fund.org")
+    assert file_name in deferred, sorted(deferred)
+    make = deferred[file_name]
+    assert len(make()) > 100  # a viewer may export: the file, while they are a member
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert access.remove_member(store, ADMIN, "funder@fund.org")
+    with pytest.raises(access.Forbidden, match=r"funder@fund\.org is no longer a member"):
+        make()

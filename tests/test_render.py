@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ADMIN, ROOT, valid_row
@@ -146,27 +144,6 @@ def app_db(tmp_path, demo_file, monkeypatch) -> Path:
     shutil.copy(demo_file, path)
     monkeypatch.setenv("TRACKER_DB", str(path))
     return path
-
-
-@pytest.fixture
-def deferred(monkeypatch):
-    """The callables behind download buttons, by file name, as the app registered them."""
-    found: dict[str, object] = {}
-    original = MediaFileManager.add_deferred
-
-    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        found[file_name] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    legacy_init = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        legacy_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-    return found
 
 
 def run_page(page: str, **params) -> AppTest:
