@@ -20,7 +20,7 @@ import streamlit as st
 from pages import _meeting, _present
 from tracker import app_state, queries
 from tracker.access import Member
-from tracker.filters import PARAMS, Filters, end_of_day, from_params, narrow, to_params
+from tracker.filters import EARLIEST, PARAMS, Filters, end_of_day, from_params, narrow, to_params
 from tracker.models import CONTRIBUTIONS
 from tracker.taxonomy import Vocab
 
@@ -31,7 +31,6 @@ FILTER_KEYS = {field: f"f_{param}" for param, field in PARAMS.items()} | {
 }
 URL_KEYS = [*PARAMS, "from", "to", "as_at"]
 DATE_FIELDS = ("date_from", "date_to", "as_at")
-EARLIEST = date(2000, 1, 1)
 
 
 def vocab() -> Vocab:

@@ -107,7 +107,7 @@ def test_url_parameters_with_sql_metacharacters_are_dropped_with_a_note(demo):
 
 
 def test_url_date_parameters_are_parsed_as_dates_only(demo):
-    filters, notes = from_params({"from": ["2019"], "to": ["2020-06"], "as_at": ["2030-01-01"]}, demo.vocab())
+    filters, notes = from_params({"from": ["2019"], "to": ["2020-06"], "as_at": ["2025-01-01"]}, demo.vocab())
     assert (filters.date_from, filters.date_to) == (date(2019, 1, 1), date(2020, 6, 30))
     assert filters.as_at is not None and not notes
     sql, params = filters.where()
@@ -123,6 +123,45 @@ def test_a_links_bad_date_is_named_with_what_is_wrong_and_the_forms_it_may_take(
         "The link's 'to' date is ignored: '2019-02-29' is not a real date: February 2019 has 28 days.",
         "The link's 'as_at' date '2019-02-29' is not a date (use YYYY-MM-DD); ignored.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("params", "kept", "note"),
+    [
+        ({"from": ["1950"]}, {"date_from": date(1950, 1, 1)}, None),  # before the pickers' old first day, 2000
+        ({"as_at": ["1950-06-30"]}, {"as_at": date(1950, 6, 30)}, None),
+        ({"to": ["2026"]}, {}, None),  # this year: up to today, which is no end at all
+        ({"to": ["2026-11-27"]}, {"date_to": date(2026, 11, 27)}, None),
+        (
+            {"to": ["2030-01-01"]},
+            {},
+            "The link's 'to' date 2030-01-01 is after today; ignored (no entry is dated after today).",
+        ),
+        ({"from": ["2027"]}, {}, "The link's 'from' date 2027 is after today; ignored: no entry is dated after today."),
+        ({"from": ["2026-11"]}, {"date_from": date(2026, 11, 1)}, None),
+        (
+            {"as_at": ["2026-11-28"]},
+            {},
+            "The link's 'as_at' date 2026-11-28 is after today: the tracker is shown as it is now.",
+        ),
+        (
+            {"as_at": ["1850-01-01"]},
+            {},
+            "The link's 'as_at' date 1850-01-01 is before 1900, the earliest day the tracker can be shown as at; ignored.",
+        ),
+    ],
+)
+def test_a_links_dates_are_kept_within_the_date_pickers_days_or_named_in_a_note(demo, params, kept, note):
+    """The sidebar's date pickers run from 1900 (entries' earliest year) to today: a link's date
+    outside them was dropped without a word by the picker (a link from 1995 showed every entry). Now
+    every date from 1900 to today is kept, and one after today is left out with a note, unless the
+    period it names includes today."""
+    filters, notes = from_params(params, demo.vocab(), today=date(2026, 11, 27))
+    got = {f: getattr(filters, f) for f in ("date_from", "date_to", "as_at") if getattr(filters, f) is not None}
+    if "as_at" in got:
+        got["as_at"] = got["as_at"].date()
+    assert got == kept
+    assert notes == ([note] if note else [])
 
 
 # -- through the app -----------------------------------------------------------------------------
@@ -146,6 +185,24 @@ def app_db(tmp_path, monkeypatch) -> Path:
         assert import_file(store, store.settings.sample, actor=ADMIN).ok
     monkeypatch.setenv("TRACKER_DB", str(db))
     return db
+
+
+def test_a_links_early_and_future_dates_through_the_app(app_db):
+    """A link's date before 2000 reached the picker and vanished (its first day was 2000-01-01); a
+    date after today vanished the same way. Now the first is in the picker and counts, the second
+    is named in a note."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["from"] = "1995"
+    at.query_params["to"] = "2099-01-01"
+    at.run()
+    assert not at.exception, at.exception
+    assert {d.label: d.value for d in at.date_input}["From"] == date(1995, 1, 1)
+    assert at.query_params["from"] == "1995-01-01"  # kept in the URL, so the link still says it
+    assert "to" not in at.query_params
+    warnings = " ".join(w.value for w in at.warning)
+    assert "The link's 'to' date 2099-01-01 is after today; ignored" in warnings
 
 
 def test_hostile_url_parameters_through_the_app(app_db):

@@ -159,8 +159,19 @@ _VOCABULARY = {
 }
 
 
-def from_params(params: Mapping[str, list[str]], vocab: Vocab) -> tuple[Filters, list[str]]:
-    """Read filters from URL query parameters; unknown values are dropped with a note saying so."""
+EARLIEST = date(1900, 1, 1)
+"""The earliest day a filter date can be: entries are dated 1900 or later (tracker.models)."""
+
+
+def from_params(params: Mapping[str, list[str]], vocab: Vocab, today: date | None = None) -> tuple[Filters, list[str]]:
+    """Read filters from URL query parameters; unknown values are dropped with a note saying so.
+
+    Dates are kept between :data:`EARLIEST` and ``today`` (default: today), as the date pickers
+    are: a 'to' date or an 'as_at' day after today is no filter (no entry is dated after today, and
+    the tracker as at a later day is the tracker now); a 'from' date after today would match
+    nothing. Each such date is dropped with a note, unless the period it names includes today
+    (``to=2026`` in 2026)."""
+    today = today or date.today()
     notes: list[str] = []
     values: dict[str, Any] = {}
     programmes = {p.programme for p in vocab.partnerships}
@@ -188,15 +199,35 @@ def from_params(params: Mapping[str, list[str]], vocab: Vocab) -> tuple[Filters,
         if not raw_values:
             continue
         try:
-            values[attr] = getattr(FuzzyDate.parse(raw_values[-1]), edge)
+            parsed = FuzzyDate.parse(raw_values[-1])
         except ValueError as exc:  # the model's words: what is wrong, and the forms a date may take
             notes.append(f"The link's '{param}' date is ignored: {exc}.")
+            continue
+        if parsed.start > today:
+            notes.append(
+                f"The link's '{param}' date {parsed.text} is after today; ignored"
+                + (": no entry is dated after today." if param == "from" else " (no entry is dated after today).")
+            )
+        elif parsed.end <= today or param == "from":
+            values[attr] = getattr(parsed, edge)
     raw_as_at = [v for v in params.get("as_at", []) if v.strip()]
     if raw_as_at:
         try:
-            values["as_at"] = end_of_day(date.fromisoformat(raw_as_at[-1].strip()))
+            day = date.fromisoformat(raw_as_at[-1].strip())
         except ValueError:
             notes.append(f"The link's 'as_at' date '{raw_as_at[-1]}' is not a date (use YYYY-MM-DD); ignored.")
+        else:
+            if day > today:
+                notes.append(
+                    f"The link's 'as_at' date {day:%Y-%m-%d} is after today: the tracker is shown as it is now."
+                )
+            elif day < EARLIEST:
+                notes.append(
+                    f"The link's 'as_at' date {day:%Y-%m-%d} is before {EARLIEST.year}, the earliest day "
+                    "the tracker can be shown as at; ignored."
+                )
+            else:
+                values["as_at"] = end_of_day(day)
     if values.get("date_from") and values.get("date_to") and values["date_from"] > values["date_to"]:
         notes.append("The link's 'from' date is after its 'to' date; both ignored.")
         values.pop("date_from")
