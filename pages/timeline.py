@@ -63,6 +63,11 @@ if binned:
     st.warning(
         f"{total:,} entries are too many to draw one by one, so each mark counts the entries of one lane, "
         "period, kind and typology. Narrow the filters to see single entries."
+        + (
+            ""
+            if charts.binned_by_year(points)
+            else " The periods are months: an entry dated by year only is counted in January of its year."
+        )
     )
 _ui.chart_with_table(
     _ui.chart(

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ADMIN, ROOT, csv_bytes, valid_row
-from tracker import queries, survival, verification
+from tracker import charts, queries, survival, verification
 from tracker.config import Settings
 from tracker.filters import Filters
 from tracker.importer import import_file
@@ -287,6 +287,21 @@ def test_timeline_with_more_structures_than_lanes_draws_the_busiest_and_says_so(
     at = open_table(at, "timeline_structure")
     (table,) = [d.value for d in at.dataframe if "title" in d.value]  # the entries drawn, not the status bands
     assert set(table["lane"]) == {f"{r.partnership} · {r.structure}" for r in names.itertuples()}
+
+
+@pytest.mark.parametrize("months", [True, False])
+def test_a_binned_timeline_by_month_says_where_year_only_entries_are_counted(db, monkeypatch, months):
+    """Counted by month, an entry dated by year only (common for legacy outcomes) lands in January
+    of its year: a January that looks busy may be the year's undated-by-month entries. The page says
+    so when the marks are months, and not when they are years."""
+    with Store(str(db), Settings(db=str(db))) as store:
+        max_rows = queries.count_entries(store, Filters()) - 1 if months else 40  # binned by month, by year
+        points, binned = queries.timeline(store, Filters(), "partnership", max_rows=max_rows)
+        assert binned and charts.binned_by_year(points) is not months
+    monkeypatch.setattr(queries.timeline, "__defaults__", ("partnership", max_rows, ()))  # as if there were thousands
+    at = app("pages/timeline.py")
+    (warning,) = [w.value for w in at.warning if "too many to draw one by one" in w.value]
+    assert ("an entry dated by year only is counted in January of its year" in warning) is months
 
 
 FORM = {

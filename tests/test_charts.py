@@ -854,3 +854,11 @@ def test_display_text_names_every_missing_or_blank_value_and_keeps_the_rest_in_p
     assert text.index.tolist() == list(range(10, 20)) and text.dtype == pd.Series(["text"]).dtype
     assert charts._text(pd.Series([], dtype=object)).tolist() == []
     assert charts._text(pd.Series([pd.Timestamp("2020-06-01")] * 2)).tolist() == ["2020-06-01 00:00:00"] * 2
+
+
+def test_binned_counts_are_by_year_only_when_every_period_is_longer_than_a_month():
+    assert charts.binned_by_year(year_binned_points())
+    assert not charts.binned_by_year(binned_points())
+    assert not charts.binned_by_year(binned_points().iloc[0:0])
+    mixed = pd.concat([year_binned_points(), binned_points()])
+    assert not charts.binned_by_year(mixed)

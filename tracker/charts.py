@@ -569,6 +569,12 @@ def _entry_layers(points: pd.DataFrame, y: alt.Y, colour: alt.Color, dy: int) ->
     return [spans, centres, days]
 
 
+def binned_by_year(points: pd.DataFrame) -> bool:
+    """Whether the binned timeline's counts are per year (else per month): every period is longer than a month."""
+    starts = pd.to_datetime(points["start"], errors="coerce")
+    return bool(len(points)) and bool(((pd.to_datetime(points["end"], errors="coerce") - starts).dt.days > 31).all())
+
+
 def _binned_layer(points: pd.DataFrame, y: alt.Y, colour: alt.Color, lane_title: str, dy: int) -> alt.Chart:
     """One mark per lane, month, kind and typology, sized by the number of entries."""
     frame = points.copy()
@@ -576,8 +582,7 @@ def _binned_layer(points: pd.DataFrame, y: alt.Y, colour: alt.Color, lane_title:
     # Counts come per month, or summed into years when the months are too many rows: a year's
     # count is written as its year, not as "January" of it.
     starts = pd.to_datetime(frame["start"], errors="coerce")
-    years = bool(len(frame)) and bool(((pd.to_datetime(frame["end"], errors="coerce") - starts).dt.days > 31).all())
-    grain, pattern = ("Year", "%Y") if years else ("Month", "%B %Y")
+    grain, pattern = ("Year", "%Y") if binned_by_year(frame) else ("Month", "%B %Y")
     codes, days = pd.factorize(starts, use_na_sentinel=False)  # a few hundred months among 3,500 rows
     periods = pd.array([MISSING if _absent(day) else day.strftime(pattern) for day in days], dtype="str")
     frame["period"] = periods.take(codes)
