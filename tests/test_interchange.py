@@ -122,7 +122,19 @@ def test_xlsx_dates_keep_the_precision_their_format_shows(tmp_path):
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(list(COLUMNS))
-    formats = {"mmm-yy": "2019-03", "yyyy": "2019", "dd/mm/yyyy": "2019-03-01"}
+    formats = {
+        "mmm-yy": "2019-03",
+        "yyyy": "2019",
+        "dd/mm/yyyy": "2019-03-01",
+        # letters that are not date codes: quoted text, a colour, a locale, AM/PM, minutes
+        '"Period "mmm yyyy': "2019-03",
+        "[Red]mmm yyyy": "2019-03",
+        "[$-809]mmmm yyyy": "2019-03",
+        'yyyy" (audited)"': "2019",
+        "yyyy h:mm AM/PM": "2019",
+        "mmm yyyy;[Red]dd": "2019-03",  # the first section is the one shown for a date
+        "yyyy-mm-dd hh:mm": "2019-03-01",
+    }
     for number_format in formats:
         row = valid_row()
         sheet.append([row.get(c) for c in COLUMNS])

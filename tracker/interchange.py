@@ -490,16 +490,33 @@ def _xlsx_unescape(text: str) -> str:
     return _XLSX_ESCAPE.sub(char, text) if "_x" in text else text
 
 
+# What in an Excel number format is not a date code: text in quotes, [colours], [$-809] locales and
+# other bracketed parts, a character after a backslash, and the character after _ (a space as wide
+# as it) or * (repeated to fill the cell).
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|[_*].')
+_MINUTES = re.compile(r"(h[^a-z]*)m+|m+(?=[^a-z]*s)")  # Excel reads an m after h, or before s, as minutes
+
+
+def _date_parts(number_format: str) -> set[str]:
+    """Which of day (d), month (m) and year (y) an Excel number format shows, from its first
+    section (positive numbers). ``"Period "mmm yyyy`` shows a month and a year: the letters of
+    quoted text, of ``[Red]`` and of ``AM/PM`` are not date codes, nor is the m of ``h:mm``."""
+    fmt = _FORMAT_LITERALS.sub("", number_format).lower()
+    fmt = fmt.split(";", 1)[0].replace("am/pm", "").replace("a/p", "")
+    fmt = _MINUTES.sub(lambda m: m.group(1) or "", fmt)
+    return {part for part in "dmy" if part in fmt}
+
+
 def _xlsx_value(cell: Any) -> Any:
     value = cell.value
     if isinstance(value, str):
         return _xlsx_unescape(value)
     if isinstance(value, datetime | date):
-        fmt = (getattr(cell, "number_format", "") or "").lower()
+        shown = _date_parts(getattr(cell, "number_format", "") or "")
         d = value.date() if isinstance(value, datetime) else value
-        if "d" not in fmt and "m" in fmt:
+        if "d" not in shown and "m" in shown:
             return f"{d.year:04d}-{d.month:02d}"
-        if "d" not in fmt and "m" not in fmt and "y" in fmt:
+        if "d" not in shown and "m" not in shown and "y" in shown:
             return f"{d.year:04d}"
         return d.isoformat()
     if isinstance(value, float) and value.is_integer():
