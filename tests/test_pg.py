@@ -221,6 +221,21 @@ def test_a_wrong_password_is_reported_without_showing_it(pg_cluster: Cluster):
     assert pg.redact(url) in done.stdout + done.stderr
 
 
+@pytest.mark.parametrize(
+    ("password", "text", "shown"),
+    [
+        ("a", "cannot connect to a server at localhost", "cannot connect to *** server at localhost"),
+        ("pg", "FATAL: pg_hba.conf rejects pgadmin", "FATAL: pg_hba.conf rejects pgadmin"),
+        ("Sup3rS3cret", "password=Sup3rS3cret refused", "password=*** refused"),
+        ("Sup3rS3cret", "'Sup3rS3cret'", "'***'"),
+    ],
+)
+def test_a_password_is_scrubbed_from_messages_where_it_stands_alone(password, text, shown):
+    """A short password was replaced inside every word ("c***nnot"): only where it stands alone now."""
+    url = f"postgresql://tracker:{password}@localhost:5432/tracker"
+    assert pg.scrub(f"{text} ({url})", url) == f"{shown} ({pg.redact(url)})"
+
+
 def test_the_dashboard_runs_on_postgres(pg_url, monkeypatch):
     with replica(pg_url) as store:
         assert import_file(store, SAMPLE, actor=ADMIN).ok

@@ -8,6 +8,7 @@ staging and plan) stay in each process's own in-memory DuckDB. See README, "Shar
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -184,9 +185,14 @@ def connect(url: str) -> duckdb.DuckDBPyConnection:
 
 
 def scrub(text: str, url: str) -> str:
-    """``text`` with the URL's password (if any) replaced by ``***``."""
+    """``text`` with the URL's password (if any) replaced by ``***`` wherever it stands on its own:
+    not inside a longer word, so a short password ("a", "pg") leaves the rest of the message
+    readable ("c***nnot connect" before)."""
     password = conninfo(url)[1] if is_url(url) else None
-    return text.replace(url, redact(url)).replace(password, "***") if password else text
+    if not password:
+        return text
+    alone = re.compile(rf"(?<![0-9A-Za-z_]){re.escape(password)}(?![0-9A-Za-z_])")
+    return alone.sub("***", text.replace(url, redact(url)))
 
 
 @contextmanager
