@@ -27,6 +27,7 @@ def _blank() -> None:
     st.session_state["e_version"] = None
     st.session_state["e_errors"] = {}
     st.session_state["e_conflict"] = None
+    st.session_state["e_seen_version"] = None
     st.session_state["e_loaded"] = None  # a link to edit any entry loads it, even the one last loaded
 
 
@@ -41,6 +42,7 @@ def _load(entry_id: str) -> bool:
     st.session_state["e_version"] = entry.version
     st.session_state["e_errors"] = {}
     st.session_state["e_conflict"] = None
+    st.session_state["e_seen_version"] = None
     return True
 
 
@@ -55,13 +57,18 @@ def _values() -> dict[str, Any]:
 def _save() -> None:
     editing = st.session_state.get("e_id")
     st.session_state["e_saved"] = None
+    base = st.session_state.get("e_version")
+    if editing and st.session_state.get("e_conflict") == editing and st.session_state.get("e_seen_version"):
+        # after a conflict the user has seen the stored version beside their text: saving again puts
+        # their text over that version, and over no later one they have not seen
+        base = st.session_state["e_seen_version"]
     try:
         saved = entries.save_entry(
             app_state.store(),
             _values(),
             actor=app_state.member(),
             expect="existing" if editing else "new",
-            base_version=st.session_state.get("e_version"),
+            base_version=base,
         )
     except InvalidInput as exc:
         st.session_state["e_errors"] = {p.column or "": p.message for p in exc.problems}
@@ -116,6 +123,7 @@ def _restore() -> None:
         st.session_state["e_version"] = restored.version
     st.session_state["e_errors"] = {}
     st.session_state["e_conflict"] = None
+    st.session_state["e_seen_version"] = None
 
 
 def _take_theirs() -> None:
@@ -129,6 +137,15 @@ def _new() -> None:
     _blank()
     st.session_state["e_saved"] = None
     st.query_params.pop("edit", None)
+
+
+def _stored_text(vocab: Any, field: str, value: Any) -> str:
+    """A stored field's value as the form shows it (labels, not slugs), inert."""
+    vocabulary = {"typology": "typology", "mechanisms": "mechanism", "sectors": "sector"}.get(field)
+    values = value if isinstance(value, list) else [value] if value else []
+    if vocabulary:
+        values = [vocab[vocabulary].label(v) for v in values]
+    return _ui.inert("; ".join(str(v) for v in values)) if values else "—"
 
 
 def error(field: str) -> None:
@@ -232,7 +249,28 @@ if st.session_state.get("e_conflict") and current is not None:
             + (f" — {_ui.inert(current.host)}" if current.host else "")
         )
         st.text(current.description or "")
-        st.caption("Copy what you need from your text below, then load the stored version and re-apply it.")
+        shown = [
+            (name, label)
+            for name, label in (
+                ("kind", "Kind"),
+                ("typology", "Typology"),
+                ("mechanisms", "Mechanisms"),
+                ("structure", "Structure"),
+                ("sectors", "Sectors"),
+                ("source", "Source"),
+                ("quote", "Quote"),
+                ("speaker", "Speaker's role"),
+                ("contribution", "Contribution"),
+            )
+            if getattr(current, name) != st.session_state.get(KEY(name))
+        ]
+        if shown:
+            lines = [f"**{label}:** {_stored_text(vocab, name, getattr(current, name))}" for name, label in shown]
+            st.markdown("**Also different from your text:**  \n" + "  \n".join(lines))
+        st.session_state["e_seen_version"] = current.version
+        st.caption(
+            "Save again to put your text over this version, or load the stored version and re-apply your changes."
+        )
         st.button("Load the stored version (discards my text)", on_click=_take_theirs, key="e_take_theirs")
 
 partnerships = {p.slug: p.name for p in vocab.partnerships if member.can_edit(p.slug)}
