@@ -148,6 +148,13 @@ def _stored_text(vocab: Any, field: str, value: Any) -> str:
     return _ui.inert("; ".join(str(v) for v in values)) if values else "—"
 
 
+def offered(lookup: Any, field: str) -> list[str]:
+    """The terms to offer: all but the retired ones, which stay only where this entry has them already."""
+    chosen = st.session_state.get(KEY(field))
+    kept = set(chosen) if isinstance(chosen, list) else {chosen}
+    return [slug for slug in lookup.labels if slug not in lookup.retired or slug in kept]
+
+
 def error(field: str) -> None:
     """The problem with one field, right under it."""
     message = st.session_state.get("e_errors", {}).get(field)
@@ -309,7 +316,7 @@ with right:
     typology = vocab["typology"]
     st.selectbox(
         "Typology *",
-        list(typology.labels),
+        offered(typology, "typology"),
         format_func=typology.label,
         index=None,
         placeholder="Choose a type of change",
@@ -320,7 +327,7 @@ with right:
     milestone = st.session_state.get(KEY("kind")) == "milestone"
     st.selectbox(
         "Status *" if milestone else "Status (optional for a setback)",
-        list(status.labels),
+        offered(status, "status"),
         format_func=status.label,
         index=None,
         placeholder="Is it still running?",
@@ -338,7 +345,7 @@ with right:
     mechanisms = vocab["mechanism"]
     st.multiselect(
         "Contributing mechanisms" + (" *" if milestone else ""),
-        list(mechanisms.labels),
+        offered(mechanisms, "mechanisms"),
         format_func=mechanisms.label,
         key=KEY("mechanisms"),
         placeholder="What made it happen?",
@@ -363,7 +370,7 @@ with right:
     sectors = vocab["sector"]
     st.multiselect(
         "Sectors",
-        list(sectors.labels),
+        offered(sectors, "sectors"),
         format_func=sectors.label,
         key=KEY("sectors"),
         placeholder="Which parts of the system?",
