@@ -27,6 +27,7 @@ def _blank() -> None:
     st.session_state["e_version"] = None
     st.session_state["e_errors"] = {}
     st.session_state["e_conflict"] = None
+    st.session_state["e_seen_version"] = None
     st.session_state["e_loaded"] = None  # a link to edit any entry loads it, even the one last loaded
 
 
@@ -41,6 +42,7 @@ def _load(entry_id: str) -> bool:
     st.session_state["e_version"] = entry.version
     st.session_state["e_errors"] = {}
     st.session_state["e_conflict"] = None
+    st.session_state["e_seen_version"] = None
     return True
 
 
@@ -55,13 +57,18 @@ def _values() -> dict[str, Any]:
 def _save() -> None:
     editing = st.session_state.get("e_id")
     st.session_state["e_saved"] = None
+    base = st.session_state.get("e_version")
+    if editing and st.session_state.get("e_conflict") == editing and st.session_state.get("e_seen_version"):
+        # after a conflict the user has seen the stored version beside their text: saving again puts
+        # their text over that version, and over no later one they have not seen
+        base = st.session_state["e_seen_version"]
     try:
         saved = entries.save_entry(
             app_state.store(),
             _values(),
             actor=app_state.member(),
             expect="existing" if editing else "new",
-            base_version=st.session_state.get("e_version"),
+            base_version=base,
         )
     except InvalidInput as exc:
         st.session_state["e_errors"] = {p.column or "": p.message for p in exc.problems}
@@ -116,6 +123,7 @@ def _restore() -> None:
         st.session_state["e_version"] = restored.version
     st.session_state["e_errors"] = {}
     st.session_state["e_conflict"] = None
+    st.session_state["e_seen_version"] = None
 
 
 def _take_theirs() -> None:
@@ -129,6 +137,22 @@ def _new() -> None:
     _blank()
     st.session_state["e_saved"] = None
     st.query_params.pop("edit", None)
+
+
+def _stored_text(vocab: Any, field: str, value: Any) -> str:
+    """A stored field's value as the form shows it (labels, not slugs), inert."""
+    vocabulary = {"typology": "typology", "mechanisms": "mechanism", "sectors": "sector"}.get(field)
+    values = value if isinstance(value, list) else [value] if value else []
+    if vocabulary:
+        values = [vocab[vocabulary].label(v) for v in values]
+    return _ui.inert("; ".join(str(v) for v in values)) if values else "—"
+
+
+def offered(lookup: Any, field: str) -> list[str]:
+    """The terms to offer: all but the retired ones, which stay only where this entry has them already."""
+    chosen = st.session_state.get(KEY(field))
+    kept = set(chosen) if isinstance(chosen, list) else {chosen}
+    return [slug for slug in lookup.labels if slug not in lookup.retired or slug in kept]
 
 
 def error(field: str) -> None:
@@ -232,7 +256,28 @@ if st.session_state.get("e_conflict") and current is not None:
             + (f" — {_ui.inert(current.host)}" if current.host else "")
         )
         st.text(current.description or "")
-        st.caption("Copy what you need from your text below, then load the stored version and re-apply it.")
+        shown = [
+            (name, label)
+            for name, label in (
+                ("kind", "Kind"),
+                ("typology", "Typology"),
+                ("mechanisms", "Mechanisms"),
+                ("structure", "Structure"),
+                ("sectors", "Sectors"),
+                ("source", "Source"),
+                ("quote", "Quote"),
+                ("speaker", "Speaker's role"),
+                ("contribution", "Contribution"),
+            )
+            if getattr(current, name) != st.session_state.get(KEY(name))
+        ]
+        if shown:
+            lines = [f"**{label}:** {_stored_text(vocab, name, getattr(current, name))}" for name, label in shown]
+            st.markdown("**Also different from your text:**  \n" + "  \n".join(lines))
+        st.session_state["e_seen_version"] = current.version
+        st.caption(
+            "Save again to put your text over this version, or load the stored version and re-apply your changes."
+        )
         st.button("Load the stored version (discards my text)", on_click=_take_theirs, key="e_take_theirs")
 
 partnerships = {p.slug: p.name for p in vocab.partnerships if member.can_edit(p.slug)}
@@ -271,7 +316,7 @@ with right:
     typology = vocab["typology"]
     st.selectbox(
         "Typology *",
-        list(typology.labels),
+        offered(typology, "typology"),
         format_func=typology.label,
         index=None,
         placeholder="Choose a type of change",
@@ -282,7 +327,7 @@ with right:
     milestone = st.session_state.get(KEY("kind")) == "milestone"
     st.selectbox(
         "Status *" if milestone else "Status (optional for a setback)",
-        list(status.labels),
+        offered(status, "status"),
         format_func=status.label,
         index=None,
         placeholder="Is it still running?",
@@ -300,7 +345,7 @@ with right:
     mechanisms = vocab["mechanism"]
     st.multiselect(
         "Contributing mechanisms" + (" *" if milestone else ""),
-        list(mechanisms.labels),
+        offered(mechanisms, "mechanisms"),
         format_func=mechanisms.label,
         key=KEY("mechanisms"),
         placeholder="What made it happen?",
@@ -325,7 +370,7 @@ with right:
     sectors = vocab["sector"]
     st.multiselect(
         "Sectors",
-        list(sectors.labels),
+        offered(sectors, "sectors"),
         format_func=sectors.label,
         key=KEY("sectors"),
         placeholder="Which parts of the system?",

@@ -501,6 +501,66 @@ def test_an_edit_on_a_stale_version_is_refused_and_the_text_kept(db):
     assert any("The version now stored" in e.label for e in at.expander)
 
 
+def _someone_else_retitles(db: Path, title: str) -> None:
+    from tracker import entries
+
+    with Store(str(db), Settings(db=str(db))) as store:
+        theirs = entries.get_entry(store, "voices-marg-2015")
+        data = theirs.model_dump(include=set(entries.EntryIn.model_fields) - {"date"})
+        entries.save_entry(
+            store,
+            {**data, "date": theirs.date.text, "title": title},
+            actor=ADMIN.__class__("colleague@voices.org", "admin"),
+        )
+
+
+def test_after_a_conflict_saving_again_keeps_my_text_over_the_version_shown_only(db):
+    """The conflict says "compare and save again": a save after the stored version is shown puts the
+    user's text over that version (it refused again and again); a change made after it was shown
+    is refused once more, never overwritten unseen."""
+    at = app("pages/log_entry.py", edit="voices-marg-2015")
+    _someone_else_retitles(db, "Their title")
+    at.text_input(key="e_title").set_value("My title").run()
+    at.button(key="e_save").click().run()
+    assert any("compare and save again" in plain(e.value) for e in at.error)
+    assert any("The version now stored (version 2" in plain(e.label) for e in at.expander)
+    _someone_else_retitles(db, "Their second title")  # after the comparison was drawn
+    at.button(key="e_save").click().run()
+    assert any("changed by colleague@voices.org" in plain(e.value) for e in at.error)
+    assert any("The version now stored (version 3" in plain(e.label) for e in at.expander)
+    assert at.text_input(key="e_title").value == "My title"
+    at.button(key="e_save").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert any("Updated" in s.value for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        from tracker import entries
+
+        saved = entries.get_entry(store, "voices-marg-2015")
+        assert (saved.title, saved.version) == ("My title", 4)
+
+
+def test_a_retired_term_is_not_offered_for_a_new_entry_but_kept_on_an_entry_that_has_it(db):
+    """The admin page says a retired term is "no longer offered for new entries"; the form offered it."""
+    from tracker import admin
+
+    with Store(str(db), Settings(db=str(db))) as store:
+        admin.set_retired(store, ADMIN, "typology", "coordinating-support", True)
+        admin.set_retired(store, ADMIN, "mechanism", "flexibility", True)
+        admin.set_retired(store, ADMIN, "sector", "housing", True)
+    at = app("pages/log_entry.py")
+    assert "Approaches to coordinating support" not in at.selectbox(key="e_typology").options
+    assert "Leadership" in at.selectbox(key="e_typology").options
+    assert "Flexibility" not in at.multiselect(key="e_mechanisms").options
+    assert "Housing and homelessness" not in at.multiselect(key="e_sectors").options
+    at = app("pages/log_entry.py", edit="voices-marg-2015")  # tagged with both before they were retired
+    assert at.selectbox(key="e_typology").value == "coordinating-support"
+    assert "flexibility" in at.multiselect(key="e_mechanisms").value
+    at.text_input(key="e_title").set_value("MaRG set up (edited)").run()
+    at.button(key="e_save").click().run()
+    assert any("Updated" in s.value for s in at.success), [e.value for e in at.error]
+    assert "Approaches to coordinating support" in at.selectbox(key="e_typology").options
+
+
 def legacy(view: str | None = None) -> AppTest:
     """The legacy register page with one of its tabs open (the register by default)."""
     at = app("pages/legacy.py")

@@ -205,3 +205,23 @@ def test_an_output_file_that_cannot_be_written_is_an_error_not_a_traceback(capsy
     code, _, err = run(capsys, *argv[command], *(["--out", out] if command == "synth" else ["--db", db]))
     assert code == 1 and err.startswith("error: cannot use") and "File name too long" in err
     assert "Traceback" not in err
+
+
+def test_an_import_beaten_by_another_write_is_an_error_not_a_traceback(capsys, db, write_file):
+    """Another session writing the same entries (the app, or a second import on PostgreSQL) makes
+    the import's transaction conflict: nothing is stored, and the command says so and exits 1."""
+    from tracker.config import Settings
+    from tracker.store import Store
+
+    assert run(capsys, "import", write_file([valid_row(id="e1")], "first.csv"), "--db", db)[0] == 0
+    changed = write_file([valid_row(id="e1", title="From the file")], "changed.csv")
+    with Store(str(db), Settings(db=str(db))) as store:
+        other = store.cursor()
+        other.execute("BEGIN TRANSACTION")
+        other.execute("UPDATE entries SET title = 'Held by another session' WHERE id = 'e1'")
+        code, _, err = run(capsys, "import", changed, "--db", db)
+        other.execute("ROLLBACK")
+    assert code == 1
+    assert "another change to the same entries was saved first" in err and "nothing was stored" in err
+    assert run(capsys, "export", db.parent / "out.json", "--db", db)[0] == 0
+    assert json.loads((db.parent / "out.json").read_text())[0]["title"] == valid_row()["title"]

@@ -252,3 +252,20 @@ def test_xlsx_text_from_excel_keeps_carriage_returns_and_typed_escapes():
     assert rows[0][1]["title"] == "typed _x000D_ here"
     assert rows[0][1]["description"] == "a\r\nb\rc"
     assert rows[0][1]["partnership"] == "VOICES"
+
+
+def test_an_xlsx_header_below_blank_rows_is_named_by_its_own_row():
+    """Blank rows above the header are skipped; a problem with the header names the row it is on."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    header = ["titel" if c == "title" else c for c in COLUMNS]
+    for i, name in enumerate(header, start=1):
+        sheet.cell(row=3, column=i, value=name)
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(InvalidInput) as info:
+        rows_of(out.getvalue(), "xlsx")
+    assert {p.row for p in info.value.problems} == {3}
+    assert "'titel' (did you mean 'title'?)" in str(info.value)

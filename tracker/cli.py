@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from tracker import access, demo, interchange, limits, queries, verification
 from tracker.access import system_member
 from tracker.config import Settings, settings_problem
+from tracker.entries import Conflict
 from tracker.errors import InvalidInput
 from tracker.importer import ImportReport
 from tracker.store import Store, StoreError
@@ -285,6 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except BrokenPipeError:
         return EXIT_OK
+    except Conflict as exc:  # another session wrote the same entries first; the write was rolled back
+        print(f"error: {exc}; nothing was stored, run the command again", file=sys.stderr)
+        return EXIT_INVALID
     except ValidationError as exc:  # the TRACKER_* environment (e.g. TRACKER_DB set but empty)
         problem = settings_problem(exc)
         if problem is None:

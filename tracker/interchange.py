@@ -126,7 +126,7 @@ class RowSource:
             yield numbers, {c: [r.get(c) for r in records] for c in COLUMNS}
 
 
-def _check_header(header: list[str], unit: str) -> list[str]:
+def _check_header(header: list[str], unit: str, at: int = 1) -> list[str]:
     cleaned = [str(h).strip().lstrip("\ufeff").strip().lower() if h is not None else "" for h in header]
     while cleaned and cleaned[-1] == "":
         cleaned.pop()
@@ -137,14 +137,14 @@ def _check_header(header: list[str], unit: str) -> list[str]:
         raise InvalidInput(
             [
                 Problem(
-                    1,
+                    at,
                     None,
                     f"the columns are separated by {name}, but the interchange format uses commas; "
                     "in Excel use 'Save As' → 'CSV UTF-8 (Comma delimited)'",
                 )
             ]
         )
-    where = 1 if unit == "row" else None
+    where = at if unit == "row" else None
     missing = [c for c in REQUIRED_COLUMNS if c not in cleaned]
     unknown = []
     for i, name in enumerate(cleaned):
@@ -587,8 +587,10 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
     iterator = enumerate(sheet.iter_rows(), start=1)
     try:
         header_cells: tuple[Any, ...] = ()
-        for _, header_cells in iterator:
-            if any(c.value not in (None, "") for c in header_cells):
+        header_row = 1
+        for number, cells in iterator:
+            if any(c.value not in (None, "") for c in cells):
+                header_row, header_cells = number, cells
                 break
     except Exception as exc:
         book.close()
@@ -596,7 +598,7 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
     if not header_cells or not any(c.value not in (None, "") for c in header_cells):
         book.close()
         raise InvalidInput([Problem(None, None, "the worksheet is empty: it needs a header row and at least one row")])
-    columns = _check_header([c.value for c in header_cells], "row")
+    columns = _check_header([c.value for c in header_cells], "row", header_row)  # below any blank rows
     source = RowSource("row", iter(()))
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
