@@ -653,6 +653,29 @@ def test_a_check_of_a_structure_gone_since_the_list_was_drawn_says_so(db):
         assert store.cursor().execute("SELECT count(*) FROM audit_log").fetchone()[0] == before
 
 
+def test_still_running_for_a_structure_closed_since_the_list_was_drawn_is_refused(db):
+    """Another lead records the structure as closed while the list is open: "Still running" recorded
+    a milestone "Still running: …" with the status decommissioned and said it was still running."""
+    from tracker import entries
+
+    at = legacy("Needs checking")
+    at.selectbox(key="check_partnership").set_value("VOICES").run()
+    button = next(b for b in at.button if b.key and b.key.startswith("ok_voices_"))
+    key = button.key.removeprefix("ok_voices_")
+    with Store(str(db), Settings(db=str(db))) as store:
+        name = verification.register(store).set_index("structure_key").loc[key, "structure"]
+        row = valid_row(id="closed-meanwhile", structure=name, date="2024-03", kind="setback", mechanisms="")
+        entries.save_entry(store, {**row, "status": "Decommissioned"}, actor=ADMIN)
+        before = store.cursor().execute("SELECT count(*) FROM entries").fetchone()[0]
+    button.click().run()
+    assert not at.exception, at.exception
+    assert not any("is still running" in s.value for s in at.success)
+    assert any("Not recorded" in e.value and "decommissioned" in e.value for e in at.error)
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert store.cursor().execute("SELECT count(*) FROM entries").fetchone()[0] == before
+        assert verification.register(store).set_index("structure_key").loc[key, "status_slug"] == "decommissioned"
+
+
 def test_legacy_checks_show_ten_at_a_time_and_refill_as_they_are_recorded(db):
     from tracker import entries
 

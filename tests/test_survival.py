@@ -207,3 +207,46 @@ def test_too_many_steps_for_a_chart_are_rounded_down_to_whole_weeks_or_months(st
 )
 def test_the_confirmation_cut_off_is_that_many_months_back_to_the_day(today, months, expected):
     assert verification.cutoff(today, months) == expected
+
+
+def test_an_entry_edited_to_a_later_status_confirms_it_as_of_the_edit_not_its_first_save(store, monkeypatch):
+    """A lead logs a structure in 2021 and years later edits that entry to say it is now hosted
+    elsewhere (2025-02). The status was recorded at the edit: last confirmed was the day the entry was
+    first saved (2021-01-10), before the date of its own status, so the register said "since 2025-02,
+    last confirmed 2021-01-10, not confirmed for 12+ months" and the survival curves left it out as
+    having no status recorded since the structure started."""
+    from datetime import datetime
+
+    from tracker import entries
+    from tracker.store import utcnow
+
+    monkeypatch.setattr(entries, "utcnow", lambda: datetime(2021, 1, 10, 9, 0))
+    entries.save_entry(store, valid_row(id="hub", structure="Hub", date="2020"), actor=ADMIN)
+    monkeypatch.undo()
+    entries.save_entry(
+        store,
+        valid_row(id="hub", structure="Hub", date="2025-02", status="Hosted elsewhere", host="Council"),
+        actor=ADMIN,
+    )
+    for filters in (Filters(), Filters(as_at=utcnow())):  # the stored register and the one "as at" now
+        row = verification.register(store, filters, today=date(2025, 6, 1)).set_index("structure").loc["Hub"]
+        assert (row["since"], row["last_confirmed"].date()) == ("2025-02", date(2025, 2, 28))
+        assert not bool(row["unverified"]) or filters.as_at  # "as at" now the cut-off is a year before now
+        found = cohort(store, filters, "start")
+        assert found.unconfirmed_since_origin == 0 and list(found.structures["structure"]) == ["Hub"]
+        assert found.structures["months"].iloc[0] * survival.DAYS_PER_MONTH == 27  # 2025-02-01 to 28, censored
+
+
+def test_the_migration_corrects_last_confirmed_of_edited_entries_in_a_stored_register(store):
+    """Registers stored before the fix kept the first save's day: migration 0012 recomputes them."""
+    from tracker import entries
+    from tracker.config import SCHEMAS_DIR
+    from tracker.store import migration_sql
+
+    entries.save_entry(store, valid_row(id="hub", structure="Hub", date="2024-02"), actor=ADMIN)
+    with store.transaction() as cur:
+        cur.execute("UPDATE structure_register SET last_confirmed = DATE '2021-01-10'")
+    [path] = SCHEMAS_DIR.glob("0012_*.sql")
+    with store.transaction() as cur:
+        cur.execute(migration_sql(path, store.is_postgres))
+    assert verification.register(store).set_index("structure").loc["Hub", "last_confirmed"].date() == date(2024, 2, 29)

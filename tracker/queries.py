@@ -130,8 +130,10 @@ ordered AS (
            arg_max(date_text, (date_start, date_end, seq)) FILTER (WHERE starts_run = 1) AS since,
            arg_max(date_start, (date_start, date_end, seq)) FILTER (WHERE starts_run = 1) AS since_start,
            -- when the status was last recorded or confirmed: the entry's period, but never later
-           -- than the day it was entered (a date typed today about 2019 confirms 2019, not today)
-           max(least(date_end, CAST(created_at AS DATE))) FILTER (WHERE status IS NOT NULL) AS last_confirmed,
+           -- than the day it was entered (a date typed today about 2019 confirms 2019, not today);
+           -- entered as it now reads, so an entry edited to a later date and status confirms that
+           -- (its first save's day came before its own date, #8)
+           max(least(date_end, CAST(updated_at AS DATE))) FILTER (WHERE status IS NOT NULL) AS last_confirmed,
            max(date_start) FILTER (WHERE status IS NOT NULL) AS status_recorded,
            arg_max(date_text, (date_start, date_end, seq)) AS last_entry,
            min(date_start) AS first_entry_start,

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from tracker import queries
-from tracker.access import Member
+from tracker.access import Member, require_edit
 from tracker.entries import save_entry
+from tracker.errors import InvalidInput, Problem
 from tracker.filters import Filters
 from tracker.interchange import neutralise
 from tracker.models import MAX_TITLE, Entry
@@ -435,6 +436,7 @@ def confirm(
 
     Writes a normal entry (milestone "still running" with the current status and host, or a setback
     "closed" with status decommissioned), so permissions, history and audit apply as for any entry.
+    "Still running" for a structure now recorded as decommissioned raises :class:`InvalidInput`.
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome is one of {OUTCOMES}")
@@ -450,6 +452,18 @@ def confirm(
     if row is None or row[0] is None:
         raise LookupError(f"no structure '{structure_key}' in partnership '{partnership}'")
     name, typology, status, host, latest = row
+    if outcome == "running" and status == "decommissioned":  # closed since the list was drawn
+        require_edit(actor, partnership)  # not the place to tell a viewer what it holds
+        raise InvalidInput(
+            [
+                Problem(
+                    None,
+                    None,
+                    f"{name} is now recorded as decommissioned (its closure was recorded since this list was "
+                    "shown); if it has reopened, log an entry saying so",
+                )
+            ]
+        )
     mechanisms = (
         [r[0] for r in cur.execute("SELECT mechanism FROM entry_mechanisms WHERE entry_id = ?", [latest]).fetchall()]
         if latest
