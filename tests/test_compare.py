@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -185,6 +185,37 @@ def test_whole_programmes_compare_side_by_side(tmp_path, write_file):
         text = compare.summary_text(result.facts[1])
         assert text.startswith("2 entries across 2 partnerships from 2019 to 2020: 2 milestones and 0 setbacks.")
         assert "2 structures recorded: 1 still running, 1 decommissioned." in text
+
+
+def test_a_programmes_summary_counts_only_the_partnerships_the_filters_keep(tmp_path, write_file):
+    """Programmes compared with the sidebar narrowed to one partnership of each: the summaries
+    said "across 2 partnerships", every partnership of the programme, though the entries counted
+    were of one partnership each."""
+    ref = tmp_path / "partnerships.csv"
+    ref.write_text(
+        "slug,name,programme,area,start_date,end_date\n"
+        "voices,VOICES,Fulfilling Lives,Stoke-on-Trent,2014-04-01,2022-06-30\n"
+        "golden-key,Golden Key,Fulfilling Lives,Bristol,2014-04-01,2022-03-31\n"
+        "cf-leeds,Changing Futures Leeds,Changing Futures,Leeds,2021-01-01,\n"
+        "cf-hull,Changing Futures Hull,Changing Futures,Hull,2021-01-01,\n",
+        encoding="utf-8",
+    )
+    settings = Settings(db=str(tmp_path / "p.duckdb"), partnerships=ref)
+    with Store(settings.db, settings) as store:
+        rows = [
+            valid_row(id="a", partnership="VOICES", date="2019"),
+            valid_row(id="b", partnership="Golden Key", date="2020", structure="Board"),
+            valid_row(id="c", partnership="Changing Futures Leeds", date="2022", structure="Hub"),
+            valid_row(id="d", partnership="Changing Futures Hull", date="2023", structure="Panel"),
+        ]
+        assert import_file(store, write_file(rows), actor=ADMIN).ok
+        areas = ["Fulfilling Lives", "Changing Futures"]
+        assert [f.partnerships for f in compare.facts(store, Filters(), "programme", areas)] == [2, 2]
+        narrowed = compare.facts(store, Filters(partnerships=("voices", "cf-leeds")), "programme", areas)
+        assert [(f.entries, f.partnerships) for f in narrowed] == [(1, 1), (1, 1)]
+        assert compare.summary_text(narrowed[0]).startswith("1 entry across 1 partnership in 2019:")
+        since_2021 = compare.facts(store, Filters(date_from=date(2021, 1, 1)), "programme", areas)
+        assert [(f.entries, f.partnerships) for f in since_2021] == [(0, 0), (2, 2)]
 
 
 def test_generated_summaries_of_the_demo_data_match_the_golden_file(demo):
