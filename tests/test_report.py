@@ -19,7 +19,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ADMIN, ROOT, valid_row
-from tests.test_render import deferred  # noqa: F401 (fixture)
 from tracker import cli as cli_module
 from tracker import queries, report
 from tracker.config import Settings
@@ -324,7 +323,7 @@ def test_report_command_refuses_an_output_that_is_a_folder(cli_file, tmp_path, c
     assert "is a folder" in err and "Traceback" not in err
 
 
-def test_the_pack_buttons_on_the_compare_page(cli_file, tmp_path, monkeypatch, deferred):  # noqa: F811
+def test_the_pack_buttons_on_the_compare_page(cli_file, tmp_path, monkeypatch, deferred):
     path = tmp_path / "app.duckdb"
     shutil.copy(cli_file, path)
     monkeypatch.setenv("TRACKER_DB", str(path))
@@ -343,7 +342,7 @@ def test_the_pack_buttons_on_the_compare_page(cli_file, tmp_path, monkeypatch, d
     assert b"Areas compared" in made[html_name]()
 
 
-def test_a_chart_download_names_the_as_at_day_once(cli_file, tmp_path, monkeypatch, deferred):  # noqa: F811
+def test_a_chart_download_names_the_as_at_day_once(cli_file, tmp_path, monkeypatch, deferred):
     """A chart downloaded "as at" a day says so once, in the words of the pack's filter line; its
     subtitle read "as at the end of 2024-03-01 (UTC) · as it stood at 2024-03-01 23:59 UTC"."""
     path = tmp_path / "app.duckdb"
