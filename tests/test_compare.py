@@ -361,3 +361,51 @@ def test_the_legacy_profile_and_facts_read_from_the_stored_register_as_from_hist
                 store, Filters(**{**filters.__dict__, "as_at": later}), by, areas
             )
     assert seen > 100
+
+
+# -- the page ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_db(demo_file, tmp_path, monkeypatch) -> Path:
+    """A copy of the demo database for the app, run as a server does (in st.navigation mode)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+
+    def navigation_mode(self, *args, **kwargs):  # as in tests/test_app.py
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", navigation_mode)
+    path = tmp_path / "app.duckdb"
+    shutil.copy(demo_file, path)
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    return path
+
+
+def compare_page(**params: str | list[str]):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_host_named_in_a_summary_shows_as_typed(app_db, write_file):
+    """A host is free text: the page wrote the summaries as Markdown, so a host typed as
+    ``**Bold** [link](http://…) $x$`` came out bold, as a link to another site and as a formula."""
+    host = "**Bold** [link](http://evil.example/x) $x$ _u_"
+    with Store(str(app_db), Settings(db=str(app_db))) as store:
+        row = valid_row(id="md-1", partnership="VOICES", structure="Hub", status="Hosted elsewhere", host=host)
+        assert import_file(store, write_file([row]), actor=ADMIN).ok
+    at = compare_page(area=["voices", "golden-key"])
+    (source,) = [m.value for m in at.markdown if "hosted by" in m.value and "Bold" in m.value]
+    assert host in re.sub(r"\\(.)", r"\1", source).replace("\u2060", "")  # reads as typed
+    for markup in ("**Bold**", "[link](", "_u_"):
+        assert markup not in source
+    assert re.search(r"(?<!\\)\$", source) is None  # no formula
