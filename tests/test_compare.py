@@ -409,3 +409,13 @@ def test_a_host_named_in_a_summary_shows_as_typed(app_db, write_file):
     for markup in ("**Bold**", "[link](", "_u_"):
         assert markup not in source
     assert re.search(r"(?<!\\)\$", source) is None  # no formula
+
+
+def test_an_unknown_area_in_a_link_is_named_as_typed(app_db):
+    """The note on a link's unknown area was Markdown: ``?area=![x](http://…)`` drew a picture
+    fetched from another site in the warning, and ``**x**`` came out bold."""
+    wanted = "![x](http://evil.example/x.png) **x**"
+    at = compare_page(area=["voices", wanted])
+    (note,) = [w.value for w in at.warning if "not available here" in w.value]
+    assert wanted in re.sub(r"\\(.)", r"\1", note).replace("\u2060", "")
+    assert "![x](" not in note and "**x**" not in note
