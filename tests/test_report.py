@@ -298,6 +298,11 @@ def test_report_as_at_a_day_includes_what_was_recorded_that_day(tmp_path, write_
         (["--partnership", "Voicez"], 1, "did you mean 'VOICES'?"),
         (["--programme", "Changing Futures"], 1, "unknown programme 'Changing Futures'"),
         (["--compare", "voices"], 1, "--compare takes 2 to 6"),
+        (  # the pack compared them with none of their entries, by slug ("golden-key; blackpool")
+            ["--partnership", "VOICES", "--compare", "Golden Key", "blackpool"],
+            1,
+            "cannot compare 'Golden Key', 'blackpool': the --partnership filter leaves them out",
+        ),
         (["--from", "2022", "--to", "2019"], 1, "--from is after --to"),
         (["--from", "2019-13"], 2, "months run 01 to 12"),
         (["--as-at", "yesterday"], 2, "is not a date and time"),

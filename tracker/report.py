@@ -712,6 +712,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     with _open(args) as store:
         vocab = store.vocab()
         problems, partnerships, programmes, areas = [], [], [], []
+        named: dict[str, str] = {}  # area key -> the name given for it
         for name in args.partnership or []:
             slug = vocab["partnership"].resolve(name)
             if slug is None:
@@ -736,6 +737,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 problems.append(f"unknown {args.by} to compare: '{name}'")
             elif key not in areas:
                 areas.append(key)
+                named[key] = name
         if args.compare and not compare.MIN_AREAS <= len(areas) <= compare.MAX_AREAS:
             problems.append(f"--compare takes {compare.MIN_AREAS} to {compare.MAX_AREAS} different areas")
         if problems:
@@ -749,6 +751,16 @@ def cmd_report(args: argparse.Namespace) -> int:
             date_to=args.date_to,
             as_at=args.as_at,
         )
+        offered = compare.area_options(store, filters, args.by)
+        outside = [named[key] for key in areas if key not in offered]
+        if outside:
+            which = [f"--{flag}" for flag, given in (("partnership", partnerships), ("programme", programmes)) if given]
+            print(
+                f"error: cannot compare {', '.join(repr(n) for n in outside)}: the {' and '.join(which)} "
+                f"filter{'s leave' if len(which) > 1 else ' leaves'} {'it' if len(outside) == 1 else 'them'} out",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
         if fmt == "pdf":
             data = pdf_bytes(store, filters, by=args.by, areas=areas)
         else:
