@@ -19,8 +19,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ADMIN, ROOT, valid_row
+from tracker import charts, queries, report
 from tracker import cli as cli_module
-from tracker import queries, report
 from tracker.config import Settings
 from tracker.filters import Filters
 from tracker.importer import import_file
@@ -212,6 +212,25 @@ def test_compared_areas_get_their_own_section(demo):
     ]
     assert sections["Area summaries"] == ["VOICES", "Golden Key"]
     assert "Areas compared VOICES; Golden Key" in reader.pages[0].extract_text()
+
+
+@pytest.mark.parametrize("months", [True, False])
+def test_a_binned_timeline_by_month_says_where_year_only_entries_are_counted(demo, monkeypatch, months):
+    """Too many entries to draw one by one and counted by month, an entry dated by year only (common
+    for legacy outcomes) lands in January of its year. The timeline page says so; the pack's caption
+    did not, so a January that looked busy in the pack had no explanation."""
+    max_rows = queries.count_entries(demo, Filters()) - 1 if months else 40  # binned by month, by year
+    points, binned = queries.timeline(demo, Filters(), "partnership", max_rows=max_rows)
+    assert binned and charts.binned_by_year(points) is not months
+    timeline = queries.timeline  # as if there were more entries than a chart may draw one by one
+    monkeypatch.setattr(
+        queries, "timeline", lambda *args, **kwargs: timeline(*args, **{**kwargs, "max_rows": max_rows})
+    )
+    pack = report.build(demo, Filters(), generated=GENERATED)
+    (figure,) = [b for s in pack.sections for b in s.blocks if b.title == "Entries over time"]
+    assert isinstance(figure, report.Figure) and figure.caption.startswith("Too many entries to draw one by one")
+    said = "The periods are months: an entry dated by year only is counted in January of its year."
+    assert (said in figure.caption) is months
 
 
 def test_the_pdf_still_works_without_a_truetype_font(demo):

@@ -205,6 +205,11 @@ def build(
             if not binned
             else "Too many entries to draw one by one: each mark counts the entries of one partnership, period, "
             "kind and typology."
+            + (
+                ""
+                if charts.binned_by_year(points)
+                else " The periods are months: an entry dated by year only is counted in January of its year."
+            )
         )
         sections.append(
             Section(
