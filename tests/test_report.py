@@ -189,14 +189,14 @@ def test_as_at_and_filters_are_on_the_title_page(demo):
 
 
 def test_the_filter_line_gives_an_as_at_time_as_the_title_page_does(demo):
-    """An as-at moment within a day (``report --as-at 2030-01-02T03:04``) is not "the end of" the day."""
-    moment = datetime(2030, 1, 2, 3, 4)
+    """An as-at moment within a day (``report --as-at 2024-01-02T03:04``) is not "the end of" the day."""
+    moment = datetime(2024, 1, 2, 3, 4)
     pack = report.build(demo, Filters(as_at=moment), generated=GENERATED)
     lines = dict(report.title_lines(pack))
-    assert lines["As it stood at"] == "2 January 2030, 03:04 UTC"
-    assert lines["Filters"] == "as at 2030-01-02 03:04 (UTC)"
-    whole_day = report.build(demo, Filters(as_at=report._moment("2030-01-02")), generated=GENERATED)
-    assert dict(report.title_lines(whole_day))["Filters"] == "as at the end of 2030-01-02 (UTC)"
+    assert lines["As it stood at"] == "2 January 2024, 03:04 UTC"
+    assert lines["Filters"] == "as at 2024-01-02 03:04 (UTC)"
+    whole_day = report.build(demo, Filters(as_at=report._moment("2024-01-02")), generated=GENERATED)
+    assert dict(report.title_lines(whole_day))["Filters"] == "as at the end of 2024-01-02 (UTC)"
 
 
 def test_compared_areas_get_their_own_section(demo):
@@ -325,6 +325,9 @@ def test_report_as_at_a_day_includes_what_was_recorded_that_day(tmp_path, write_
         (["--from", "2022", "--to", "2019"], 1, "--from is after --to"),
         (["--from", "2019-13"], 2, "months run 01 to 12"),
         (["--as-at", "yesterday"], 2, "is not a date and time"),
+        # a moment after now: the title page said "As it stood at 1 January 2999, 23:59 UTC"
+        (["--as-at", "2999-01-01"], 2, "'2999-01-01' is after today"),
+        (["--as-at", "2999-01-01T10:00"], 2, "'2999-01-01T10:00' is after now"),
         (["--out-format", "x"], 2, "unrecognized arguments"),
     ],
 )

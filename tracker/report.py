@@ -684,16 +684,26 @@ def _date_arg(edge: str) -> Callable[[str], date]:
 
 def _moment(text: str) -> datetime:
     """``--as-at``: a date and time (UTC unless it names its offset); a date alone is the end of that
-    day, as the app's as-at date is (:func:`~tracker.filters.end_of_day`)."""
+    day, as the app's as-at date is (:func:`~tracker.filters.end_of_day`). A moment after now is
+    refused: the title page would say the pack shows the tracker as it stood then."""
+    now = datetime.now(UTC)
     with contextlib.suppress(ValueError):
-        return end_of_day(date.fromisoformat(text.strip()))
+        day = date.fromisoformat(text.strip())
+        if day > max(date.today(), now.date()):
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is after today; leave --as-at out for the tracker as it is now"
+            ) from None
+        return end_of_day(day)
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a date and time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
         ) from None
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    moment = moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    if moment > now.replace(tzinfo=None):
+        raise argparse.ArgumentTypeError(f"'{text}' is after now; leave --as-at out for the tracker as it is now")
+    return moment
 
 
 def cmd_report(args: argparse.Namespace) -> int:
