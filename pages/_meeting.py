@@ -28,8 +28,10 @@ def url_choices(
         wanted = list(dict.fromkeys(v for v in st.query_params.get_all(key) if v.strip()))
         unknown = [v for v in wanted if v not in options]
         if unknown:
-            notes.append(
-                f"The link asked for {key} {', '.join(repr(v) for v in unknown)}, not available here; ignored."
+            from pages._ui import inert  # here: _ui imports this module
+
+            notes.append(  # the values are the link's text, shown as typed (never Markdown)
+                f"The link asked for {key} {', '.join(inert(repr(v)) for v in unknown)}, not available here; ignored."
             )
         known = [v for v in wanted if v in options]
         if len(known) > max_selections:

@@ -44,9 +44,9 @@ else:
             for column, (area, text) in zip(
                 st.columns(per_row), result.summaries[start : start + per_row], strict=False
             ):
-                with column.container(border=True):
-                    st.subheader(area)
-                    st.write(text)
+                with column.container(border=True):  # hosts and names are free text, not Markdown
+                    st.subheader(_ui.inert(area))
+                    st.markdown(_ui.inert(text))
 
         share = measure == "share"
         st.header("Typology profile")

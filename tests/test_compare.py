@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -187,6 +187,37 @@ def test_whole_programmes_compare_side_by_side(tmp_path, write_file):
         assert "2 structures recorded: 1 still running, 1 decommissioned." in text
 
 
+def test_a_programmes_summary_counts_only_the_partnerships_the_filters_keep(tmp_path, write_file):
+    """Programmes compared with the sidebar narrowed to one partnership of each: the summaries
+    said "across 2 partnerships", every partnership of the programme, though the entries counted
+    were of one partnership each."""
+    ref = tmp_path / "partnerships.csv"
+    ref.write_text(
+        "slug,name,programme,area,start_date,end_date\n"
+        "voices,VOICES,Fulfilling Lives,Stoke-on-Trent,2014-04-01,2022-06-30\n"
+        "golden-key,Golden Key,Fulfilling Lives,Bristol,2014-04-01,2022-03-31\n"
+        "cf-leeds,Changing Futures Leeds,Changing Futures,Leeds,2021-01-01,\n"
+        "cf-hull,Changing Futures Hull,Changing Futures,Hull,2021-01-01,\n",
+        encoding="utf-8",
+    )
+    settings = Settings(db=str(tmp_path / "p.duckdb"), partnerships=ref)
+    with Store(settings.db, settings) as store:
+        rows = [
+            valid_row(id="a", partnership="VOICES", date="2019"),
+            valid_row(id="b", partnership="Golden Key", date="2020", structure="Board"),
+            valid_row(id="c", partnership="Changing Futures Leeds", date="2022", structure="Hub"),
+            valid_row(id="d", partnership="Changing Futures Hull", date="2023", structure="Panel"),
+        ]
+        assert import_file(store, write_file(rows), actor=ADMIN).ok
+        areas = ["Fulfilling Lives", "Changing Futures"]
+        assert [f.partnerships for f in compare.facts(store, Filters(), "programme", areas)] == [2, 2]
+        narrowed = compare.facts(store, Filters(partnerships=("voices", "cf-leeds")), "programme", areas)
+        assert [(f.entries, f.partnerships) for f in narrowed] == [(1, 1), (1, 1)]
+        assert compare.summary_text(narrowed[0]).startswith("1 entry across 1 partnership in 2019:")
+        since_2021 = compare.facts(store, Filters(date_from=date(2021, 1, 1)), "programme", areas)
+        assert [(f.entries, f.partnerships) for f in since_2021] == [(0, 0), (2, 2)]
+
+
 def test_generated_summaries_of_the_demo_data_match_the_golden_file(demo):
     areas = list(compare.area_options(demo, Filters(), "partnership"))
     facts = compare.facts(demo, Filters(), "partnership", areas)
@@ -330,3 +361,61 @@ def test_the_legacy_profile_and_facts_read_from_the_stored_register_as_from_hist
                 store, Filters(**{**filters.__dict__, "as_at": later}), by, areas
             )
     assert seen > 100
+
+
+# -- the page ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_db(demo_file, tmp_path, monkeypatch) -> Path:
+    """A copy of the demo database for the app, run as a server does (in st.navigation mode)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+
+    def navigation_mode(self, *args, **kwargs):  # as in tests/test_app.py
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", navigation_mode)
+    path = tmp_path / "app.duckdb"
+    shutil.copy(demo_file, path)
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    return path
+
+
+def compare_page(**params: str | list[str]):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_host_named_in_a_summary_shows_as_typed(app_db, write_file):
+    """A host is free text: the page wrote the summaries as Markdown, so a host typed as
+    ``**Bold** [link](http://…) $x$`` came out bold, as a link to another site and as a formula."""
+    host = "**Bold** [link](http://evil.example/x) $x$ _u_"
+    with Store(str(app_db), Settings(db=str(app_db))) as store:
+        row = valid_row(id="md-1", partnership="VOICES", structure="Hub", status="Hosted elsewhere", host=host)
+        assert import_file(store, write_file([row]), actor=ADMIN).ok
+    at = compare_page(area=["voices", "golden-key"])
+    (source,) = [m.value for m in at.markdown if "hosted by" in m.value and "Bold" in m.value]
+    assert host in re.sub(r"\\(.)", r"\1", source).replace("\u2060", "")  # reads as typed
+    for markup in ("**Bold**", "[link](", "_u_"):
+        assert markup not in source
+    assert re.search(r"(?<!\\)\$", source) is None  # no formula
+
+
+def test_an_unknown_area_in_a_link_is_named_as_typed(app_db):
+    """The note on a link's unknown area was Markdown: ``?area=![x](http://…)`` drew a picture
+    fetched from another site in the warning, and ``**x**`` came out bold."""
+    wanted = "![x](http://evil.example/x.png) **x**"
+    at = compare_page(area=["voices", wanted])
+    (note,) = [w.value for w in at.warning if "not available here" in w.value]
+    assert wanted in re.sub(r"\\(.)", r"\1", note).replace("\u2060", "")
+    assert "![x](" not in note and "**x**" not in note

@@ -19,8 +19,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ADMIN, ROOT, valid_row
+<<<<<<< HEAD
+=======
+from tracker import charts, queries, report
+>>>>>>> review-s23-1
 from tracker import cli as cli_module
-from tracker import queries, report
 from tracker.config import Settings
 from tracker.filters import Filters
 from tracker.importer import import_file
@@ -189,14 +192,14 @@ def test_as_at_and_filters_are_on_the_title_page(demo):
 
 
 def test_the_filter_line_gives_an_as_at_time_as_the_title_page_does(demo):
-    """An as-at moment within a day (``report --as-at 2030-01-02T03:04``) is not "the end of" the day."""
-    moment = datetime(2030, 1, 2, 3, 4)
+    """An as-at moment within a day (``report --as-at 2024-01-02T03:04``) is not "the end of" the day."""
+    moment = datetime(2024, 1, 2, 3, 4)
     pack = report.build(demo, Filters(as_at=moment), generated=GENERATED)
     lines = dict(report.title_lines(pack))
-    assert lines["As it stood at"] == "2 January 2030, 03:04 UTC"
-    assert lines["Filters"] == "as at 2030-01-02 03:04 (UTC)"
-    whole_day = report.build(demo, Filters(as_at=report._moment("2030-01-02")), generated=GENERATED)
-    assert dict(report.title_lines(whole_day))["Filters"] == "as at the end of 2030-01-02 (UTC)"
+    assert lines["As it stood at"] == "2 January 2024, 03:04 UTC"
+    assert lines["Filters"] == "as at 2024-01-02 03:04 (UTC)"
+    whole_day = report.build(demo, Filters(as_at=report._moment("2024-01-02")), generated=GENERATED)
+    assert dict(report.title_lines(whole_day))["Filters"] == "as at the end of 2024-01-02 (UTC)"
 
 
 def test_compared_areas_get_their_own_section(demo):
@@ -212,6 +215,25 @@ def test_compared_areas_get_their_own_section(demo):
     ]
     assert sections["Area summaries"] == ["VOICES", "Golden Key"]
     assert "Areas compared VOICES; Golden Key" in reader.pages[0].extract_text()
+
+
+@pytest.mark.parametrize("months", [True, False])
+def test_a_binned_timeline_by_month_says_where_year_only_entries_are_counted(demo, monkeypatch, months):
+    """Too many entries to draw one by one and counted by month, an entry dated by year only (common
+    for legacy outcomes) lands in January of its year. The timeline page says so; the pack's caption
+    did not, so a January that looked busy in the pack had no explanation."""
+    max_rows = queries.count_entries(demo, Filters()) - 1 if months else 40  # binned by month, by year
+    points, binned = queries.timeline(demo, Filters(), "partnership", max_rows=max_rows)
+    assert binned and charts.binned_by_year(points) is not months
+    timeline = queries.timeline  # as if there were more entries than a chart may draw one by one
+    monkeypatch.setattr(
+        queries, "timeline", lambda *args, **kwargs: timeline(*args, **{**kwargs, "max_rows": max_rows})
+    )
+    pack = report.build(demo, Filters(), generated=GENERATED)
+    (figure,) = [b for s in pack.sections for b in s.blocks if b.title == "Entries over time"]
+    assert isinstance(figure, report.Figure) and figure.caption.startswith("Too many entries to draw one by one")
+    said = "The periods are months: an entry dated by year only is counted in January of its year."
+    assert (said in figure.caption) is months
 
 
 def test_the_pdf_still_works_without_a_truetype_font(demo):
@@ -298,9 +320,17 @@ def test_report_as_at_a_day_includes_what_was_recorded_that_day(tmp_path, write_
         (["--partnership", "Voicez"], 1, "did you mean 'VOICES'?"),
         (["--programme", "Changing Futures"], 1, "unknown programme 'Changing Futures'"),
         (["--compare", "voices"], 1, "--compare takes 2 to 6"),
+        (  # the pack compared them with none of their entries, by slug ("golden-key; blackpool")
+            ["--partnership", "VOICES", "--compare", "Golden Key", "blackpool"],
+            1,
+            "cannot compare 'Golden Key', 'blackpool': the --partnership filter leaves them out",
+        ),
         (["--from", "2022", "--to", "2019"], 1, "--from is after --to"),
         (["--from", "2019-13"], 2, "months run 01 to 12"),
         (["--as-at", "yesterday"], 2, "is not a date and time"),
+        # a moment after now: the title page said "As it stood at 1 January 2999, 23:59 UTC"
+        (["--as-at", "2999-01-01"], 2, "'2999-01-01' is after today"),
+        (["--as-at", "2999-01-01T10:00"], 2, "'2999-01-01T10:00' is after now"),
         (["--out-format", "x"], 2, "unrecognized arguments"),
     ],
 )

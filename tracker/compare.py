@@ -38,8 +38,7 @@ def _area_sql(by: str) -> str:
         FROM partnerships p WHERE {key} IN (SELECT area FROM picked)
     ),
     areas AS (
-        SELECT area, any_value(label) AS label, list_position(?::VARCHAR[], area) AS area_order,
-               count(*) AS partnerships
+        SELECT area, any_value(label) AS label, list_position(?::VARCHAR[], area) AS area_order
         FROM area_of GROUP BY area
     )"""
 
@@ -197,7 +196,7 @@ class AreaFacts:
     """What the generated summary of one area says, as numbers and names from the data."""
 
     area: str
-    partnerships: int = 1
+    partnerships: int = 1  # those with entries matching the filters (a programme's, when by programme)
     entries: int = 0
     milestones: int = 0
     setbacks: int = 0
@@ -229,7 +228,8 @@ _FACTS = """
 f AS (SELECT e.*, a.area FROM cur_entries e JOIN area_of a ON a.partnership = e.partnership
       WHERE {where} AND {restrict}),
 base AS (
-    SELECT area, count(*) AS entries, count(*) FILTER (WHERE kind = 'milestone') AS milestones,
+    SELECT area, count(DISTINCT partnership) AS partnerships, count(*) AS entries,
+           count(*) FILTER (WHERE kind = 'milestone') AS milestones,
            count(*) FILTER (WHERE kind = 'setback') AS setbacks,
            min(year(date_start)) AS first_year, max(year(date_end)) AS last_year
     FROM f GROUP BY area
@@ -269,7 +269,7 @@ reg AS (
                             AND r.status_recorded > r.partnership_end) AS confirmed_after_end
     FROM register r JOIN area_of ao ON ao.partnership = r.partnership_slug GROUP BY ao.area
 )
-SELECT a.label AS area, a.partnerships,
+SELECT a.label AS area, coalesce(b.partnerships, 0) AS partnerships,
        coalesce(b.entries, 0) AS entries, coalesce(b.milestones, 0) AS milestones,
        coalesce(b.setbacks, 0) AS setbacks, b.first_year, b.last_year,
        coalesce(g.structures, 0) AS structures, coalesce(g.continuing, 0) AS continuing,

@@ -205,6 +205,11 @@ def build(
             if not binned
             else "Too many entries to draw one by one: each mark counts the entries of one partnership, period, "
             "kind and typology."
+            + (
+                ""
+                if charts.binned_by_year(points)
+                else " The periods are months: an entry dated by year only is counted in January of its year."
+            )
         )
         sections.append(
             Section(
@@ -679,16 +684,26 @@ def _date_arg(edge: str) -> Callable[[str], date]:
 
 def _moment(text: str) -> datetime:
     """``--as-at``: a date and time (UTC unless it names its offset); a date alone is the end of that
-    day, as the app's as-at date is (:func:`~tracker.filters.end_of_day`)."""
+    day, as the app's as-at date is (:func:`~tracker.filters.end_of_day`). A moment after now is
+    refused: the title page would say the pack shows the tracker as it stood then."""
+    now = datetime.now(UTC)
     with contextlib.suppress(ValueError):
-        return end_of_day(date.fromisoformat(text.strip()))
+        day = date.fromisoformat(text.strip())
+        if day > max(date.today(), now.date()):
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is after today; leave --as-at out for the tracker as it is now"
+            ) from None
+        return end_of_day(day)
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a date and time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
         ) from None
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    moment = moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    if moment > now.replace(tzinfo=None):
+        raise argparse.ArgumentTypeError(f"'{text}' is after now; leave --as-at out for the tracker as it is now")
+    return moment
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -712,6 +727,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     with _open(args) as store:
         vocab = store.vocab()
         problems, partnerships, programmes, areas = [], [], [], []
+        named: dict[str, str] = {}  # area key -> the name given for it
         for name in args.partnership or []:
             slug = vocab["partnership"].resolve(name)
             if slug is None:
@@ -736,6 +752,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 problems.append(f"unknown {args.by} to compare: '{name}'")
             elif key not in areas:
                 areas.append(key)
+                named[key] = name
         if args.compare and not compare.MIN_AREAS <= len(areas) <= compare.MAX_AREAS:
             problems.append(f"--compare takes {compare.MIN_AREAS} to {compare.MAX_AREAS} different areas")
         if problems:
@@ -749,6 +766,16 @@ def cmd_report(args: argparse.Namespace) -> int:
             date_to=args.date_to,
             as_at=args.as_at,
         )
+        offered = compare.area_options(store, filters, args.by)
+        outside = [named[key] for key in areas if key not in offered]
+        if outside:
+            which = [f"--{flag}" for flag, given in (("partnership", partnerships), ("programme", programmes)) if given]
+            print(
+                f"error: cannot compare {', '.join(repr(n) for n in outside)}: the {' and '.join(which)} "
+                f"filter{'s leave' if len(which) > 1 else ' leaves'} {'it' if len(outside) == 1 else 'them'} out",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
         if fmt == "pdf":
             data = pdf_bytes(store, filters, by=args.by, areas=areas)
         else:
