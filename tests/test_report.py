@@ -19,10 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ADMIN, ROOT, valid_row
-<<<<<<< HEAD
-=======
 from tracker import charts, queries, report
->>>>>>> review-s23-1
 from tracker import cli as cli_module
 from tracker.config import Settings
 from tracker.filters import Filters
