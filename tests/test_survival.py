@@ -91,6 +91,24 @@ def test_cohort_from_the_structures_own_start(structures):
     assert bool(d["event"]) and d["months"] == 0
 
 
+def test_a_closed_structure_is_never_flagged_as_not_confirmed_in_the_register(structures):
+    """Only a structure still running can go unconfirmed: "Needs checking" and the overview count
+    those alone, but the register (and its CSV) flagged A and D, closed in 2022 and 2020, as "Not
+    confirmed for 12+ months", a check nobody can make (no button, nothing to confirm)."""
+    from datetime import date
+
+    from tracker import verification
+
+    frame = verification.register(structures, today=date(2026, 3, 1)).set_index("structure")
+    assert frame.loc[["A", "D"], "status"].tolist() == ["Decommissioned", "Decommissioned"]
+    assert not frame.loc[["A", "D"], "unverified"].any()
+    assert frame.loc[["A", "D"], "confirmation"].tolist() == ["", ""]
+    assert frame.loc[["B", "C"], "unverified"].all()  # still running, last heard of in 2023 and 2019
+    csv_text = verification.register_csv(structures, today=date(2026, 3, 1)).decode("utf-8-sig")
+    flagged = [line.split(",")[1] for line in csv_text.splitlines()[1:] if "Not confirmed" in line]
+    assert sorted(flagged) == ["B", "C"], csv_text
+
+
 def test_unverified_structures_and_one_click_confirmation(structures):
     from datetime import date
 

@@ -61,7 +61,10 @@ def _link_ctes(source: str, *, ends: bool = False) -> str:
     [partnership, structure_key] (NULL for none), for :func:`_name_links` to name from a lookup of
     those few structures (a page: the stored register is then not scanned at all)."""
     touching = _TOUCHING.format(source=source)
-    unverified = "r.status_slug IS NOT NULL AND (r.last_confirmed IS NULL OR r.last_confirmed < ?) AS unverified"
+    # only a structure still running can go unconfirmed: a closed one has nothing to check (#8)
+    unverified = (
+        f"r.status_slug IN {queries.SURVIVING!r} AND (r.last_confirmed IS NULL OR r.last_confirmed < ?) AS unverified"
+    )
     if ends:
         return f"""{touching}, later AS (
     SELECT from_partnership AS slug, from_structure AS key, list([to_partnership, to_structure]) AS ends
