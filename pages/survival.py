@@ -25,11 +25,12 @@ st.caption(
     f"{survival.ORIGINS[origin]}. A structure still running counts only until its status was last recorded or "
     "confirmed (a cross on the curve): after that there is no news, which is neither survival nor closure."
 )
+since = "funding ended" if origin == "funding_end" else "they started"
 left_out = []
 if cohort.stopped_before_origin:
-    left_out.append(f"{cohort.stopped_before_origin} stopped before funding ended")
+    left_out.append(f"{cohort.stopped_before_origin} stopped before {since}")
 if cohort.unconfirmed_since_origin:
-    left_out.append(f"{cohort.unconfirmed_since_origin} have no status recorded since funding ended")
+    left_out.append(f"{cohort.unconfirmed_since_origin} have no status recorded since {since}")
 if cohort.no_status:
     left_out.append(f"{cohort.no_status} have no status recorded at all")
 if cohort.no_origin:
@@ -64,7 +65,15 @@ if cohort.step:
         f"{survival.STEP_WORDS[cohort.step]}."
     )
 if left_out:
-    st.caption("Left out: " + "; ".join(left_out) + ". Confirm structures on the legacy register to bring them in.")
+    # what would bring them in: only those with news to give (confirming a closure does not)
+    remedies = []
+    if cohort.unconfirmed_since_origin:
+        remedies.append("confirm the status of those with no news on the legacy register")
+    if cohort.no_status:
+        remedies.append("log an entry with a status for those that have none")
+    st.caption(
+        "Left out: " + "; ".join(left_out) + "." + (f" To bring them in, {' and '.join(remedies)}." if remedies else "")
+    )
 
 _ui.chart_with_table(
     _ui.chart(charts.survival_curves, steps),

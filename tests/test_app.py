@@ -866,6 +866,27 @@ def test_survival_page_draws_curves_and_says_who_is_left_out(db):
     assert "funding has not ended" not in " ".join(c.value for c in at.caption)
 
 
+def test_survival_page_suggests_only_what_would_bring_the_left_out_in(db):
+    """The caption said "Confirm structures on the legacy register to bring them in" whatever was
+    left out: also when only structures closed before funding ended or still funded were, which no
+    confirmation brings in, and for those with no status at all, which the register cannot confirm."""
+    with Store(str(db), Settings(db=str(db))) as store:
+        cohort = survival.curves(store, Filters(), "funding_end", "none")[1]
+    assert cohort.unconfirmed_since_origin and cohort.stopped_before_origin  # the demo has both
+    caption = next(c.value for c in app("pages/survival.py").caption if c.value.startswith("Left out"))
+    assert "To bring them in, confirm the status of those with no news on the legacy register." in caption
+    # Golden Key: one followed, one closed before funding ended: left out, with nothing to confirm
+    with Store(str(db), Settings(db=str(db))) as store:
+        golden = survival.curves(store, Filters(partnerships=("golden-key",)), "funding_end", "none")[1]
+    assert golden.followed and golden.stopped_before_origin and not golden.unconfirmed_since_origin
+    caption = next(
+        c.value for c in app("pages/survival.py", partnership="golden-key").caption if c.value.startswith("Left out")
+    )
+    assert caption == "Left out: 1 stopped before funding ended."
+    for c in app("pages/survival.py", origin="start").caption:  # counted from the start: no funding words
+        assert "funding ended" not in c, c
+
+
 @pytest.mark.parametrize("page", ["pages/heatmaps.py", "pages/legacy.py", "pages/import_export.py"])
 def test_the_caption_counts_what_the_filters_select_of_every_entry(db, page):
     with Store(str(db), Settings(db=str(db))) as store:
