@@ -159,7 +159,7 @@ def as_at_banner(filters: Filters) -> None:
         return
     cols = st.columns([5, 1], vertical_alignment="center")
     cols[0].info(
-        f"**As at the end of {filters.as_at.date():%d %B %Y}** (UTC): the tracker as it stood then. Entries "
+        f"**As at the end of {filters.as_at.day} {filters.as_at:%B %Y}** (UTC): the tracker as it stood then. Entries "
         "added, changed or deleted later are shown as they were.",
         icon=":material/history:",
     )
