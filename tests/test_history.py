@@ -69,6 +69,27 @@ def test_saving_an_edit_made_on_an_older_version_is_refused_and_names_who(one):
     assert entries.get_entry(one, "e1").title == "Theirs"
 
 
+def test_an_edit_saved_between_the_version_check_and_the_write_is_not_overwritten(one, monkeypatch):
+    """save_entry checked the user's version, then planned the write from the version stored at that
+    moment: a colleague's save landing in between was overwritten without a conflict (the plan took
+    their version as the base). The colleague's save is made to land exactly there."""
+    other = ADMIN.__class__("colleague@voices.org", "admin")
+    real_plan = entries.Staging.plan
+    landed = []
+
+    def plan_after_a_colleague_saves(self):
+        if not landed:  # once: the colleague's own save plans through here too
+            landed.append(other)
+            entries.save_entry(one, valid_row(id="e1", title="Theirs"), actor=other, base_version=1)
+        return real_plan(self)
+
+    monkeypatch.setattr(entries.Staging, "plan", plan_after_a_colleague_saves)
+    with pytest.raises(Conflict) as info:
+        entries.save_entry(one, valid_row(id="e1", title="Mine"), actor=ADMIN, base_version=1)
+    assert "changed by colleague@voices.org at" in str(info.value)
+    assert entries.get_entry(one, "e1").title == "Theirs"  # theirs kept, mine refused (the page keeps my text)
+
+
 def test_many_threads_editing_the_same_entry_from_the_same_version_one_wins(one):
     results: list[str] = []
     barrier = threading.Barrier(8)

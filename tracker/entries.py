@@ -467,6 +467,12 @@ def _conflict(cur: Any, table: str) -> Conflict:
     return Conflict(*(row or (None, None, None)))
 
 
+def _conflict_now(store: Store, entry_id: str) -> Conflict:
+    """The conflict with whoever saved ``entry_id`` last (as stored now)."""
+    found = get_entry(store, entry_id)
+    return Conflict(entry_id, found.updated_by if found else None, found.updated_at if found else None)
+
+
 def save_entry(
     store: Store,
     data: Mapping[str, Any],
@@ -507,6 +513,12 @@ def save_entry(
     try:
         entry_id = staging.add(entry, 1)
         planned = staging.plan()
+        if base_version is not None and current is not None:
+            # the write is planned from the version stored now, and applied only over that one: it
+            # must still be the user's, or a save that landed since the check above is overwritten
+            stored = staging.cur.execute("SELECT base_version FROM plan WHERE id = ?", [entry_id]).fetchone()
+            if stored is None or stored[0] != base_version:
+                raise _conflict_now(store, entry_id)
         if planned["created"] or planned["updated"]:
             staging.apply(actor, "entry.create" if planned["created"] else "entry.update")
     finally:
