@@ -269,3 +269,36 @@ def test_an_xlsx_header_below_blank_rows_is_named_by_its_own_row():
         rows_of(out.getvalue(), "xlsx")
     assert {p.row for p in info.value.problems} == {3}
     assert "'titel' (did you mean 'title'?)" in str(info.value)
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+@pytest.mark.parametrize("hint", [b"sep=,", b"\xef\xbb\xbfsep=,"])
+def test_excels_sep_line_is_skipped_and_rows_keep_the_numbers_excel_shows(monkeypatch, arrow, hint):
+    """Excel writes "sep=," as a first line in some locales and hides it when it opens the file: it
+    is a hint, not a row. Rows are numbered as Excel shows them (header = row 1)."""
+    from tracker import interchange
+
+    monkeypatch.setattr(interchange, "ARROW_CSV", arrow)
+    body = csv_bytes([valid_row(id="t-1"), valid_row(id="t-2")])
+    data = hint + b"\r\n" + body
+    rows, problems = rows_of(data)
+    assert problems == [] and [(n, r["id"]) for n, r in rows] == [(2, "t-1"), (3, "t-2")]
+    batches = list(read_rows(io.BytesIO(data), "csv").batches(10))
+    assert [(numbers, columns["id"]) for numbers, columns in batches] == [([2, 3], ["t-1", "t-2"])]
+    ragged = data + b"a,b\r\n" + csv_bytes([valid_row(id="t-4")]).split(b"\r\n", 1)[1]  # the csv module goes on
+    source = read_rows(io.BytesIO(ragged), "csv")
+    assert [(numbers, columns["id"]) for numbers, columns in source.batches(10)] == [([2, 3, 5], ["t-1", "t-2", "t-4"])]
+    assert [str(p) for p in source.problems] == [
+        "row 4: has 2 cells but the header has 16 columns (is a comma missing, or a quote left open?)"
+    ]
+
+
+def test_excels_sep_line_for_another_separator_says_to_save_with_commas():
+    data = b"sep=;\r\n" + ";".join(COLUMNS).encode() + b"\r\nx;y\r\n"
+    assert "row 1: the columns are separated by semicolons, but the interchange format uses commas" in problem_text(
+        data
+    )
+
+
+def test_a_sep_line_alone_is_an_empty_file():
+    assert "the file is empty" in problem_text(b"sep=,\r\n")

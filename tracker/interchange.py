@@ -242,8 +242,14 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
     encoding = _sniff_encoding(stream)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     reader = csv.reader(text)
+    skip = 0  # lines before the header: Excel's "sep=," hint
     try:
         header = next(reader, None)
+        if header == ["sep=", ""]:
+            # Excel writes this first line in some locales and hides it when it opens the file: a hint
+            # to Excel, not a row. Rows keep the numbers Excel shows (header = row 1). "sep=;" and the
+            # like are one cell with that separator in it: the header check says to save with commas.
+            header, skip = next(reader, None), 1
     except csv.Error as exc:
         raise InvalidInput([Problem(1, None, f"cannot read the header: {exc}")]) from None
     if header is None or not any(h.strip() for h in header):
@@ -314,14 +320,14 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
             yield from csv_batches(size, reader, 1)
             return
         done = [0]
-        if (yield from _arrow_batches(stream, header, columns, size, done)):
+        if (yield from _arrow_batches(stream, header, columns, size, skip, done)):
             return
         start = done[0]
         # pyarrow read the first ``start`` records and then met something the csv module must
         # decide (or reads differently): the csv module goes on from there.
         stream.seek(0)
         again = csv.reader(io.TextIOWrapper(stream, encoding=encoding, newline=""))
-        for _ in range(start + 1):
+        for _ in range(skip + 1 + start):
             next(again)
         yield from csv_batches(size, again, 1 + start)
 
@@ -337,7 +343,7 @@ _ARROW_BLOCK = 1 << 22  # bytes pyarrow parses at a time
 
 
 def _arrow_batches(
-    stream: IO[bytes], header: list[str], columns: list[str], size: int, done: list[int]
+    stream: IO[bytes], header: list[str], columns: list[str], size: int, skip: int, done: list[int]
 ) -> Generator[Batch, None, bool]:
     """Batches of a UTF-8 CSV file parsed by pyarrow; returns True when it read the whole file.
 
@@ -347,7 +353,8 @@ def _arrow_batches(
     block in question and returns False, with ``done[0]`` the data records yielded so far, for the
     csv module to go on from: a row of another width or a blank line (pyarrow refuses the block),
     a row of blank cells, a cell longer than the csv module's field limit, a header read
-    differently, or anything pyarrow cannot read (invalid UTF-8…).
+    differently, or anything pyarrow cannot read (invalid UTF-8…). ``skip`` lines before the
+    header (Excel's "sep=," hint) are not read.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -360,7 +367,7 @@ def _arrow_batches(
     try:
         reader = pacsv.open_csv(
             stream,
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=_ARROW_BLOCK),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=_ARROW_BLOCK, skip_rows=skip),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
