@@ -302,3 +302,31 @@ def test_excels_sep_line_for_another_separator_says_to_save_with_commas():
 
 def test_a_sep_line_alone_is_an_empty_file():
     assert "the file is empty" in problem_text(b"sep=,\r\n")
+
+
+def test_xlsx_numbers_in_text_columns_are_read_as_excel_shows_them(tmp_path):
+    """A title, source or host typed as 2.5 in Excel is a number cell: it is read as the text Excel
+    shows (up to 15 significant digits, as Excel keeps), as a whole number is ("2019"); it was
+    refused as "must be text, got float". A number in the date column is still a number: the model
+    says it is not a date."""
+    import openpyxl
+
+    typed = {"title": 2.5, "source": 0.1 + 0.2, "host": 1 / 3, "description": 0.001, "structure": -12.75}
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(COLUMNS))
+    row = valid_row(date=2019.06, id=2019)
+    sheet.append([typed.get(c, row.get(c) or None) for c in COLUMNS])
+    path = tmp_path / "numbers.xlsx"
+    book.save(path)
+    rows, problems = rows_of(path.read_bytes(), "xlsx")
+    assert problems == []
+    values = rows[0][1]
+    assert {c: values[c] for c in typed} == {
+        "title": "2.5",
+        "source": "0.3",
+        "host": "0.333333333333333",
+        "description": "0.001",
+        "structure": "-12.75",
+    }
+    assert (values["id"], values["date"]) == ("2019", 2019.06)

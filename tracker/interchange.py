@@ -17,6 +17,7 @@ import difflib
 import io
 import itertools
 import json
+import math
 import numbers
 import re
 import zipfile
@@ -514,7 +515,9 @@ def _date_parts(number_format: str) -> set[str]:
     return {part for part in "dmy" if part in fmt}
 
 
-def _xlsx_value(cell: Any) -> Any:
+def _xlsx_value(cell: Any, text: bool = True) -> Any:
+    """A cell's value as the importer reads it; ``text`` is False for the date column, where a
+    number that is not a whole year stays a number (the model says it is not a date)."""
     value = cell.value
     if isinstance(value, str):
         return _xlsx_unescape(value)
@@ -528,6 +531,10 @@ def _xlsx_value(cell: Any) -> Any:
         return d.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float) and text and math.isfinite(value):
+        # 2.5 typed in a text column: the text Excel shows, to the 15 significant digits it keeps
+        # (so 0.1 + 0.2 is "0.3", not "0.30000000000000004").
+        return f"{value:.15g}".upper()
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return value
@@ -606,6 +613,7 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
         book.close()
         raise InvalidInput([Problem(None, None, "the worksheet is empty: it needs a header row and at least one row")])
     columns = _check_header([c.value for c in header_cells], "row", header_row)  # below any blank rows
+    dated = columns.index("date")
     source = RowSource("row", iter(()))
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
@@ -613,7 +621,7 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
             for number, cells in iterator:
                 if not cells:
                     continue
-                values = [_xlsx_value(c) for c in cells]
+                values = [_xlsx_value(c, i != dated) for i, c in enumerate(cells)]
                 yield from _row(number, values, columns, source, strict_width=False)
         except Exception as exc:
             source.problems.append(
