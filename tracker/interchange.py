@@ -108,6 +108,7 @@ class RowSource:
     unit: str
     rows: Iterator[tuple[int, dict[str, Any]]]
     problems: list[Problem] = field(default_factory=list)  # found while reading (ragged rows…)
+    refused: int = 0  # rows read but not yielded, each with a problem (ragged rows…): they count as read
     columnar: Callable[[int], Iterator[Batch]] | None = None
 
     def batches(self, size: int) -> Iterator[Batch]:
@@ -454,6 +455,7 @@ def _row(
                 f"has {len(cells)} cells but the header has {width} columns (is a comma inside a cell not quoted?)",
             )
         )
+        source.refused += 1
         return
     if len(cells) < width and strict_width:
         source.problems.append(
@@ -464,6 +466,7 @@ def _row(
                 "(is a comma missing, or a quote left open?)",
             )
         )
+        source.refused += 1
         return
     values: dict[str, Any] = {}
     for i, name in enumerate(columns):
@@ -651,6 +654,7 @@ def _json_rows(stream: IO[bytes]) -> RowSource:
             unknown = sorted(set(keys) - set(COLUMNS))
             if unknown:
                 source.problems.append(Problem(i, None, f"unknown field(s): {', '.join(unknown)}"))
+                source.refused += 1
                 continue
             yield i, {c: keys.get(c) for c in COLUMNS}
 
