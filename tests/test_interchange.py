@@ -330,3 +330,22 @@ def test_xlsx_numbers_in_text_columns_are_read_as_excel_shows_them(tmp_path):
         "structure": "-12.75",
     }
     assert (values["id"], values["date"]) == ("2019", 2019.06)
+
+
+def test_an_xlsx_refused_for_its_header_is_closed(tmp_path, monkeypatch):
+    """A workbook refused for its header is closed, as one refused for anything else is (it was
+    left open, its zip archive holding the uploaded file, on every failed import)."""
+    import openpyxl
+
+    from tracker import interchange
+
+    opened = []
+    load = interchange._load_xlsx
+    monkeypatch.setattr(interchange, "_load_xlsx", lambda stream: opened.append(load(stream)) or opened[-1])
+    book = openpyxl.Workbook()
+    book.active.append(["titel", "date"])
+    path = tmp_path / "header.xlsx"
+    book.save(path)
+    with open(path, "rb") as stream, pytest.raises(InvalidInput, match="did you mean 'title'"):
+        read_rows(stream, "xlsx")
+    assert opened and opened[0]._archive.fp is None  # a closed zip archive lets go of its file

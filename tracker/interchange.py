@@ -615,7 +615,11 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
     if not header_cells or not any(c.value not in (None, "") for c in header_cells):
         book.close()
         raise InvalidInput([Problem(None, None, "the worksheet is empty: it needs a header row and at least one row")])
-    columns = _check_header([c.value for c in header_cells], "row", header_row)  # below any blank rows
+    try:
+        columns = _check_header([c.value for c in header_cells], "row", header_row)  # below any blank rows
+    except InvalidInput:
+        book.close()
+        raise
     dated = columns.index("date")
     source = RowSource("row", iter(()))
 
