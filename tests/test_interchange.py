@@ -1,6 +1,7 @@
 """Reading files as people actually save them: Excel's encodings, stray BOMs, wrong delimiters."""
 
 import io
+import json
 
 import pytest
 
@@ -349,3 +350,23 @@ def test_an_xlsx_refused_for_its_header_is_closed(tmp_path, monkeypatch):
     with open(path, "rb") as stream, pytest.raises(InvalidInput, match="did you mean 'title'"):
         read_rows(stream, "xlsx")
     assert opened and opened[0]._archive.fp is None  # a closed zip archive lets go of its file
+
+
+def test_json_fields_naming_the_same_column_are_a_problem_not_merged():
+    """Field names ignore case and surrounding spaces, so "Title" and "title" are one column: the
+    record is refused, naming both, where the last one silently won. The same for a field given twice."""
+    first = {**valid_row(id="j-1"), "Title": "Other title"}
+    second = {**valid_row(id="j-2"), " date ": "2020"}
+    third = valid_row(id="j-3")
+    data = json.dumps([first, second, third]).encode()
+    data = data.replace(b'"id": "j-3"', b'"kind": "setback", "id": "j-3"')  # kind twice
+    source = read_rows(io.BytesIO(data), "json")
+    assert list(source.rows) == []
+    assert [str(p) for p in source.problems] == [
+        "row 1, column title: the fields 'title' and 'Title' both name this column (field names ignore case and "
+        "surrounding spaces): keep one of them",
+        "row 2, column date: the fields 'date' and ' date ' both name this column (field names ignore case and "
+        "surrounding spaces): keep one of them",
+        "row 3, column kind: the field 'kind' is given twice: keep one of them",
+    ]
+    assert source.refused == 3

@@ -641,9 +641,29 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
     return source
 
 
+class _Record(dict[str, Any]):
+    """A JSON object that gave a field more than once (``json`` keeps the last silently)."""
+
+    twice: list[str]
+
+
+def _record(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record = dict(pairs)
+    if len(record) == len(pairs):
+        return record
+    marked = _Record(record)
+    seen: set[str] = set()
+    marked.twice = []
+    for key, _ in pairs:
+        if key in seen and key not in marked.twice:
+            marked.twice.append(key)
+        seen.add(key)
+    return marked
+
+
 def _json_rows(stream: IO[bytes]) -> RowSource:
     try:
-        data = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+        data = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"), object_pairs_hook=_record)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput([Problem(None, None, f"this is not valid UTF-8 JSON: {exc}")]) from None
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -654,10 +674,29 @@ def _json_rows(stream: IO[bytes]) -> RowSource:
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         for i, record in enumerate(data, start=1):
-            keys = {str(k).strip().lower(): v for k, v in record.items()}
+            keys: dict[str, Any] = {}
+            given: dict[str, str] = {}  # column: the field name that gave it
+            found = [
+                Problem(i, k.strip().lower(), f"the field '{k}' is given twice: keep one of them")
+                for k in getattr(record, "twice", ())
+            ]
+            for k, v in record.items():
+                name = str(k).strip().lower()
+                if name in given:  # "Title" and "title": one column, as in a header
+                    found.append(
+                        Problem(
+                            i,
+                            name,
+                            f"the fields '{given[name]}' and '{k}' both name this column (field names ignore "
+                            "case and surrounding spaces): keep one of them",
+                        )
+                    )
+                given[name], keys[name] = str(k), v
             unknown = sorted(set(keys) - set(COLUMNS))
             if unknown:
-                source.problems.append(Problem(i, None, f"unknown field(s): {', '.join(unknown)}"))
+                found.append(Problem(i, None, f"unknown field(s): {', '.join(unknown)}"))
+            if found:
+                source.problems.extend(found)
                 source.refused += 1
                 continue
             yield i, {c: keys.get(c) for c in COLUMNS}
