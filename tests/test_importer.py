@@ -1,5 +1,7 @@
 """Imports are all-or-nothing, idempotent by id, and report every problem by row and column."""
 
+import json
+
 import duckdb
 import pytest
 
@@ -303,3 +305,19 @@ def test_a_date_typed_in_excel_with_a_point_is_named_as_a_number_not_a_date(stor
     book.save(path)
     assert import_file(store, path, actor=ADMIN).ok
     assert get_entry(store, "x2").date.text == "2019"
+
+
+def test_rows_refused_for_their_number_of_cells_are_counted_as_read(store, write_file):
+    """The summary counts every row the file has, also one refused for too few or too many cells:
+    it said "1 problem(s) found in 0 row(s)"."""
+    body = csv_bytes([valid_row(id="a")]).split(b"\r\n", 1)[1]
+    content = csv_bytes([]) + b"a,b,c\r\n" + body + body.rstrip() + b",extra\r\n"
+    report = import_file(store, write_file(content), actor=ADMIN)
+    assert [p.row for p in report.problems] == [2, 4]
+    assert report.summary() == "2 problem(s) found in 3 row(s); nothing was stored"
+    report = import_file(store, write_file(csv_bytes([]) + b"a,b,c\r\n"), actor=ADMIN)
+    assert report.summary() == "1 problem(s) found in 1 row(s); nothing was stored"
+    record = {**valid_row(id="j"), "notes": "x"}
+    report = import_file(store, write_file(json.dumps([record]).encode(), name="in.json"), actor=ADMIN)
+    assert report.summary() == "1 problem(s) found in 1 record(s); nothing was stored"
+    assert count(store) == 0

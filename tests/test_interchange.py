@@ -1,6 +1,7 @@
 """Reading files as people actually save them: Excel's encodings, stray BOMs, wrong delimiters."""
 
 import io
+import json
 
 import pytest
 
@@ -269,3 +270,103 @@ def test_an_xlsx_header_below_blank_rows_is_named_by_its_own_row():
         rows_of(out.getvalue(), "xlsx")
     assert {p.row for p in info.value.problems} == {3}
     assert "'titel' (did you mean 'title'?)" in str(info.value)
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+@pytest.mark.parametrize("hint", [b"sep=,", b"\xef\xbb\xbfsep=,"])
+def test_excels_sep_line_is_skipped_and_rows_keep_the_numbers_excel_shows(monkeypatch, arrow, hint):
+    """Excel writes "sep=," as a first line in some locales and hides it when it opens the file: it
+    is a hint, not a row. Rows are numbered as Excel shows them (header = row 1)."""
+    from tracker import interchange
+
+    monkeypatch.setattr(interchange, "ARROW_CSV", arrow)
+    body = csv_bytes([valid_row(id="t-1"), valid_row(id="t-2")])
+    data = hint + b"\r\n" + body
+    rows, problems = rows_of(data)
+    assert problems == [] and [(n, r["id"]) for n, r in rows] == [(2, "t-1"), (3, "t-2")]
+    batches = list(read_rows(io.BytesIO(data), "csv").batches(10))
+    assert [(numbers, columns["id"]) for numbers, columns in batches] == [([2, 3], ["t-1", "t-2"])]
+    ragged = data + b"a,b\r\n" + csv_bytes([valid_row(id="t-4")]).split(b"\r\n", 1)[1]  # the csv module goes on
+    source = read_rows(io.BytesIO(ragged), "csv")
+    assert [(numbers, columns["id"]) for numbers, columns in source.batches(10)] == [([2, 3, 5], ["t-1", "t-2", "t-4"])]
+    assert [str(p) for p in source.problems] == [
+        "row 4: has 2 cells but the header has 16 columns (is a comma missing, or a quote left open?)"
+    ]
+
+
+def test_excels_sep_line_for_another_separator_says_to_save_with_commas():
+    data = b"sep=;\r\n" + ";".join(COLUMNS).encode() + b"\r\nx;y\r\n"
+    assert "row 1: the columns are separated by semicolons, but the interchange format uses commas" in problem_text(
+        data
+    )
+
+
+def test_a_sep_line_alone_is_an_empty_file():
+    assert "the file is empty" in problem_text(b"sep=,\r\n")
+
+
+def test_xlsx_numbers_in_text_columns_are_read_as_excel_shows_them(tmp_path):
+    """A title, source or host typed as 2.5 in Excel is a number cell: it is read as the text Excel
+    shows (up to 15 significant digits, as Excel keeps), as a whole number is ("2019"); it was
+    refused as "must be text, got float". A number in the date column is still a number: the model
+    says it is not a date."""
+    import openpyxl
+
+    typed = {"title": 2.5, "source": 0.1 + 0.2, "host": 1 / 3, "description": 0.001, "structure": -12.75}
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(COLUMNS))
+    row = valid_row(date=2019.06, id=2019)
+    sheet.append([typed.get(c, row.get(c) or None) for c in COLUMNS])
+    path = tmp_path / "numbers.xlsx"
+    book.save(path)
+    rows, problems = rows_of(path.read_bytes(), "xlsx")
+    assert problems == []
+    values = rows[0][1]
+    assert {c: values[c] for c in typed} == {
+        "title": "2.5",
+        "source": "0.3",
+        "host": "0.333333333333333",
+        "description": "0.001",
+        "structure": "-12.75",
+    }
+    assert (values["id"], values["date"]) == ("2019", 2019.06)
+
+
+def test_an_xlsx_refused_for_its_header_is_closed(tmp_path, monkeypatch):
+    """A workbook refused for its header is closed, as one refused for anything else is (it was
+    left open, its zip archive holding the uploaded file, on every failed import)."""
+    import openpyxl
+
+    from tracker import interchange
+
+    opened = []
+    load = interchange._load_xlsx
+    monkeypatch.setattr(interchange, "_load_xlsx", lambda stream: opened.append(load(stream)) or opened[-1])
+    book = openpyxl.Workbook()
+    book.active.append(["titel", "date"])
+    path = tmp_path / "header.xlsx"
+    book.save(path)
+    with open(path, "rb") as stream, pytest.raises(InvalidInput, match="did you mean 'title'"):
+        read_rows(stream, "xlsx")
+    assert opened and opened[0]._archive.fp is None  # a closed zip archive lets go of its file
+
+
+def test_json_fields_naming_the_same_column_are_a_problem_not_merged():
+    """Field names ignore case and surrounding spaces, so "Title" and "title" are one column: the
+    record is refused, naming both, where the last one silently won. The same for a field given twice."""
+    first = {**valid_row(id="j-1"), "Title": "Other title"}
+    second = {**valid_row(id="j-2"), " date ": "2020"}
+    third = valid_row(id="j-3")
+    data = json.dumps([first, second, third]).encode()
+    data = data.replace(b'"id": "j-3"', b'"kind": "setback", "id": "j-3"')  # kind twice
+    source = read_rows(io.BytesIO(data), "json")
+    assert list(source.rows) == []
+    assert [str(p) for p in source.problems] == [
+        "row 1, column title: the fields 'title' and 'Title' both name this column (field names ignore case and "
+        "surrounding spaces): keep one of them",
+        "row 2, column date: the fields 'date' and ' date ' both name this column (field names ignore case and "
+        "surrounding spaces): keep one of them",
+        "row 3, column kind: the field 'kind' is given twice: keep one of them",
+    ]
+    assert source.refused == 3

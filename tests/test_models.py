@@ -4,7 +4,7 @@ The same model serves the form, the importer and the CLI, so these messages are
 what a partnership lead reads next to a field or on a numbered row.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -72,7 +72,32 @@ def test_bad_dates_are_explained(store, value, message):
     assert message in errors(store, date=value)["date"]
 
 
-@pytest.mark.parametrize("value", ["31/02/2019", "Jux-19", "2019/06/14", "14-06-2019"])
+@pytest.mark.parametrize(
+    ("value", "day"),
+    [("43630", "2019-06-14"), ("10000", "1927-05-18"), ("45000.75", "2023-03-15")],
+)
+def test_a_date_excel_wrote_as_a_serial_number_is_named_with_the_date_it_is(store, value, day):
+    """A date cell formatted as General is saved by Excel as its serial number (days since
+    1899-12-30): the problem says so, which date it is, and how to keep it a date."""
+    assert errors(store, date=value)["date"] == (
+        f"'{value}' is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2019, 2019-06 or 2019-06-30); "
+        f"it looks like a date Excel wrote as a serial number (days since 1899-12-30), that is {day}. "
+        "The cell is formatted as a number, not a date: write the date as YYYY-MM-DD, or in Excel format the "
+        "date column as a date (Format Cells → Custom → yyyy-mm-dd) before you save"
+    )
+
+
+def _serial(day: date) -> str:
+    return str((day - date(1899, 12, 30)).days)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        *("31/02/2019", "Jux-19", "2019/06/14", "14-06-2019"),
+        *("09999", "123456", "43630.", "-43630", _serial(date.today() + timedelta(days=1))),  # no serials
+    ],
+)
 def test_a_date_that_is_no_spreadsheet_date_gets_no_spreadsheet_hint(store, value):
     said = errors(store, date=value)["date"]
     assert "is not a date in the form YYYY" in said and "Excel" not in said

@@ -124,6 +124,7 @@ def import_stream(
             if progress and report.rows_read % settings.import_batch_rows == 0:
                 progress(report.rows_read)
         found.extend(source.problems)
+        report.rows_read += source.refused
         if report.rows_read == 0 and not found:
             found.extend([Problem(None, None, "the file has a header but no rows to import")])
         if not found:

@@ -17,6 +17,7 @@ import difflib
 import io
 import itertools
 import json
+import math
 import numbers
 import re
 import zipfile
@@ -107,6 +108,7 @@ class RowSource:
     unit: str
     rows: Iterator[tuple[int, dict[str, Any]]]
     problems: list[Problem] = field(default_factory=list)  # found while reading (ragged rows…)
+    refused: int = 0  # rows read but not yielded, each with a problem (ragged rows…): they count as read
     columnar: Callable[[int], Iterator[Batch]] | None = None
 
     def batches(self, size: int) -> Iterator[Batch]:
@@ -242,8 +244,14 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
     encoding = _sniff_encoding(stream)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     reader = csv.reader(text)
+    skip = 0  # lines before the header: Excel's "sep=," hint
     try:
         header = next(reader, None)
+        if header == ["sep=", ""]:
+            # Excel writes this first line in some locales and hides it when it opens the file: a hint
+            # to Excel, not a row. Rows keep the numbers Excel shows (header = row 1). "sep=;" and the
+            # like are one cell with that separator in it: the header check says to save with commas.
+            header, skip = next(reader, None), 1
     except csv.Error as exc:
         raise InvalidInput([Problem(1, None, f"cannot read the header: {exc}")]) from None
     if header is None or not any(h.strip() for h in header):
@@ -314,14 +322,14 @@ def _csv_rows(stream: IO[bytes]) -> RowSource:
             yield from csv_batches(size, reader, 1)
             return
         done = [0]
-        if (yield from _arrow_batches(stream, header, columns, size, done)):
+        if (yield from _arrow_batches(stream, header, columns, size, skip, done)):
             return
         start = done[0]
         # pyarrow read the first ``start`` records and then met something the csv module must
         # decide (or reads differently): the csv module goes on from there.
         stream.seek(0)
         again = csv.reader(io.TextIOWrapper(stream, encoding=encoding, newline=""))
-        for _ in range(start + 1):
+        for _ in range(skip + 1 + start):
             next(again)
         yield from csv_batches(size, again, 1 + start)
 
@@ -337,7 +345,7 @@ _ARROW_BLOCK = 1 << 22  # bytes pyarrow parses at a time
 
 
 def _arrow_batches(
-    stream: IO[bytes], header: list[str], columns: list[str], size: int, done: list[int]
+    stream: IO[bytes], header: list[str], columns: list[str], size: int, skip: int, done: list[int]
 ) -> Generator[Batch, None, bool]:
     """Batches of a UTF-8 CSV file parsed by pyarrow; returns True when it read the whole file.
 
@@ -347,7 +355,8 @@ def _arrow_batches(
     block in question and returns False, with ``done[0]`` the data records yielded so far, for the
     csv module to go on from: a row of another width or a blank line (pyarrow refuses the block),
     a row of blank cells, a cell longer than the csv module's field limit, a header read
-    differently, or anything pyarrow cannot read (invalid UTF-8…).
+    differently, or anything pyarrow cannot read (invalid UTF-8…). ``skip`` lines before the
+    header (Excel's "sep=," hint) are not read.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -360,7 +369,7 @@ def _arrow_batches(
     try:
         reader = pacsv.open_csv(
             stream,
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=_ARROW_BLOCK),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=_ARROW_BLOCK, skip_rows=skip),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
@@ -446,6 +455,7 @@ def _row(
                 f"has {len(cells)} cells but the header has {width} columns (is a comma inside a cell not quoted?)",
             )
         )
+        source.refused += 1
         return
     if len(cells) < width and strict_width:
         source.problems.append(
@@ -456,6 +466,7 @@ def _row(
                 "(is a comma missing, or a quote left open?)",
             )
         )
+        source.refused += 1
         return
     values: dict[str, Any] = {}
     for i, name in enumerate(columns):
@@ -507,7 +518,9 @@ def _date_parts(number_format: str) -> set[str]:
     return {part for part in "dmy" if part in fmt}
 
 
-def _xlsx_value(cell: Any) -> Any:
+def _xlsx_value(cell: Any, text: bool = True) -> Any:
+    """A cell's value as the importer reads it; ``text`` is False for the date column, where a
+    number that is not a whole year stays a number (the model says it is not a date)."""
     value = cell.value
     if isinstance(value, str):
         return _xlsx_unescape(value)
@@ -521,6 +534,10 @@ def _xlsx_value(cell: Any) -> Any:
         return d.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float) and text and math.isfinite(value):
+        # 2.5 typed in a text column: the text Excel shows, to the 15 significant digits it keeps
+        # (so 0.1 + 0.2 is "0.3", not "0.30000000000000004").
+        return f"{value:.15g}".upper()
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return value
@@ -598,7 +615,12 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
     if not header_cells or not any(c.value not in (None, "") for c in header_cells):
         book.close()
         raise InvalidInput([Problem(None, None, "the worksheet is empty: it needs a header row and at least one row")])
-    columns = _check_header([c.value for c in header_cells], "row", header_row)  # below any blank rows
+    try:
+        columns = _check_header([c.value for c in header_cells], "row", header_row)  # below any blank rows
+    except InvalidInput:
+        book.close()
+        raise
+    dated = columns.index("date")
     source = RowSource("row", iter(()))
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
@@ -606,7 +628,7 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
             for number, cells in iterator:
                 if not cells:
                     continue
-                values = [_xlsx_value(c) for c in cells]
+                values = [_xlsx_value(c, i != dated) for i, c in enumerate(cells)]
                 yield from _row(number, values, columns, source, strict_width=False)
         except Exception as exc:
             source.problems.append(
@@ -619,9 +641,29 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
     return source
 
 
+class _Record(dict[str, Any]):
+    """A JSON object that gave a field more than once (``json`` keeps the last silently)."""
+
+    twice: list[str]
+
+
+def _record(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record = dict(pairs)
+    if len(record) == len(pairs):
+        return record
+    marked = _Record(record)
+    seen: set[str] = set()
+    marked.twice = []
+    for key, _ in pairs:
+        if key in seen and key not in marked.twice:
+            marked.twice.append(key)
+        seen.add(key)
+    return marked
+
+
 def _json_rows(stream: IO[bytes]) -> RowSource:
     try:
-        data = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+        data = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"), object_pairs_hook=_record)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput([Problem(None, None, f"this is not valid UTF-8 JSON: {exc}")]) from None
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -632,10 +674,30 @@ def _json_rows(stream: IO[bytes]) -> RowSource:
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         for i, record in enumerate(data, start=1):
-            keys = {str(k).strip().lower(): v for k, v in record.items()}
+            keys: dict[str, Any] = {}
+            given: dict[str, str] = {}  # column: the field name that gave it
+            found = [
+                Problem(i, k.strip().lower(), f"the field '{k}' is given twice: keep one of them")
+                for k in getattr(record, "twice", ())
+            ]
+            for k, v in record.items():
+                name = str(k).strip().lower()
+                if name in given:  # "Title" and "title": one column, as in a header
+                    found.append(
+                        Problem(
+                            i,
+                            name,
+                            f"the fields '{given[name]}' and '{k}' both name this column (field names ignore "
+                            "case and surrounding spaces): keep one of them",
+                        )
+                    )
+                given[name], keys[name] = str(k), v
             unknown = sorted(set(keys) - set(COLUMNS))
             if unknown:
-                source.problems.append(Problem(i, None, f"unknown field(s): {', '.join(unknown)}"))
+                found.append(Problem(i, None, f"unknown field(s): {', '.join(unknown)}"))
+            if found:
+                source.problems.extend(found)
+                source.refused += 1
                 continue
             yield i, {c: keys.get(c) for c in COLUMNS}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -71,9 +71,15 @@ class Precision(StrEnum):
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
 
 
+_EXCEL_EPOCH = date(1899, 12, 30)
+"""Day 0 of Excel's 1900 date system (serial 43630 is 2019-06-14)."""
+
+
 def _spreadsheet_hint(text: str) -> str:
     """What a date as a spreadsheet writes it would be in the tracker's form ("" if it is not one):
-    Excel rewrites dates when it saves a CSV (2019-06-14 as 14/06/2019, 2019-06 as Jun-19)."""
+    Excel rewrites dates when it saves a CSV (2019-06-14 as 14/06/2019, 2019-06 as Jun-19), and
+    writes a date in a cell formatted as General as its serial number (43630). Serials are
+    checked from 10000 (1927, the first of five digits: four are a year) to today."""
     day = re.fullmatch(r"([0-9]{1,2})[/.]([0-9]{1,2})[/.]([0-9]{4})", text)
     if day:
         d, m, y = (int(part) for part in day.groups())
@@ -90,6 +96,14 @@ def _spreadsheet_hint(text: str) -> str:
         return (
             f"; a month as Excel writes it, that is {year:04d}-{_MONTHS[month.group(1).lower()]:02d}. Excel rewrites "
             "dates when it saves a CSV: save the file as .xlsx, or format the date column as text"
+        )
+    serial = re.fullmatch(r"([1-9][0-9]{4})(\.[0-9]+)?", text)
+    if serial and int(serial.group(1)) <= (date.today() - _EXCEL_EPOCH).days:
+        shown = _EXCEL_EPOCH + timedelta(days=int(serial.group(1)))
+        return (
+            f"; it looks like a date Excel wrote as a serial number (days since {_EXCEL_EPOCH.isoformat()}), that "
+            f"is {shown.isoformat()}. The cell is formatted as a number, not a date: write the date as YYYY-MM-DD, "
+            "or in Excel format the date column as a date (Format Cells → Custom → yyyy-mm-dd) before you save"
         )
     return ""
 
