@@ -178,3 +178,28 @@ def test_a_partnership_name_that_reads_as_another_partnership_is_refused(store, 
     row = valid_row(id="gk", partnership="Golden Key Two")
     assert import_file(store, write_file([row]), actor=ADMIN).ok
     assert entries.get_entry(store, "gk").partnership == "gk-two"
+
+
+def test_a_partnership_change_is_audited_with_what_it_was_before(store):
+    """Partnerships seeded from the reference file have no event of their own: the change is the
+    only record of the name and funding dates they had."""
+    import json
+
+    before = admin.partnerships(store).set_index("slug").loc["voices"]
+    data = {"slug": "voices", "name": "VOICES Stoke", "programme": "Fulfilling Lives", "area": "Stoke"}
+    admin.save_partnership(store, ADMIN, {**data, "start_date": "2015-01-01", "end_date": "2023-03-31"})
+    action, actor, detail = (
+        store.cursor()
+        .execute("SELECT action, actor, detail FROM audit_log WHERE action LIKE 'partnership.%' ORDER BY happened_at")
+        .fetchall()[-1]
+    )
+    assert (action, actor) == ("partnership.update", ADMIN.email)
+    detail = json.loads(detail)
+    assert detail["name"] == "VOICES Stoke" and detail["end_date"] == "2023-03-31"
+    assert detail["before"] == {
+        "name": before["name"],
+        "programme": before["programme"],
+        "area": before["area"],
+        "start_date": before["start_date"].date().isoformat(),
+        "end_date": before["end_date"].date().isoformat(),
+    }

@@ -224,7 +224,9 @@ def save_partnership(store: Store, actor: Member, data: dict[str, Any]) -> Partn
     except ValidationError as exc:
         raise InvalidInput(problems(exc)) from None
     cur = store.cursor()
-    before = cur.execute("SELECT name FROM partnerships WHERE slug = ?", [partnership.slug]).fetchone()
+    before = cur.execute(
+        "SELECT name, programme, area, start_date, end_date FROM partnerships WHERE slug = ?", [partnership.slug]
+    ).fetchone()
     others = cur.execute("SELECT slug, name FROM partnerships WHERE slug <> ?", [partnership.slug]).fetchall()
     if problem := _partnership_clash(partnership, others):
         raise InvalidInput([problem])
@@ -238,5 +240,9 @@ def save_partnership(store: Store, actor: Member, data: dict[str, Any]) -> Partn
             )
         else:
             tx.execute("INSERT INTO partnerships VALUES (?, ?, ?, ?, ?, ?)", [partnership.slug, *values])
-        audit(tx, actor, "partnership.update" if before else "partnership.add", **partnership.model_dump(mode="json"))
+        detail = partnership.model_dump(mode="json")
+        if before:  # what it was: a partnership seeded from the reference file has no earlier event
+            keys = ("name", "programme", "area", "start_date", "end_date")
+            detail["before"] = dict(zip(keys, before, strict=True))  # dates as YYYY-MM-DD in the log
+        audit(tx, actor, "partnership.update" if before else "partnership.add", **detail)
     return partnership
