@@ -203,3 +203,20 @@ def test_a_partnership_change_is_audited_with_what_it_was_before(store):
         "start_date": before["start_date"].date().isoformat(),
         "end_date": before["end_date"].date().isoformat(),
     }
+
+
+@pytest.mark.parametrize("slug", ["Voices-Two", "voices.two", "voices__two", "voices two", "-voices"])
+def test_a_partnership_slug_that_is_not_allowed_says_what_is(store, slug):
+    """The message was the one for entry ids ("letters, digits and . _ : -"): following it, an admin
+    typed a slug the form refused again with the same words."""
+    before = len(admin.partnerships(store))
+    data = {"slug": slug, "name": "Voices Two", "programme": "P", "area": "A"}
+    with pytest.raises(InvalidInput) as refused:
+        admin.save_partnership(store, ADMIN, data)
+    assert [(p.column, p.message) for p in refused.value.problems] == [
+        (
+            "slug",
+            f"'{slug}' may contain only lower-case letters, digits and single hyphens, e.g. 'changing-futures-lancashire'",
+        )
+    ]
+    assert len(admin.partnerships(store)) == before
