@@ -143,6 +143,44 @@ def test_an_admin_cannot_take_away_their_own_admin_role(store):
     assert access.save_member(store, other, {"email": "boss@example.org", "role": "viewer"}).role == "viewer"
 
 
+@pytest.mark.parametrize("actor", [access.LOCAL_ADMIN, access.system_member()], ids=["local-mode", "cli"])
+def test_the_last_admin_can_be_neither_removed_nor_demoted(store, actor):
+    """Removing or demoting the only admin left nobody who could manage members on the Admin page:
+    the local-mode admin (before sign-in is set up) and the command line could both do it."""
+    access.save_member(store, ADMIN, {"email": "boss@example.org", "role": "admin"})
+    access.save_member(store, ADMIN, {"email": "funder@example.org", "role": "viewer"})
+    events = store.cursor().execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    with pytest.raises(Forbidden, match=r"boss@example\.org is the only admin; make another member an admin first"):
+        access.remove_member(store, actor, "boss@example.org")
+    for role, partnerships in (("viewer", []), ("editor", ["VOICES"])):
+        with pytest.raises(Forbidden, match="the only admin"):
+            access.save_member(store, actor, {"email": "boss@example.org", "role": role, "partnerships": partnerships})
+    assert access.get_member(store, "boss@example.org").role == "admin"
+    assert store.cursor().execute("SELECT count(*) FROM audit_log").fetchone()[0] == events
+    # other members come and go as before; with a second admin, either can be demoted or removed
+    assert access.remove_member(store, actor, "funder@example.org")
+    access.save_member(store, actor, {"email": "deputy@example.org", "role": "admin"})
+    assert access.save_member(store, actor, {"email": "boss@example.org", "role": "viewer"}).role == "viewer"
+    with pytest.raises(Forbidden, match=r"deputy@example\.org is the only admin"):
+        access.remove_member(store, actor, "deputy@example.org")
+    assert access.save_member(store, actor, {"email": "boss@example.org", "role": "admin"}).role == "admin"
+    assert access.remove_member(store, actor, "deputy@example.org")
+
+
+def test_cli_refuses_to_remove_or_demote_the_only_admin_with_a_message(capsys, tmp_path):
+    from tracker.cli import main
+
+    db = str(tmp_path / "m.duckdb")
+    assert main(["member", "add", "boss@example.org", "--role", "admin", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["member", "remove", "boss@example.org", "--db", db]) == 1
+    assert "error: boss@example.org is the only admin" in capsys.readouterr().err
+    assert main(["member", "add", "boss@example.org", "--role", "viewer", "--db", db]) == 1
+    assert "error: boss@example.org is the only admin" in capsys.readouterr().err
+    assert main(["member", "list", "--format", "csv", "--db", db]) == 0
+    assert "boss@example.org,admin," in capsys.readouterr().out
+
+
 def test_cli_member_commands_act_as_a_recorded_system_admin(capsys, tmp_path):
     from tracker.cli import main
 

@@ -154,3 +154,69 @@ def test_a_partnership_change_without_dates_keeps_the_stored_ones(store):
     assert given["end_date"] == date(2030, 1, 31)  # a date given is the one saved
     new = admin.with_stored_dates(store, {"slug": "brand-new", "start_date": None, "end_date": None})
     assert (new["start_date"], new["end_date"]) == (None, None)
+
+
+def test_a_partnership_name_that_reads_as_another_partnership_is_refused(store, write_file):
+    """Imports and member lists find a partnership by its name or slug, ignoring case, spaces and
+    hyphens: a name that reads as another's would send its entries to that other partnership."""
+    before = admin.partnerships(store)
+    for data in (
+        {"slug": "gk-two", "name": "Golden-Key", "programme": "P", "area": "A"},  # Golden Key's name
+        {"slug": "gk-three", "name": "golden key ", "programme": "P", "area": "A"},
+        {"slug": "voices-two", "name": "voices", "programme": "P", "area": "A"},  # VOICES's slug, too
+        {"slug": "wy-fi-two", "name": "WY FI", "programme": "P", "area": "A"},  # wy-fi's slug
+        {"slug": "opportunity-nottingham", "name": "ON", "programme": "P", "area": "A"},  # a slug as a name
+    ):
+        with pytest.raises(InvalidInput, match=r"already has this name|would be confused with"):
+            admin.save_partnership(store, ADMIN, data)
+    with pytest.raises(InvalidInput, match="would be confused with"):  # a rename, too
+        admin.save_partnership(store, ADMIN, {"slug": "voices", "name": "Golden_Key", "programme": "P", "area": "A"})
+    pd.testing.assert_frame_equal(admin.partnerships(store), before)  # nothing was changed
+    # a partnership keeps its own name in another spelling, and a name of its own is accepted
+    admin.save_partnership(store, ADMIN, {"slug": "golden-key", "name": "GOLDEN KEY", "programme": "P", "area": "A"})
+    admin.save_partnership(store, ADMIN, {"slug": "gk-two", "name": "Golden Key Two", "programme": "P", "area": "A"})
+    row = valid_row(id="gk", partnership="Golden Key Two")
+    assert import_file(store, write_file([row]), actor=ADMIN).ok
+    assert entries.get_entry(store, "gk").partnership == "gk-two"
+
+
+def test_a_partnership_change_is_audited_with_what_it_was_before(store):
+    """Partnerships seeded from the reference file have no event of their own: the change is the
+    only record of the name and funding dates they had."""
+    import json
+
+    before = admin.partnerships(store).set_index("slug").loc["voices"]
+    data = {"slug": "voices", "name": "VOICES Stoke", "programme": "Fulfilling Lives", "area": "Stoke"}
+    admin.save_partnership(store, ADMIN, {**data, "start_date": "2015-01-01", "end_date": "2023-03-31"})
+    action, actor, detail = (
+        store.cursor()
+        .execute("SELECT action, actor, detail FROM audit_log WHERE action LIKE 'partnership.%' ORDER BY happened_at")
+        .fetchall()[-1]
+    )
+    assert (action, actor) == ("partnership.update", ADMIN.email)
+    detail = json.loads(detail)
+    assert detail["name"] == "VOICES Stoke" and detail["end_date"] == "2023-03-31"
+    assert detail["before"] == {
+        "name": before["name"],
+        "programme": before["programme"],
+        "area": before["area"],
+        "start_date": before["start_date"].date().isoformat(),
+        "end_date": before["end_date"].date().isoformat(),
+    }
+
+
+@pytest.mark.parametrize("slug", ["Voices-Two", "voices.two", "voices__two", "voices two", "-voices"])
+def test_a_partnership_slug_that_is_not_allowed_says_what_is(store, slug):
+    """The message was the one for entry ids ("letters, digits and . _ : -"): following it, an admin
+    typed a slug the form refused again with the same words."""
+    before = len(admin.partnerships(store))
+    data = {"slug": slug, "name": "Voices Two", "programme": "P", "area": "A"}
+    with pytest.raises(InvalidInput) as refused:
+        admin.save_partnership(store, ADMIN, data)
+    assert [(p.column, p.message) for p in refused.value.problems] == [
+        (
+            "slug",
+            f"'{slug}' may contain only lower-case letters, digits and single hyphens, e.g. 'changing-futures-lancashire'",
+        )
+    ]
+    assert len(admin.partnerships(store)) == before

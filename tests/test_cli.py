@@ -150,7 +150,7 @@ def test_member_db_before_the_action_is_the_database_used(capsys, db, tmp_path, 
     # `member --db X add …` is accepted by the parser; it must act on X, never on the default database
     default = tmp_path / "default.duckdb"
     monkeypatch.setenv("TRACKER_DB", str(default))
-    assert run(capsys, "member", "--db", db, "add", "boss@example.org", "--role", "admin")[0] == 0
+    assert run(capsys, "member", "--db", db, "add", "boss@example.org", "--role", "viewer")[0] == 0
     code, out, _ = run(capsys, "member", "list", "--format", "json", "--db", db)
     assert code == 0 and [m["email"] for m in json.loads(out)] == ["boss@example.org"]
     code, out, _ = run(capsys, "member", "--db", db, "list", "--format", "json")

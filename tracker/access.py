@@ -165,6 +165,15 @@ def list_members(store: Store) -> list[Member]:
     return [Member(e, r, frozenset(links.get(e, ())), n) for e, r, n in rows]
 
 
+def _keep_an_admin(cur: Any, email: str) -> None:
+    """Raise :class:`Forbidden` if the admin ``email`` is the only one (inside the caller's transaction):
+    without an admin nobody could manage members on the Admin page. The local-mode admin and the
+    command line are not members, so they could otherwise remove or demote the last one."""
+    others = cur.execute("SELECT count(*) FROM members WHERE role = 'admin' AND email <> ?", [email]).fetchone()[0]
+    if not others:
+        raise Forbidden(f"{email} is the only admin; make another member an admin first")
+
+
 def save_member(store: Store, actor: Member, data: dict[str, Any]) -> Member:
     """Add a member or change their role and partnerships (admins only; audited)."""
     require_admin(actor, "manage members")
@@ -177,6 +186,8 @@ def save_member(store: Store, actor: Member, data: dict[str, Any]) -> Member:
         # as with removing yourself: the last admin would otherwise lock everyone out of this page
         raise Forbidden("you cannot take away your own admin role; ask another admin")
     with store.transaction() as cur:
+        if before is not None and before.role == "admin" and member.role != "admin":
+            _keep_an_admin(cur, before.email)
         cur.execute("DELETE FROM member_partnerships WHERE email = ?", [member.email])
         cur.execute("DELETE FROM members WHERE email = ?", [member.email])
         cur.execute(
@@ -208,6 +219,8 @@ def remove_member(store: Store, actor: Member, email: str) -> bool:
     if before.email == actor.email:
         raise Forbidden("you cannot remove yourself; ask another admin")
     with store.transaction() as cur:
+        if before.role == "admin":
+            _keep_an_admin(cur, before.email)
         cur.execute("DELETE FROM member_partnerships WHERE email = ?", [before.email])
         cur.execute("DELETE FROM members WHERE email = ?", [before.email])
         audit(cur, actor, "member.remove", before=before.describe())

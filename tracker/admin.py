@@ -196,6 +196,26 @@ def with_stored_dates(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "start_date": data.get("start_date") or row[0], "end_date": data.get("end_date") or row[1]}
 
 
+def _partnership_clash(partnership: Partnership, others: list[Any]) -> Problem | None:
+    """The problem when ``partnership``'s name or slug reads as another partnership's name or slug.
+
+    Imports, the CLI and member lists find a partnership by either, ignoring case, spaces and
+    hyphens (:class:`tracker.taxonomy.Lookup`): such a name would send its entries elsewhere."""
+    for other_slug, other_name in others:
+        if partnership.name.casefold() == str(other_name).casefold():
+            return Problem(None, "name", f"another partnership ('{other_slug}') already has this name")
+        theirs = {normalise(other_slug), normalise(other_name)}
+        for column, value in (("name", partnership.name), ("slug", partnership.slug)):
+            if normalise(value) in theirs:
+                return Problem(
+                    None,
+                    column,
+                    f"'{value}' would be confused with the partnership '{other_name}' ('{other_slug}'): "
+                    "partnerships are found by name or slug, ignoring case, spaces and hyphens",
+                )
+    return None
+
+
 def save_partnership(store: Store, actor: Member, data: dict[str, Any]) -> Partnership:
     """Add a partnership, or change one (found by slug; the slug itself never changes)."""
     require_admin(actor, "manage partnerships")
@@ -204,12 +224,12 @@ def save_partnership(store: Store, actor: Member, data: dict[str, Any]) -> Partn
     except ValidationError as exc:
         raise InvalidInput(problems(exc)) from None
     cur = store.cursor()
-    before = cur.execute("SELECT name FROM partnerships WHERE slug = ?", [partnership.slug]).fetchone()
-    clash = cur.execute(
-        "SELECT slug FROM partnerships WHERE lower(name) = lower(?) AND slug <> ?", [partnership.name, partnership.slug]
+    before = cur.execute(
+        "SELECT name, programme, area, start_date, end_date FROM partnerships WHERE slug = ?", [partnership.slug]
     ).fetchone()
-    if clash:
-        raise InvalidInput([Problem(None, "name", f"another partnership ('{clash[0]}') already has this name")])
+    others = cur.execute("SELECT slug, name FROM partnerships WHERE slug <> ?", [partnership.slug]).fetchall()
+    if problem := _partnership_clash(partnership, others):
+        raise InvalidInput([problem])
     values = [partnership.name, partnership.programme, partnership.area, partnership.start_date, partnership.end_date]
     with store.transaction() as tx:
         if before:
@@ -220,5 +240,9 @@ def save_partnership(store: Store, actor: Member, data: dict[str, Any]) -> Partn
             )
         else:
             tx.execute("INSERT INTO partnerships VALUES (?, ?, ?, ?, ?, ?)", [partnership.slug, *values])
-        audit(tx, actor, "partnership.update" if before else "partnership.add", **partnership.model_dump(mode="json"))
+        detail = partnership.model_dump(mode="json")
+        if before:  # what it was: a partnership seeded from the reference file has no earlier event
+            keys = ("name", "programme", "area", "start_date", "end_date")
+            detail["before"] = dict(zip(keys, before, strict=True))  # dates as YYYY-MM-DD in the log
+        audit(tx, actor, "partnership.update" if before else "partnership.add", **detail)
     return partnership

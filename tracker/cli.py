@@ -176,19 +176,22 @@ def cmd_member(args: argparse.Namespace) -> int:
             ]
             _emit(rows, ["email", "role", "partnerships"], args.format)
             return EXIT_OK
-        if args.action == "remove":
-            if not access.remove_member(store, actor, args.email):
-                print(f"error: {args.email} is not a member", file=sys.stderr)
-                return EXIT_INVALID
-            print(f"removed {args.email}")
-            return EXIT_OK
         try:
+            if args.action == "remove":
+                if not access.remove_member(store, actor, args.email):
+                    print(f"error: {args.email} is not a member", file=sys.stderr)
+                    return EXIT_INVALID
+                print(f"removed {args.email}")
+                return EXIT_OK
             member = access.save_member(
                 store, actor, {"email": args.email, "role": args.role, "partnerships": args.partnership or []}
             )
         except InvalidInput as exc:
             for problem in exc.problems:
                 print(f"error: {problem}", file=sys.stderr)
+            return EXIT_INVALID
+        except access.Forbidden as exc:  # e.g. the only admin: nothing was changed
+            print(f"error: {exc}", file=sys.stderr)
             return EXIT_INVALID
         print(f"saved {member.describe()}")
         return EXIT_OK

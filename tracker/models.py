@@ -155,12 +155,25 @@ class Partnership(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
-    slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)
+    slug: str = Field(max_length=64)
     name: str = Field(min_length=1, max_length=MAX_NAME)
     programme: str = Field(min_length=1, max_length=MAX_NAME)
     area: str = Field(min_length=1, max_length=MAX_NAME)
     start_date: date | None = None
     end_date: date | None = None
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        # in words of its own: the pattern's message is the one for entry ids ("letters, digits and . _ : -")
+        if not value:
+            raise ValueError("is required")
+        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", value):
+            raise ValueError(
+                f"'{value}' may contain only lower-case letters, digits and single hyphens, "
+                "e.g. 'changing-futures-lancashire'"
+            )
+        return value
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Partnership:
