@@ -130,7 +130,7 @@ def sidebar_identity(member: Member, signed_in: bool) -> None:
     with st.sidebar:
         if signed_in:
             st.caption(
-                f"Signed in as **{member.email}** · {member.role}"
+                f"Signed in as **{_ui.inert(member.email)}** · {member.role}"  # an address is not Markdown
                 + (f" of {len(member.partnerships)} partnership(s)" if member.role == "editor" else "")
             )
             st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="logout")

@@ -121,10 +121,21 @@ def test_the_email_a_sign_in_claims_is_shown_as_text(db, verified):
     assert email in plain(shown) and "](http" not in shown and "**bold**" not in shown
 
 
+def test_the_signed_in_address_is_shown_as_typed_in_the_sidebar(db):
+    """Underscores are common in addresses (jo_smith_x@…): drawn as Markdown, "_smith_" came out in
+    italics and the underscores vanished from the address shown."""
+    with Store(str(db), Settings(db=str(db))) as store:
+        access.save_member(store, ADMIN, {"email": "jo_smith_x@fund.org", "role": "viewer"})
+    at = run_as("jo_smith_x@fund.org")
+    (caption,) = [c.value for c in at.sidebar.caption if "Signed in as" in c.value]
+    assert "Signed in as **jo_smith_x@fund.org** · viewer" == plain(caption), caption
+    assert "_smith_" not in caption  # escaped, so no italics
+
+
 def test_viewer_reads_everything_but_has_no_editing(db):
     at = run_as("funder@fund.org")
     assert next(m.value for m in at.metric if m.label == "Entries") == "89"
-    assert "Signed in as **funder@fund.org** · viewer" in texts(at)
+    assert "Signed in as **funder@fund.org** · viewer" in plain(texts(at))
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/log_entry.py")  # not in a viewer's navigation at all
     with pytest.raises(ValueError, match="Could not find a navigation page"):
