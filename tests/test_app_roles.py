@@ -128,7 +128,7 @@ def test_the_signed_in_address_is_shown_as_typed_in_the_sidebar(db):
         access.save_member(store, ADMIN, {"email": "jo_smith_x@fund.org", "role": "viewer"})
     at = run_as("jo_smith_x@fund.org")
     (caption,) = [c.value for c in at.sidebar.caption if "Signed in as" in c.value]
-    assert "Signed in as **jo_smith_x@fund.org** · viewer" == plain(caption), caption
+    assert plain(caption) == "Signed in as **jo_smith_x@fund.org** · viewer", caption
     assert "_smith_" not in caption  # escaped, so no italics
 
 
