@@ -115,10 +115,17 @@ if partnerships_tab.open:
             area = cols[1].text_input("Area")
             start = cols[0].date_input("Start", value=None)
             end = cols[1].date_input("Funding ended", value=None)
+            still_funded = cols[1].checkbox(
+                "Still funded: no end date",
+                help="Clears a funding end date recorded by mistake; the legacy register and survival "
+                "then count the partnership as still funded.",
+            )
             if st.form_submit_button("Save partnership", type="primary"):
                 data = {"slug": slug, "name": name, "programme": programme, "area": area}
-                # the form starts empty: dates left out keep the stored ones
+                # the form starts empty: dates left out keep the stored ones (the end date unless cleared)
                 data = admin.with_stored_dates(store, {**data, "start_date": start, "end_date": end})
+                if still_funded:
+                    data["end_date"] = None
                 report(admin.save_partnership, data, done=f"Saved {name}.")
 
 if taxonomy_tab.open:

@@ -180,6 +180,29 @@ def test_renaming_a_partnership_keeps_its_funding_dates(db):
     assert (after["start_date"], after["end_date"]) == (before["start_date"], before["end_date"])
 
 
+def test_a_funding_end_date_recorded_by_mistake_can_be_cleared(db):
+    """An empty date keeps the stored one, so an end date saved by mistake could never be taken
+    away: the register and survival went on counting a partnership still funded as ended."""
+    from tracker import admin
+
+    with Store(str(db), Settings(db=str(db))) as store:
+        before = admin.partnerships(store).set_index("slug").loc["voices"]
+    at = app("pages/admin.py")
+    at.session_state["admin_view"] = "Partnerships"
+    at.run()
+    form = {t.label: t for t in at.text_input}
+    for label, value in (("Slug", "voices"), ("Name", before["name"]), ("Programme", before["programme"])):
+        form[label].input(value)
+    form["Area"].input(before["area"])
+    next(c for c in at.checkbox if c.label == "Still funded: no end date").check()
+    next(b for b in at.button if b.label == "Save partnership").click().run()
+    assert not at.exception, at.exception
+    with Store(str(db), Settings(db=str(db))) as store:
+        after = admin.partnerships(store).set_index("slug").loc["voices"]
+    assert after["end_date"] is None or after["end_date"] != after["end_date"]  # None, or NaT in the frame
+    assert after["start_date"] == before["start_date"]  # the start kept
+
+
 def test_a_term_action_without_a_term_chosen_says_so_and_keeps_the_label(db):
     """Rename with no term chosen did nothing at all: no change, no word."""
     at = app("pages/admin.py")
