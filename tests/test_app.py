@@ -221,10 +221,21 @@ def test_a_link_with_filters_reproduces_the_numbers(db):
 
 def test_unknown_values_in_a_link_are_ignored_with_a_note(db):
     at = app(partnership=["voices", "atlantis"], typology="Leadrship", to="not-a-date")
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(plain(w.value) for w in at.warning)
     assert "partnership 'atlantis'" in warnings and "typology 'Leadrship'" in warnings
     assert "'to' date is ignored: 'not-a-date' is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD" in warnings
     assert at.multiselect(key="f_partnership").value == ["voices"]
+
+
+def test_a_links_unknown_filter_value_is_named_as_typed_not_drawn_as_markdown(db):
+    """``?partnership=![x](http://…)`` drew a picture from another site in the note under the title."""
+    typed = "![x](http://evil.example/x.png) **bold**"
+    at = app(partnership=typed, to="[y](javascript:alert(1))")
+    notes = [w.value for w in at.warning if "The link" in plain(w.value)]
+    assert any(f"partnership '{typed}'" in plain(n) for n in notes), notes
+    assert any("'[y](javascript:alert(1))'" in plain(n) for n in notes), notes
+    for note in notes:
+        assert "![x](" not in note and "**bold**" not in note and "[y](" not in note, note
 
 
 def test_a_filter_matching_nothing_says_so(db):
