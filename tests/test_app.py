@@ -1044,6 +1044,26 @@ def test_a_heatmap_cell_picked_before_the_filters_changed_lists_nothing_from_out
     assert any("Click a cell" in c.value for c in stale.caption)
 
 
+def test_a_label_with_markdown_characters_reads_as_typed_in_the_caption_and_a_cells_heading(db):
+    """A term's label (typed on the admin page) was drawn as Markdown in the caption under the title
+    and in the heading of a heatmap cell's entries: a link to another site, bold, a formula."""
+    from tracker import admin
+
+    label = "Coordinating **support** [more](http://evil.example) $x$"
+    with Store(str(db), Settings(db=str(db))) as store:
+        admin.rename_term(store, ADMIN, "typology", "coordinating-support", label)
+    caption = next(
+        c.value for c in app("pages/heatmaps.py", typology="coordinating-support").caption if " · " in c.value
+    )
+    assert f"typology: {label}" in plain(caption)
+    assert "**support**" not in caption and "[more](" not in caption and "$x$" not in caption
+    at = AppTest.from_function(_cell_list, args=("voices", ("voices",)), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    (heading,) = [m.value for m in at.markdown if "entr" in m.value and "VOICES" in m.value]
+    assert label in plain(heading)
+    assert "**support**" not in heading and "[more](" not in heading and "$x$" not in heading
+
+
 def test_an_edit_of_an_entry_someone_deleted_keeps_the_text_through_the_restore(db):
     at = app("pages/log_entry.py", edit="voices-marg-2015")
     with Store(str(db), Settings(db=str(db))) as store:  # someone else deletes it meanwhile
