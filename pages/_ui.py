@@ -211,8 +211,10 @@ def filter_caption(filters: Filters, shown: int) -> None:
     """One line under the title saying what the page covers."""
     from tracker.filters import describe
 
+    # Of every entry there was at the moment shown: "as at" a past day, those recorded by then.
     # ``shown`` counts the entries ``filters`` select: with none set, that is the total (#6: a read less)
-    total = shown if filters == Filters() else app_state.read(queries.count_entries)
+    every = Filters(as_at=filters.as_at)
+    total = shown if filters == every else app_state.read(queries.count_entries, every)
     scope = describe(filters, vocab())
     st.caption(f"{shown:,} of {total:,} entries · {inert(scope)}")  # names and labels as typed
 

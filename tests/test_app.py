@@ -889,6 +889,25 @@ def test_the_caption_counts_what_the_filters_select_of_every_entry(db, page):
     assert one.startswith(f"{voices:,} of {total:,} entries · ")
 
 
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/heatmaps.py", "pages/timeline.py"])
+def test_as_at_a_past_day_the_caption_counts_of_the_entries_there_were_then(db, monkeypatch, page, write_file):
+    """ "3 of 92 entries · as at …" read as if filters left 89 entries out: the 89 were recorded later."""
+    from datetime import datetime
+
+    from tracker import entries
+
+    monkeypatch.setattr(entries, "utcnow", lambda: datetime(2022, 6, 1, 9, 0))
+    rows = [valid_row(id=f"old{i}", date="2019", structure=f"Old {i}") for i in range(3)]
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert import_file(store, write_file(rows), actor=ADMIN).ok
+    monkeypatch.undo()
+    monkeypatch.setenv("TRACKER_DB", str(db))
+    caption = next(c.value for c in app(page, as_at="2022-06-01").caption if " entries · " in c.value)
+    assert caption.startswith("3 of 3 entries · "), caption
+    caption = next(c.value for c in app(page, as_at="2022-06-01", kind="setback").caption if " entries · " in c.value)
+    assert caption.startswith("0 of 3 entries · "), caption
+
+
 def test_a_chart_table_is_drawn_only_while_its_expander_is_open(db):
     # The text alternative of every chart: a table in an expander, drawn only when opened (#6).
     at = app("pages/legacy.py")
