@@ -54,6 +54,6 @@ _present.frame(present)  # the toggle (foot of the sidebar, or top right when pr
 if member is _auth.LOCAL_ADMIN:
     _auth.local_mode_banner()
 _ui.as_at_banner(filters)
-for note in notes:
-    st.warning(note, icon=":material/link_off:")
+for note in notes:  # they quote the link's text: shown as typed, never drawn as Markdown
+    st.warning(_ui.inert(note), icon=":material/link_off:")
 page.run()

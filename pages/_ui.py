@@ -211,10 +211,12 @@ def filter_caption(filters: Filters, shown: int) -> None:
     """One line under the title saying what the page covers."""
     from tracker.filters import describe
 
+    # Of every entry there was at the moment shown: "as at" a past day, those recorded by then.
     # ``shown`` counts the entries ``filters`` select: with none set, that is the total (#6: a read less)
-    total = shown if filters == Filters() else app_state.read(queries.count_entries)
+    every = Filters(as_at=filters.as_at)
+    total = shown if filters == every else app_state.read(queries.count_entries, every)
     scope = describe(filters, vocab())
-    st.caption(f"{shown:,} of {total:,} entries · {scope}")
+    st.caption(f"{shown:,} of {total:,} entries · {inert(scope)}")  # names and labels as typed
 
 
 def no_entries() -> None:
@@ -393,7 +395,8 @@ def cell_entries(filters: Filters, cells: pd.DataFrame, rows: str, cols: str, pi
         queries.cell_entries, filters, rows, row_key, cols, col_key, limit=CELL_ROWS, columns=ENTRY_TABLE
     )
     total = int(found.iloc[0]) if len(found) else len(entries)
-    st.markdown(f"**{labels[0]}** × **{labels[1]}**: {total:,} entr{'y' if total == 1 else 'ies'}")
+    heading = f"**{inert(labels[0])}** × **{inert(labels[1])}**"  # names and labels as typed, not Markdown
+    st.markdown(f"{heading}: {total:,} entr{'y' if total == 1 else 'ies'}")
     if entries.empty:
         st.info("No entries in this cell.")
         return

@@ -244,10 +244,21 @@ def test_a_link_with_filters_reproduces_the_numbers(db):
 
 def test_unknown_values_in_a_link_are_ignored_with_a_note(db):
     at = app(partnership=["voices", "atlantis"], typology="Leadrship", to="not-a-date")
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(plain(w.value) for w in at.warning)
     assert "partnership 'atlantis'" in warnings and "typology 'Leadrship'" in warnings
     assert "'to' date is ignored: 'not-a-date' is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD" in warnings
     assert at.multiselect(key="f_partnership").value == ["voices"]
+
+
+def test_a_links_unknown_filter_value_is_named_as_typed_not_drawn_as_markdown(db):
+    """``?partnership=![x](http://…)`` drew a picture from another site in the note under the title."""
+    typed = "![x](http://evil.example/x.png) **bold**"
+    at = app(partnership=typed, to="[y](javascript:alert(1))")
+    notes = [w.value for w in at.warning if "The link" in plain(w.value)]
+    assert any(f"partnership '{typed}'" in plain(n) for n in notes), notes
+    assert any("'[y](javascript:alert(1))'" in plain(n) for n in notes), notes
+    for note in notes:
+        assert "![x](" not in note and "**bold**" not in note and "[y](" not in note, note
 
 
 def test_a_filter_matching_nothing_says_so(db):
@@ -922,6 +933,25 @@ def test_the_caption_counts_what_the_filters_select_of_every_entry(db, page):
     assert one.startswith(f"{voices:,} of {total:,} entries · ")
 
 
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/heatmaps.py", "pages/timeline.py"])
+def test_as_at_a_past_day_the_caption_counts_of_the_entries_there_were_then(db, monkeypatch, page, write_file):
+    """ "3 of 92 entries · as at …" read as if filters left 89 entries out: the 89 were recorded later."""
+    from datetime import datetime
+
+    from tracker import entries
+
+    monkeypatch.setattr(entries, "utcnow", lambda: datetime(2022, 6, 1, 9, 0))
+    rows = [valid_row(id=f"old{i}", date="2019", structure=f"Old {i}") for i in range(3)]
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert import_file(store, write_file(rows), actor=ADMIN).ok
+    monkeypatch.undo()
+    monkeypatch.setenv("TRACKER_DB", str(db))
+    caption = next(c.value for c in app(page, as_at="2022-06-01").caption if " entries · " in c.value)
+    assert caption.startswith("3 of 3 entries · "), caption
+    caption = next(c.value for c in app(page, as_at="2022-06-01", kind="setback").caption if " entries · " in c.value)
+    assert caption.startswith("0 of 3 entries · "), caption
+
+
 def test_a_chart_table_is_drawn_only_while_its_expander_is_open(db):
     # The text alternative of every chart: a table in an expander, drawn only when opened (#6).
     at = app("pages/legacy.py")
@@ -1075,6 +1105,26 @@ def test_a_heatmap_cell_picked_before_the_filters_changed_lists_nothing_from_out
     assert not stale.exception
     assert not stale.dataframe and not any("VOICES" in m.value for m in stale.markdown)
     assert any("Click a cell" in c.value for c in stale.caption)
+
+
+def test_a_label_with_markdown_characters_reads_as_typed_in_the_caption_and_a_cells_heading(db):
+    """A term's label (typed on the admin page) was drawn as Markdown in the caption under the title
+    and in the heading of a heatmap cell's entries: a link to another site, bold, a formula."""
+    from tracker import admin
+
+    label = "Coordinating **support** [more](http://evil.example) $x$"
+    with Store(str(db), Settings(db=str(db))) as store:
+        admin.rename_term(store, ADMIN, "typology", "coordinating-support", label)
+    caption = next(
+        c.value for c in app("pages/heatmaps.py", typology="coordinating-support").caption if " · " in c.value
+    )
+    assert f"typology: {label}" in plain(caption)
+    assert "**support**" not in caption and "[more](" not in caption and "$x$" not in caption
+    at = AppTest.from_function(_cell_list, args=("voices", ("voices",)), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    (heading,) = [m.value for m in at.markdown if "entr" in m.value and "VOICES" in m.value]
+    assert label in plain(heading)
+    assert "**support**" not in heading and "[more](" not in heading and "$x$" not in heading
 
 
 def test_an_edit_of_an_entry_someone_deleted_keeps_the_text_through_the_restore(db):
