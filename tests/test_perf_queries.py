@@ -511,12 +511,18 @@ def test_the_register_csv_is_the_whole_register_row_by_row(crowded, filters, fin
     "filters", [Filters(), Filters(partnerships=("voices", "golden-key")), Filters(as_at=datetime(2100, 1, 1))]
 )
 def test_the_unverified_counts_are_the_registers_flags(crowded, filters):
-    """Counted per status, the running ones summed in Python (#6): as the register flags them."""
+    """Counted per status, the running ones summed in Python (#6): as the register flags them (only
+    structures still running: a closed one is never flagged, #8)."""
     today = date(2026, 11, 25)
     whole = verification.register(crowded, filters, today=today)
     flagged = whole[whole["unverified"]]
     running = int(flagged["status_slug"].isin(queries.SURVIVING).sum())
-    assert 0 < running < len(flagged)
+    assert 0 < running == len(flagged)
+    confirmed = pd.to_datetime(whole["last_confirmed"])
+    stale = (confirmed.isna() | (confirmed < pd.Timestamp(verification.cutoff(today, 12)))) & whole[
+        "status_slug"
+    ].notna()
+    assert int(stale.sum()) > running  # closed structures not confirmed lately, and not flagged
     assert verification.unverified(crowded, filters, today=today) == {"unverified": len(flagged), "running": running}
 
 

@@ -97,9 +97,12 @@ def test_a_closed_structure_is_never_flagged_as_not_confirmed_in_the_register(st
     confirmed for 12+ months", a check nobody can make (no button, nothing to confirm)."""
     from datetime import date
 
-    from tracker import verification
+    from tracker import entries, verification
 
+    no_status = valid_row(id="e1", structure="E", date="2021", kind="setback", status="", mechanisms="")
+    entries.save_entry(structures, no_status, actor=ADMIN)  # a structure with no status recorded yet
     frame = verification.register(structures, today=date(2026, 3, 1)).set_index("structure")
+    assert not frame.loc["E", "unverified"]  # nothing to confirm (and no failure on its missing status)
     assert frame.loc[["A", "D"], "status"].tolist() == ["Decommissioned", "Decommissioned"]
     assert not frame.loc[["A", "D"], "unverified"].any()
     assert frame.loc[["A", "D"], "confirmation"].tolist() == ["", ""]

@@ -63,7 +63,8 @@ def _link_ctes(source: str, *, ends: bool = False) -> str:
     touching = _TOUCHING.format(source=source)
     # only a structure still running can go unconfirmed: a closed one has nothing to check (#8)
     unverified = (
-        f"r.status_slug IN {queries.SURVIVING!r} AND (r.last_confirmed IS NULL OR r.last_confirmed < ?) AS unverified"
+        f"coalesce(r.status_slug IN {queries.SURVIVING!r}, FALSE)"  # no status recorded: nothing to confirm
+        " AND (r.last_confirmed IS NULL OR r.last_confirmed < ?) AS unverified"
     )
     if ends:
         return f"""{touching}, later AS (
@@ -334,17 +335,17 @@ def register_size(store: Store, filters: Filters = Filters(), find: str = "", cu
 
 
 def _checks(unverified_by_status: list[tuple[str | None, int]]) -> dict[str, int]:
-    """``unverified`` and ``running`` from the unverified structures counted per status slug (the
-    running ones summed here: comparing each structure's status with them cost more, #6)."""
-    return {
-        "unverified": sum(n for _, n in unverified_by_status),
-        "running": sum(n for status, n in unverified_by_status if status in queries.SURVIVING),
-    }
+    """``unverified`` and ``running`` from the structures not confirmed within the period, counted
+    per status slug (the running ones summed here: comparing each structure's status with them
+    cost more, #6). Only a structure still running can go unconfirmed (a closed one has nothing to
+    check, as the register flags them), so the two are the same count."""
+    running = sum(n for status, n in unverified_by_status if status in queries.SURVIVING)
+    return {"unverified": running, "running": running}
 
 
 def unverified(store: Store, filters: Filters = Filters(), today: date | None = None) -> dict[str, int]:
-    """How many structures are unverified (a status, not confirmed within the period), and how many
-    of those are still running as far as anyone knows (``running``)."""
+    """How many structures are unverified: still running as far as anyone knows, and not confirmed
+    within the period (``unverified`` and ``running``, the same count)."""
     ctes, params = queries.grouped_scope(filters)
     sql = f"WITH {ctes} SELECT g.status, count(*) FROM grouped g WHERE {_UNVERIFIED} GROUP BY g.status"
     rows = store.cursor().execute(sql, [*params, _cutoff(store, filters, today)]).fetchall()
