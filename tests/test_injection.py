@@ -201,7 +201,7 @@ def test_a_links_early_and_future_dates_through_the_app(app_db):
     assert {d.label: d.value for d in at.date_input}["From"] == date(1995, 1, 1)
     assert at.query_params["from"] == "1995-01-01"  # kept in the URL, so the link still says it
     assert "to" not in at.query_params
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = re.sub(r"\\(.)", r"\1", " ".join(w.value for w in at.warning))  # as it reads: escapes resolved
     assert "The link's 'to' date 2099-01-01 is after today; ignored" in warnings
 
 
