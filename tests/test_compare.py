@@ -154,16 +154,22 @@ def test_as_at_shows_the_areas_as_they_stood(demo, write_file):
     assert compare.compare(demo, Filters(as_at=datetime(2000, 1, 1)), "partnership", THREE).empty
 
 
-def test_whole_programmes_compare_side_by_side(tmp_path, write_file):
+def _two_programmes(tmp_path, *more: str) -> Settings:
+    """Settings of a new database whose partnerships are two of Fulfilling Lives and one of
+    Changing Futures (Leeds), and ``more`` reference lines."""
     ref = tmp_path / "partnerships.csv"
     ref.write_text(
         "slug,name,programme,area,start_date,end_date\n"
         "voices,VOICES,Fulfilling Lives,Stoke-on-Trent,2014-04-01,2022-06-30\n"
         "golden-key,Golden Key,Fulfilling Lives,Bristol,2014-04-01,2022-03-31\n"
-        "cf-leeds,Changing Futures Leeds,Changing Futures,Leeds,2021-01-01,\n",
+        "cf-leeds,Changing Futures Leeds,Changing Futures,Leeds,2021-01-01,\n" + "".join(f"{line}\n" for line in more),
         encoding="utf-8",
     )
-    settings = Settings(db=str(tmp_path / "p.duckdb"), partnerships=ref)
+    return Settings(db=str(tmp_path / "p.duckdb"), partnerships=ref)
+
+
+def test_whole_programmes_compare_side_by_side(tmp_path, write_file):
+    settings = _two_programmes(tmp_path)
     with Store(settings.db, settings) as store:
         rows = [
             valid_row(id="a", partnership="VOICES", date="2019"),
@@ -191,16 +197,7 @@ def test_a_programmes_summary_counts_only_the_partnerships_the_filters_keep(tmp_
     """Programmes compared with the sidebar narrowed to one partnership of each: the summaries
     said "across 2 partnerships", every partnership of the programme, though the entries counted
     were of one partnership each."""
-    ref = tmp_path / "partnerships.csv"
-    ref.write_text(
-        "slug,name,programme,area,start_date,end_date\n"
-        "voices,VOICES,Fulfilling Lives,Stoke-on-Trent,2014-04-01,2022-06-30\n"
-        "golden-key,Golden Key,Fulfilling Lives,Bristol,2014-04-01,2022-03-31\n"
-        "cf-leeds,Changing Futures Leeds,Changing Futures,Leeds,2021-01-01,\n"
-        "cf-hull,Changing Futures Hull,Changing Futures,Hull,2021-01-01,\n",
-        encoding="utf-8",
-    )
-    settings = Settings(db=str(tmp_path / "p.duckdb"), partnerships=ref)
+    settings = _two_programmes(tmp_path, "cf-hull,Changing Futures Hull,Changing Futures,Hull,2021-01-01,")
     with Store(settings.db, settings) as store:
         rows = [
             valid_row(id="a", partnership="VOICES", date="2019"),
