@@ -111,7 +111,6 @@ def deferred(monkeypatch):
     """The callables behind click-built download buttons, by file name, as the app registered them
     (Streamlit calls one when its button is clicked, without a rerun of the page)."""
     from streamlit.runtime.media_file_manager import MediaFileManager
-    from streamlit.runtime.pages_manager import PagesManager
 
     found: dict[str, object] = {}
     original = MediaFileManager.add_deferred
@@ -121,6 +120,15 @@ def deferred(monkeypatch):
         return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
 
     monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    as_a_server_runs(monkeypatch)
+    return found
+
+
+def as_a_server_runs(monkeypatch) -> None:
+    """Run AppTest in st.navigation mode from the start, as a long-running server does (AppTest
+    resets Streamlit's "legacy pages/ folder" flag before every run; see tests/test_app.py)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
     legacy_init = PagesManager.__init__
 
     def init(self, *args, **kwargs):
@@ -128,4 +136,3 @@ def deferred(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
-    return found

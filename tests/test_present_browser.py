@@ -9,11 +9,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from tests.browser_support import chromium, require_chromium, settle, streamlit_app
-from tests.conftest import ADMIN, ROOT
+from tests.conftest import ADMIN, ROOT, as_a_server_runs
 from tracker import queries
 from tracker.config import Settings
 from tracker.filters import Filters
@@ -39,13 +38,7 @@ def db(tmp_path, demo_file, monkeypatch) -> Path:
     path = tmp_path / "app.duckdb"
     shutil.copy(demo_file, path)
     monkeypatch.setenv("TRACKER_DB", str(path))
-    legacy_init = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        legacy_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+    as_a_server_runs(monkeypatch)
     return path
 
 
