@@ -106,7 +106,7 @@ if partnerships_tab.open:
             st.subheader("Add a partnership, or change one")
             st.caption(
                 "A partnership is found by its slug, which never changes; renaming it keeps all its entries. "
-                "Dates left empty keep the partnership's stored dates."
+                "Dates left empty keep the partnership's stored dates; tick *Still funded* to clear an end date."
             )
             cols = st.columns(2)
             slug = cols[0].text_input("Slug", placeholder="e.g. changing-futures-lancashire")
