@@ -16,6 +16,7 @@ import streamlit as st
 from pages import _ui
 from tracker import access, app_state, security
 from tracker.access import LOCAL_ADMIN, Member
+from tracker.wording import quantity
 
 ALLOW_REMOTE_LOCAL = "TRACKER_ALLOW_REMOTE_LOCAL_MODE"
 PAGES = Path(__file__).parent  # pages/: the app's pages, one file each
@@ -131,7 +132,7 @@ def sidebar_identity(member: Member, signed_in: bool) -> None:
         if signed_in:
             st.caption(
                 f"Signed in as **{_ui.inert(member.email)}** · {member.role}"  # an address is not Markdown
-                + (f" of {len(member.partnerships)} partnership(s)" if member.role == "editor" else "")
+                + (f" of {quantity(len(member.partnerships), 'partnership')}" if member.role == "editor" else "")
             )
             st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="logout")
 

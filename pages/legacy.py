@@ -7,6 +7,7 @@ from tracker import app_state, charts, links, queries, verification
 from tracker.access import Forbidden, Member
 from tracker.errors import InvalidInput
 from tracker.filters import Filters
+from tracker.wording import agree, quantity
 
 _ui.frame_guard()
 
@@ -248,7 +249,8 @@ if checks_tab.open:
             )
         else:
             st.caption(
-                f"{int(due['to_check'].sum()):,} structure(s) recorded as running have not been confirmed for "
+                f"{quantity(int(due['to_check'].sum()), 'structure')} recorded as running "
+                f"{agree(int(due['to_check'].sum()), 'has', 'have')} not been confirmed for "
                 f"{app_state.store().settings.verify_months} months or more. Partnership leads: check each one "
                 "and record what you find — one click if nothing changed."
             )

@@ -4,6 +4,7 @@ import streamlit as st
 
 from pages import _ui
 from tracker import app_state, charts, queries, verification
+from tracker.wording import agree, quantity
 
 _ui.frame_guard()
 
@@ -34,11 +35,13 @@ cols[1].metric("Continuing", f"{figures['continuing']:,}")
 cols[2].metric("Hosted elsewhere", f"{figures['hosted-elsewhere']:,}")
 cols[3].metric("Decommissioned", f"{figures['decommissioned']:,}")
 if figures["not-recorded"]:
-    st.caption(f"{figures['not-recorded']:,} structure(s) have no status recorded yet.")
+    n = figures["not-recorded"]
+    st.caption(f"{quantity(n, 'structure')} {agree(n, 'has', 'have')} no status recorded yet.")
 if figures["running"]:
     months = app_state.store().settings.verify_months
     st.warning(
-        f"**{figures['running']:,} structure(s) still running as far as we know have not been confirmed for "
+        f"**{quantity(figures['running'], 'structure')} still running as far as we know "
+        f"{agree(figures['running'], 'has', 'have')} not been confirmed for "
         f"{months} months or more** — their status may be out of date. The legacy register lists them per "
         "partnership under *Needs checking*.",
         icon=":material/pending_actions:",

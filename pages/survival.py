@@ -4,6 +4,7 @@ import streamlit as st
 
 from pages import _ui
 from tracker import app_state, charts, survival, verification
+from tracker.wording import agree, quantity
 
 _ui.frame_guard()
 
@@ -54,7 +55,8 @@ cols[2].metric("No news since (censored)", f"{cohort.censored:,}")
 checks = app_state.read(verification.unverified, filters)
 if checks["running"]:
     st.caption(
-        f"Unverified: {checks['running']:,} structure(s) still running have not been confirmed for "
+        f"Unverified: {quantity(checks['running'], 'structure')} still running "
+        f"{agree(checks['running'], 'has', 'have')} not been confirmed for "
         f"{app_state.store().settings.verify_months} months or more. Each counts only until it was last confirmed, "
         "or not at all if that was before the starting point. Confirm them on the legacy register."
     )

@@ -869,9 +869,24 @@ def test_overview_and_survival_flag_unverified_structures(db):
         listed = verification.to_check(store)
     assert due > 0 and due == len(listed)  # demo data: funding ended in 2022, nothing confirmed since
     at = app()
-    assert any(f"{due:,} structure(s) still running" in plain(w.value) for w in at.warning)
+    assert any(f"{due:,} structures still running as far as we know have not" in plain(w.value) for w in at.warning)
     at = app("pages/survival.py")
-    assert any(f"Unverified: {due:,} structure(s)" in c.value for c in at.caption)
+    assert any(f"Unverified: {due:,} structures still running have not" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(("slug", "words"), [("golden-key", "1 structure"), ("manchester", "2 structures")])
+def test_counts_of_structures_to_check_are_written_as_people_write_them(db, slug, words):
+    """ "1 structure has", "2 structures have": not "structure(s)" on a projector."""
+    verb = "has" if words.startswith("1 ") else "have"
+    at = app(partnership=slug)
+    assert any(
+        f"{words} still running as far as we know {verb} not been confirmed" in plain(w.value) for w in at.warning
+    )
+    at = app("pages/legacy.py", partnership=slug)
+    at.session_state["legacy_view"] = "Needs checking"
+    at.run()
+    assert any(f"{words} recorded as running {verb} not been confirmed" in c.value for c in at.caption)
+    assert not any("(s)" in plain(e.value) for e in [*at.caption, *at.warning, *at.markdown])
 
 
 def test_survival_page_draws_curves_and_says_who_is_left_out(db):
