@@ -363,11 +363,11 @@ def test_json_fields_naming_the_same_column_are_a_problem_not_merged():
     source = read_rows(io.BytesIO(data), "json")
     assert list(source.rows) == []
     assert [str(p) for p in source.problems] == [
-        "row 1, column title: the fields 'title' and 'Title' both name this column (field names ignore case and "
+        "record 1, column title: the fields 'title' and 'Title' both name this column (field names ignore case and "
         "surrounding spaces): keep one of them",
-        "row 2, column date: the fields 'date' and ' date ' both name this column (field names ignore case and "
+        "record 2, column date: the fields 'date' and ' date ' both name this column (field names ignore case and "
         "surrounding spaces): keep one of them",
-        "row 3, column kind: the field 'kind' is given twice: keep one of them",
+        "record 3, column kind: the field 'kind' is given twice: keep one of them",
     ]
     assert source.refused == 3
 

@@ -702,7 +702,7 @@ def _json_rows(stream: IO[bytes]) -> RowSource:
             keys: dict[str, Any] = {}
             given: dict[str, str] = {}  # column: the field name that gave it
             found = [
-                Problem(i, k.strip().lower(), f"the field '{k}' is given twice: keep one of them")
+                Problem(i, k.strip().lower(), f"the field '{k}' is given twice: keep one of them", source.unit)
                 for k in getattr(record, "twice", ())
             ]
             for k, v in record.items():
@@ -714,12 +714,13 @@ def _json_rows(stream: IO[bytes]) -> RowSource:
                             name,
                             f"the fields '{given[name]}' and '{k}' both name this column (field names ignore "
                             "case and surrounding spaces): keep one of them",
+                            source.unit,
                         )
                     )
                 given[name], keys[name] = str(k), v
             unknown = sorted(set(keys) - set(COLUMNS))
             if unknown:
-                found.append(Problem(i, None, f"unknown field(s): {', '.join(unknown)}"))
+                found.append(Problem(i, None, f"unknown field(s): {', '.join(unknown)}", source.unit))
             if found:
                 source.problems.extend(found)
                 source.refused += 1
