@@ -237,3 +237,109 @@ def test_backup_folder_is_plain_duckdb_export(original, tmp_path):
     assert (tmp_path / "bk" / "schema.sql").read_text().count("CREATE TABLE") >= 8
     rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{tmp_path / 'copy' / 'entries.parquet'}')").fetchone()
     assert rows == (90,)
+
+
+class _SecondCopyFails:
+    """A cursor whose second ``COPY … TO`` (the second table file written) fails as a full disk would."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self.cur = cur
+        self.copies = 0
+
+    def execute(self, sql: str, *args: object) -> object:
+        if sql.startswith("COPY "):
+            self.copies += 1
+            if self.copies == 2:
+                raise duckdb.IOException("IO Error: No space left on device")
+        return self.cur.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.cur, name)
+
+
+def _backups_folder(tmp_path: Path, given: str) -> tuple[Path, Path]:
+    """A folder of backups holding someone's file, and the backup's folder in it (new, or made empty)."""
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    (backups / "notes.txt").write_text("mine")
+    target = backups / "2026-03-01"
+    if given == "empty":
+        target.mkdir()
+    return backups, target
+
+
+def _left(backups: Path, target: Path, given: str) -> None:
+    """Nothing new beside or in the backup's folder, and the other file as it was."""
+    assert sorted(p.name for p in backups.iterdir()) == sorted(
+        ["notes.txt"] + (["2026-03-01"] if given == "empty" else [])
+    )
+    assert (backups / "notes.txt").read_text() == "mine"
+    if given == "empty":
+        assert list(target.iterdir()) == []
+
+
+@pytest.mark.parametrize("given", ["new", "empty"])
+def test_a_backup_that_fails_writing_its_second_file_leaves_nothing_behind(original, tmp_path, given):
+    """A backup whose second table file cannot be written (the shared PostgreSQL mode writes one file
+    per table) leaves no file: a folder given empty kept the first table's file, a half backup a
+    later restore could be pointed at (#7)."""
+    backups, target = _backups_folder(tmp_path, given)
+    conn = duckdb.connect(str(original))
+    try:
+        failing = types.SimpleNamespace(cursor=lambda: _SecondCopyFails(conn.cursor()), is_postgres=True)
+        with pytest.raises(backup.BackupError) as info:
+            backup.create(failing, target)  # type: ignore[arg-type]
+    finally:
+        conn.close()
+    assert str(info.value) == (
+        f"cannot write the backup to {target}: IO Error: No space left on device; nothing was backed up"
+    )
+    _left(backups, target, given)
+
+
+@pytest.mark.parametrize("given", ["new", "empty"])
+def test_a_backup_that_fails_half_way_says_what_failed_and_leaves_nothing_behind(
+    original, tmp_path, capsys, monkeypatch, given
+):
+    """A disk error on the second table file, after DuckDB's export wrote them all: the command says
+    what failed and that nothing was backed up, leaves no file and records no backup in the audit
+    log. It said only "cannot use …/conditions.parquet: Input/output error" and left the table files
+    it had written, a half backup without its manifest (#7)."""
+    backups, target = _backups_folder(tmp_path, given)
+    read = backup._sha256
+    calls: list[Path] = []
+
+    def failing(path: Path) -> str:
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error", str(path))
+        return read(path)
+
+    monkeypatch.setattr(backup, "_sha256", failing)
+    assert main(["backup", str(target), "--db", str(original)]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: cannot write the backup to {target}: Input/output error ({calls[1].name}); nothing was backed up\n"
+    )
+    _left(backups, target, given)
+    assert not [r for r in tables(original)["audit_log"] if r[3] == "backup"]
+    monkeypatch.setattr(backup, "_sha256", read)  # and the same folder takes the backup afterwards
+    assert main(["backup", str(target), "--db", str(original)]) == 0
+    assert (target / "manifest.json").is_file() and (target / "load.sql").read_text().count(f"'{target}/") >= 8
+
+
+@pytest.mark.parametrize("given", ["new", "empty"])
+def test_a_backup_that_cannot_be_recorded_in_the_audit_log_is_not_kept(original, tmp_path, capsys, monkeypatch, given):
+    """Every backup is in the audit log: one whose audit event cannot be written is removed again and
+    the command says why; it ended in a traceback and left the unrecorded backup (#7)."""
+    backups, target = _backups_folder(tmp_path, given)
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise duckdb.IOException("IO Error: No space left on device")
+
+    monkeypatch.setattr(backup, "audit", refused)
+    assert main(["backup", str(target), "--db", str(original)]) == 1
+    assert capsys.readouterr().err == (
+        "error: cannot record the backup in the audit log (IO Error: No space left on device); nothing was backed up\n"
+    )
+    _left(backups, target, given)

@@ -321,3 +321,20 @@ def test_rows_refused_for_their_number_of_cells_are_counted_as_read(store, write
     report = import_file(store, write_file(json.dumps([record]).encode(), name="in.json"), actor=ADMIN)
     assert report.summary() == "1 problem(s) found in 1 record(s); nothing was stored"
     assert count(store) == 0
+
+
+def test_a_number_given_for_a_title_in_json_or_parquet_is_stored_as_its_text(store, tmp_path):
+    """The title 2.5 from a JSON record or a Parquet float column is stored as "2.5", as from XLSX;
+    both files were refused ("row 1, column title: must be text, got float")."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps([{**valid_row(id="j1"), "title": 2.5}]))
+    report = import_file(store, path, actor=ADMIN)
+    assert report.ok, [str(p) for p in report.problems]
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist([{**valid_row(id="p1"), "title": 0.25}]), path)
+    report = import_file(store, path, actor=ADMIN)
+    assert report.ok, [str(p) for p in report.problems]
+    assert (get_entry(store, "j1").title, get_entry(store, "p1").title) == ("2.5", "0.25")  # type: ignore[union-attr]

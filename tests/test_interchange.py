@@ -363,10 +363,53 @@ def test_json_fields_naming_the_same_column_are_a_problem_not_merged():
     source = read_rows(io.BytesIO(data), "json")
     assert list(source.rows) == []
     assert [str(p) for p in source.problems] == [
-        "row 1, column title: the fields 'title' and 'Title' both name this column (field names ignore case and "
+        "record 1, column title: the fields 'title' and 'Title' both name this column (field names ignore case and "
         "surrounding spaces): keep one of them",
-        "row 2, column date: the fields 'date' and ' date ' both name this column (field names ignore case and "
+        "record 2, column date: the fields 'date' and ' date ' both name this column (field names ignore case and "
         "surrounding spaces): keep one of them",
-        "row 3, column kind: the field 'kind' is given twice: keep one of them",
+        "record 3, column kind: the field 'kind' is given twice: keep one of them",
     ]
     assert source.refused == 3
+
+
+def test_json_and_parquet_numbers_in_text_columns_are_read_as_the_file_gives_them(tmp_path):
+    """As in XLSX: a title, source or host given as 2.5 in JSON, or in a float column of a Parquet file,
+    is read as its text; it was refused as "must be text, got float". JSON keeps the number as the
+    file writes it ("2.50", "1e-7"); Parquet gives the shortest text of the number at the column's
+    precision (a float32 0.1 is "0.1"). A number in the date field is still a number (the model says
+    it is not a date), and a whole one is text as it always was (the model makes it "2019")."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    row = valid_row()
+    record = json.dumps({**row, "date": "DATE", "title": "TITLE", "id": "ID"})
+    record = record.replace('"DATE"', "2019.06").replace('"TITLE"', "2.50").replace('"ID"', "2019.0")
+    record = record.replace('"source": "CFE Research (2022)"', '"source": 1e-7')
+    record = record.replace('"structure": "MaRG"', '"structure": -12.75')
+    rows, problems = rows_of(f"[{record}]".encode(), "json")
+    assert problems == []
+    values = rows[0][1]
+    assert (values["title"], values["source"], values["structure"]) == ("2.50", "1e-7", "-12.75")
+    assert (values["date"], type(values["date"]), values["id"], type(values["id"])) == (2019.06, float, 2019.0, float)
+
+    columns = {c: pa.array([row[c]]) for c in COLUMNS}
+    columns |= {
+        "title": pa.array([2.5]),
+        "source": pa.array([0.1], pa.float32()),
+        "host": pa.array([1 / 3]),
+        "structure": pa.array([None], pa.float64()),
+        "id": pa.array([2019.0]),
+        "date": pa.array([2019.06]),
+    }
+    path = tmp_path / "numbers.parquet"
+    pq.write_table(pa.table(columns), path)
+    rows, problems = rows_of(path.read_bytes(), "parquet")
+    assert problems == []
+    values = rows[0][1]
+    assert {c: values[c] for c in ("title", "source", "host", "structure")} == {
+        "title": "2.5",
+        "source": "0.1",
+        "host": "0.3333333333333333",
+        "structure": None,
+    }
+    assert (values["date"], values["id"]) == (2019.06, 2019.0)

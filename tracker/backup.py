@@ -3,8 +3,9 @@
 ``python -m tracker backup DIR`` checkpoints the store, then runs DuckDB's
 ``EXPORT DATABASE 'DIR' (FORMAT parquet)`` inside one read transaction, so every table comes
 from the same moment; ``manifest.json`` records the schema version, the row count and SHA-256
-of every table file, and the time. ``python -m tracker restore DIR`` (or the zip the Admin
-page downloads) rebuilds a database from it: only into a new or empty file, creating the
+of every table file, and the time. It is built in a hidden folder beside DIR and moved into
+place only when complete, so a failed backup leaves nothing. ``python -m tracker restore DIR``
+(or the zip the Admin page downloads) rebuilds a database from it: only into a new or empty file, creating the
 schema from this tracker's own migrations up to the backup's version, loading each table
 from its Parquet file (no SQL from the backup is run), checking the counts, and migrating
 to the current schema. The database appears under its name only when all of that succeeded.
@@ -132,15 +133,68 @@ def _tables(cur: duckdb.DuckDBPyConnection) -> list[str]:
 def create(store: Store, directory: str | Path, actor: Member | None = None) -> Manifest:
     """Write a consistent snapshot of ``store`` to ``directory`` (new or empty); return its manifest.
 
-    With ``actor`` (who must be an admin: a backup holds everything), the backup is recorded in
-    the audit log, after the snapshot.
+    The backup is built in a hidden folder beside ``directory`` (inside it when it exists, so on its
+    file system) and moved into place only when it is complete, the manifest last: a backup that
+    fails leaves nothing behind, and a half one never sits under the folder's name, even when the
+    process is killed. With ``actor`` (who must be an admin: a backup holds everything), the backup
+    is recorded in the audit log, after the snapshot; if that fails, the backup is removed again.
     """
     if actor is not None:
         require_admin(actor, "make backups")
     target = Path(directory)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} already exists and is not an empty folder; choose a new folder for the backup")
-    made = not target.exists()
+    existed = target.exists()
+    try:
+        holder = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}-", suffix=".partial", dir=target if existed else target.parent)
+        )
+    except OSError as exc:
+        raise BackupError(
+            f"cannot write the backup to {target}: {exc.strerror or exc}; nothing was backed up"
+        ) from None
+    building = holder / (target.name or "backup")
+    placed: list[Path] = []  # what this backup put in place, the only things it may remove
+    try:
+        try:
+            manifest, counts = _write(store, building)
+            _relocate(building, target)
+            if existed:  # an empty folder given: move the files in, the manifest (what makes it a backup) last
+                for path in sorted(building.iterdir(), key=lambda p: (p.name == MANIFEST, p.name)):
+                    path.rename(target / path.name)
+                    placed.append(target / path.name)
+            else:
+                building.rename(target)
+                placed.append(target)
+        except (OSError, duckdb.Error) as exc:  # a disk that is full or failing, a folder one may not write to
+            why = str(exc.strerror or exc) if isinstance(exc, OSError) else str(exc)
+            if isinstance(exc, OSError) and exc.filename:
+                why += f" ({Path(exc.filename).name})"
+            why = why.replace(str(building), str(target))
+            raise BackupError(f"cannot write the backup to {target}: {why}; nothing was backed up") from None
+        if actor is not None:  # a backup holds everything: one that cannot be recorded is not kept
+            try:
+                with store.transaction() as tx:
+                    audit(
+                        tx, actor, "backup", None, entries=counts.get("entries"), schema_version=manifest.schema_version
+                    )
+            except (duckdb.Error, StoreError) as exc:
+                raise BackupError(f"cannot record the backup in the audit log ({exc}); nothing was backed up") from None
+    except BaseException:
+        for path in reversed(placed):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)
+    return manifest
+
+
+def _write(store: Store, folder: Path) -> tuple[Manifest, dict[str, int]]:
+    """Export every table of ``store`` to ``folder`` (which must not exist) and write the manifest
+    last; return it and each table's row count."""
     cur = store.cursor()
     try:
         cur.execute("CHECKPOINT")  # fold the write-ahead log into the file first
@@ -153,29 +207,25 @@ def create(store: Store, directory: str | Path, actor: Member | None = None) -> 
         counts = {t: cur.execute(f"SELECT count(*) FROM {_ident(t)}").fetchone()[0] for t in tables}  # type: ignore[index]
         version = cur.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]  # type: ignore[index]
         if store.is_postgres:  # EXPORT DATABASE cannot export an attached PostgreSQL catalog
-            target.mkdir(parents=True, exist_ok=True)
+            folder.mkdir()
             for t in tables:
-                cur.execute(f"COPY {_ident(t)} TO {_literal(str(target / f'{t}.parquet'))} (FORMAT parquet)")
+                cur.execute(f"COPY {_ident(t)} TO {_literal(str(folder / f'{t}.parquet'))} (FORMAT parquet)")
         else:
-            cur.execute(f"EXPORT DATABASE {_literal(str(target))} (FORMAT parquet)")
+            cur.execute(f"EXPORT DATABASE {_literal(str(folder))} (FORMAT parquet)")
         cur.execute("COMMIT")
-    except BaseException as exc:
+    except BaseException:
         cur.execute("ROLLBACK")
-        if made:  # a folder this backup created holds only a part of it: nothing is left behind
-            shutil.rmtree(target, ignore_errors=True)
-        if isinstance(exc, duckdb.Error):  # e.g. a folder that cannot be created or written to
-            raise BackupError(f"cannot write the backup to {target}: {exc}; nothing was backed up") from None
         raise
     finally:
         cur.close()
     described: dict[str, dict[str, Any]] = {}
     for table in tables:
-        path = target / f"{table}.parquet"
+        path = folder / f"{table}.parquet"
         if not path.is_file():
-            raise BackupError(f"the export did not write {path.name}; the backup in {target} is incomplete")
+            raise BackupError(f"the export did not write {path.name}; nothing was backed up")
         rows = _parquet_rows(path)
         if rows != counts[table]:
-            raise BackupError(f"{path.name} holds {rows} rows but the table had {counts[table]}; backup incomplete")
+            raise BackupError(f"{path.name} holds {rows} rows but the table had {counts[table]}; nothing was backed up")
         described[table] = {"file": path.name, "rows": rows, "sha256": _sha256(path)}
     manifest = Manifest(
         schema_version=int(version or 0),
@@ -184,11 +234,17 @@ def create(store: Store, directory: str | Path, actor: Member | None = None) -> 
         duckdb_version=duckdb.__version__,
         checkpointed=checkpointed,
     )
-    (target / MANIFEST).write_text(manifest.to_json() + "\n", encoding="utf-8")
-    if actor is not None:
-        with store.transaction() as tx:
-            audit(tx, actor, "backup", None, entries=counts.get("entries"), schema_version=manifest.schema_version)
-    return manifest
+    (folder / MANIFEST).write_text(manifest.to_json() + "\n", encoding="utf-8")
+    return manifest, counts
+
+
+def _relocate(folder: Path, target: Path) -> None:
+    """Make DuckDB's load.sql name the files where they will be: it names the folder it exported to."""
+    load = folder / "load.sql"
+    if load.is_file():
+        text = load.read_text(encoding="utf-8")
+        quoted = str(folder).replace("'", "''") + "/"
+        load.write_text(text.replace(quoted, str(target).replace("'", "''") + "/"), encoding="utf-8")
 
 
 def _parquet_rows(path: Path) -> int:

@@ -266,6 +266,7 @@ class Staging:
                 nums[1],
                 "id",
                 f"id '{id_}' is used on {unit}s {', '.join(map(str, nums))}; ids must be unique",
+                unit,
             )
             for id_, nums in rows
         ]
@@ -338,7 +339,7 @@ class Staging:
                 )
             else:
                 text = f"{actor.email} may not change entries of {name} ({may})"
-            out.append(Problem(row_no, "partnership", text))
+            out.append(Problem(row_no, "partnership", text, unit))
         return out
 
     def deleted_rows(self, unit: str = "row") -> list[Problem]:
@@ -352,6 +353,7 @@ class Staging:
                 "id",
                 f"entry '{id_}' was deleted by {by} at {at:%Y-%m-%d %H:%M} UTC; restore it "
                 "first, or clear the id to add it as a new entry",
+                unit,
             )
             for row_no, id_, at, by in rows
         ]

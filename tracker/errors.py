@@ -10,16 +10,21 @@ from pydantic import ValidationError
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with the input: where (row, column) and what, in plain words."""
+    """One thing wrong with the input: where (row, column) and what, in plain words.
+
+    ``unit`` names what ``row`` counts: a spreadsheet's "row" (header = row 1), or a JSON or Parquet
+    file's "record" (the first record is record 1).
+    """
 
     row: int | None
     column: str | None
     message: str
+    unit: str = "row"
 
     def __str__(self) -> str:
         where = []
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"{self.unit} {self.row}")
         if self.column:
             where.append(f"column {self.column}")
         return f"{', '.join(where)}: {self.message}" if where else self.message
@@ -55,11 +60,11 @@ def _message(err: Any) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def problems(exc: ValidationError, row: int | None = None) -> list[Problem]:
-    """The problems in a Pydantic ``ValidationError``, one per field, in plain words."""
+def problems(exc: ValidationError, row: int | None = None, unit: str = "row") -> list[Problem]:
+    """The problems in a Pydantic ``ValidationError``, one per field, in plain words (at ``unit`` ``row``)."""
     out = []
     for err in exc.errors(include_url=False):
         loc = err.get("loc") or ()
         column = str(loc[0]) if loc else None
-        out.append(Problem(row, column, _message(err)))
+        out.append(Problem(row, column, _message(err), unit))
     return out

@@ -3,7 +3,8 @@
 The same function serves the CLI and the dashboard's upload page. Rows are
 validated in batches and staged in the database, so a 100k-row file is never
 held in Python objects at once; problems are reported one line each as
-``row N, column C: message`` (N is the spreadsheet row, header = row 1).
+``row N, column C: message`` (N is the spreadsheet row, header = row 1), or ``record N, …`` for
+JSON and Parquet files (the N-th record, the first is record 1).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def import_stream(
                 try:
                     entry = EntryIn.model_validate({c: columns[c][i] for c in columns}, context=context)
                 except ValidationError as exc:
-                    found.extend(problems(exc, numbers[i]))
+                    found.extend(problems(exc, numbers[i], source.unit))
                     continue
                 if not found:
                     staging.add(entry, numbers[i])

@@ -641,6 +641,29 @@ def _xlsx_rows(stream: IO[bytes]) -> RowSource:
     return source
 
 
+class _Written(float):
+    """A JSON number with a point or an exponent (2.5, 1e-7), with the text the file gives for it."""
+
+    __slots__ = ("text",)
+    text: str
+
+
+def _json_float(text: str) -> float:
+    number = _Written(text)
+    number.text = text
+    return number
+
+
+def _json_value(value: Any, text: bool) -> Any:
+    """A JSON value as the importer reads it; ``text`` is False for the date field, where a number
+    that is not a whole year stays a number (the model says it is not a date), as in XLSX."""
+    if not isinstance(value, _Written):
+        return value
+    if text and math.isfinite(value) and not value.is_integer():
+        return value.text  # 2.5 given for a title: the text the file gives ("2.5", "2.50", "1e-7")
+    return float(value)  # a whole number is text as an integer is ("2019"); the date field decides for itself
+
+
 class _Record(dict[str, Any]):
     """A JSON object that gave a field more than once (``json`` keeps the last silently)."""
 
@@ -663,7 +686,9 @@ def _record(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _json_rows(stream: IO[bytes]) -> RowSource:
     try:
-        data = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"), object_pairs_hook=_record)
+        data = json.load(
+            io.TextIOWrapper(stream, encoding="utf-8-sig"), object_pairs_hook=_record, parse_float=_json_float
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput([Problem(None, None, f"this is not valid UTF-8 JSON: {exc}")]) from None
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -677,7 +702,7 @@ def _json_rows(stream: IO[bytes]) -> RowSource:
             keys: dict[str, Any] = {}
             given: dict[str, str] = {}  # column: the field name that gave it
             found = [
-                Problem(i, k.strip().lower(), f"the field '{k}' is given twice: keep one of them")
+                Problem(i, k.strip().lower(), f"the field '{k}' is given twice: keep one of them", source.unit)
                 for k in getattr(record, "twice", ())
             ]
             for k, v in record.items():
@@ -689,17 +714,18 @@ def _json_rows(stream: IO[bytes]) -> RowSource:
                             name,
                             f"the fields '{given[name]}' and '{k}' both name this column (field names ignore "
                             "case and surrounding spaces): keep one of them",
+                            source.unit,
                         )
                     )
                 given[name], keys[name] = str(k), v
             unknown = sorted(set(keys) - set(COLUMNS))
             if unknown:
-                found.append(Problem(i, None, f"unknown field(s): {', '.join(unknown)}"))
+                found.append(Problem(i, None, f"unknown field(s): {', '.join(unknown)}", source.unit))
             if found:
                 source.problems.extend(found)
                 source.refused += 1
                 continue
-            yield i, {c: keys.get(c) for c in COLUMNS}
+            yield i, {c: _json_value(keys.get(c), c != "date") for c in COLUMNS}
 
     source.rows = rows()
     return source
@@ -718,13 +744,25 @@ def _parquet_rows(stream: IO[bytes]) -> RowSource:
     named = dict(zip(names, _check_header(names, "record"), strict=False))
     if reader.metadata.num_rows == 0:
         raise InvalidInput([Problem(None, None, "the file has no records")])
+    # A float column for a text field: a number that is not whole is read as its text, the shortest
+    # that is the same number at the column's precision (2.5, and 0.1 from a float32 column, not
+    # 0.10000000149011612), as XLSX reads it; the date column's numbers stay numbers.
+    floats = [n for n, kind in zip(names, reader.schema_arrow.types, strict=True) if pa.types.is_floating(kind)]
+    floats = [n for n in floats if named.get(n) != "date"]
     source = RowSource("record", iter(()))
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        import pyarrow.compute as pc
+
         number = 0
         for batch in reader.iter_batches(batch_size=10_000):
-            for record in batch.to_pylist():
+            shown = {n: pc.cast(batch.column(n), pa.string()).to_pylist() for n in floats}
+            for j, record in enumerate(batch.to_pylist()):
                 number += 1
+                for n in floats:
+                    value = record[n]
+                    if value is not None and math.isfinite(value) and not value.is_integer():
+                        record[n] = shown[n][j]
                 values = {named.get(name, name): value for name, value in record.items()}
                 yield number, {c: values.get(c) for c in COLUMNS}
 
