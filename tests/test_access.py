@@ -130,6 +130,46 @@ def test_members_roles_and_partnerships(store):
     assert actions[-2:] == ["member.add", "member.remove"]
 
 
+def _added(store, email):
+    return store.cursor().execute("SELECT name, added_at, added_by FROM members WHERE email = ?", [email]).fetchone()
+
+
+def test_a_change_of_role_keeps_when_and_by_whom_a_member_was_added_and_their_name(store):
+    """A change of role or partnerships replaced the member's row: "added" became the time and actor
+    of the change, and the name was lost, since the admin page and `member add` send none (#4)."""
+    access.save_member(store, ADMIN, {"email": "jo@example.org", "role": "viewer", "name": "Jo Smith"})
+    name, added_at, added_by = _added(store, "jo@example.org")
+    assert (name, added_by) == ("Jo Smith", ADMIN.email)
+    deputy = Member("deputy@example.org", "admin")
+    # as the admin page and the command line send it: no name; then a blank one
+    page = {"email": "jo@example.org", "role": "editor", "partnerships": ["VOICES"]}
+    assert access.save_member(store, deputy, page).name == "Jo Smith"
+    assert (
+        access.save_member(store, deputy, {**page, "role": "viewer", "partnerships": [], "name": "  "}).role == "viewer"
+    )
+    assert _added(store, "jo@example.org") == ("Jo Smith", added_at, ADMIN.email)
+    # a new name given replaces the old one; the date and the actor of the first add stay
+    assert access.save_member(store, deputy, {**page, "name": "Jo Smith-Jones"}).name == "Jo Smith-Jones"
+    assert _added(store, "jo@example.org") == ("Jo Smith-Jones", added_at, ADMIN.email)
+    sql = "SELECT action FROM audit_log WHERE action LIKE 'member.%' ORDER BY happened_at"
+    assert [r[0] for r in store.cursor().execute(sql).fetchall()] == ["member.add", *["member.update"] * 3]
+
+
+def test_cli_member_add_of_an_existing_member_keeps_when_they_were_added(tmp_path):
+    from tracker.cli import main
+    from tracker.config import Settings
+    from tracker.store import Store
+
+    db = str(tmp_path / "m.duckdb")
+    with Store(db, Settings(db=db)) as store:
+        access.save_member(store, ADMIN, {"email": "jo@example.org", "role": "viewer", "name": "Jo Smith"})
+        first = _added(store, "jo@example.org")
+    assert main(["member", "add", "jo@example.org", "--role", "editor", "--partnership", "VOICES", "--db", db]) == 0
+    with Store(db, Settings(db=db)) as store:
+        assert _added(store, "jo@example.org") == first
+        assert access.get_member(store, "jo@example.org").role == "editor"
+
+
 def test_an_admin_cannot_take_away_their_own_admin_role(store):
     """As with removing yourself: otherwise the last admin could lock everyone out of the admin page."""
     boss = access.save_member(store, ADMIN, {"email": "boss@example.org", "role": "admin"})

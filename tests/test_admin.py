@@ -96,6 +96,26 @@ def test_unused_terms_can_be_added_and_deleted(store):
         admin.add_term(store, ADMIN, "sector", "Bad Slug", "Bad", None)
 
 
+def test_a_status_cannot_take_the_slug_or_label_of_the_registers_no_status_choice(store):
+    """The legacy register chooses structures with no status by 'not-recorded' and shows them as
+    "Not recorded": a status term of that slug or label could not be told apart from them (#8)."""
+    events = store.cursor().execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    reserved = r"column slug: 'not-recorded' is reserved: the legacy register uses it for structures with no status"
+    with pytest.raises(InvalidInput, match=reserved + r".*choose another slug, e\.g\. 'status-unknown'"):
+        admin.add_term(store, ADMIN, "status", "not-recorded", "Status unknown")
+    with pytest.raises(InvalidInput, match=r"column label: 'Not recorded' is reserved: .*choose another label"):
+        admin.add_term(store, ADMIN, "status", "unknown", "Not  Recorded")
+    with pytest.raises(InvalidInput, match=r"column label: 'Not recorded' is reserved"):
+        admin.rename_term(store, ADMIN, "status", "continuing", "not recorded")
+    assert store.vocab()["status"].resolve("not-recorded") is None
+    assert store.vocab()["status"].label("continuing") == "Continuing"
+    assert store.cursor().execute("SELECT count(*) FROM audit_log").fetchone()[0] == events
+    # other vocabularies have no such bucket; other slugs are fine
+    admin.add_term(store, ADMIN, "sector", "not-recorded", "Not recorded")
+    admin.add_term(store, ADMIN, "status", "status-unknown", "Status unknown")
+    assert store.vocab()["status"].resolve("Status unknown") == "status-unknown"
+
+
 def test_partnerships_are_added_and_renamed_by_slug(used):
     admin.save_partnership(
         used,

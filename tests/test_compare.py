@@ -109,6 +109,33 @@ def test_legacy_profile_matches_the_register(demo):
     }
 
 
+def test_a_retired_status_is_listed_only_while_a_structure_of_the_compared_areas_has_it(demo, write_file):
+    """Retired statuses were listed as rows of zeros for every area, and in the chart's legend (#5)."""
+    from tracker import admin
+
+    for slug, label in (("dormant", "Dormant"), ("paused", "Paused"), ("merged", "Merged")):
+        admin.add_term(demo, ADMIN, "status", slug, label)
+    rows = [
+        valid_row(id="paused-1", partnership="VOICES", date="2023", structure="Peer hub", status="Paused"),
+        valid_row(id="merged-1", partnership="Opportunity Nottingham", date="2023", structure="Hub", status="Merged"),
+    ]
+    assert import_file(demo, write_file(rows), actor=ADMIN).ok
+    for slug in ("dormant", "paused", "merged"):
+        admin.set_retired(demo, ADMIN, "status", slug, True)
+    frame = compare.legacy_profile(demo, Filters(), "partnership", THREE)
+    listed = set(frame["status"])
+    assert {"Continuing", "Hosted elsewhere", "Decommissioned"} <= listed  # in use or not, as before
+    assert "Dormant" not in listed  # no entry has it
+    assert "Merged" not in listed  # only a structure of an area not compared has it
+    paused = frame[frame["status"] == "Paused"].set_index("area")["structures"].to_dict()
+    assert paused == {"VOICES": 1, "Golden Key": 0, "Blackpool Fulfilling Lives": 0}
+    statuses = [*demo.vocab()["status"].labels.values(), queries.NOT_RECORDED]
+    s = spec(compare.legacy_chart(frame, statuses))
+    bars = next(layer for layer in s["layer"] if layer["mark"]["type"] == "bar")
+    legend = bars["encoding"]["color"]["scale"]["domain"]
+    assert "Paused" in legend and "Dormant" not in legend and "Merged" not in legend
+
+
 def test_profiles_follow_the_shared_filters(demo):
     setbacks = Filters(kinds=("setback",))
     years = compare.year_profile(demo, setbacks, "partnership", THREE)

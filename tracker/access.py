@@ -94,6 +94,11 @@ class MemberIn(BaseModel):
     partnerships: list[str] = Field(default_factory=list, validate_default=True)
     name: str | None = Field(default=None, max_length=200)
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return value or None  # a blank name is no name: a change of role keeps the one stored
+
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
@@ -175,7 +180,8 @@ def _keep_an_admin(cur: Any, email: str) -> None:
 
 
 def save_member(store: Store, actor: Member, data: dict[str, Any]) -> Member:
-    """Add a member or change their role and partnerships (admins only; audited)."""
+    """Add a member or change their role and partnerships (admins only; audited). A change keeps
+    when and by whom the member was added, and their name unless ``data`` gives a new one."""
     require_admin(actor, "manage members")
     try:
         member = MemberIn.model_validate(data, context={"vocab": store.vocab()})
@@ -189,11 +195,16 @@ def save_member(store: Store, actor: Member, data: dict[str, Any]) -> Member:
         if before is not None and before.role == "admin" and member.role != "admin":
             _keep_an_admin(cur, before.email)
         cur.execute("DELETE FROM member_partnerships WHERE email = ?", [member.email])
-        cur.execute("DELETE FROM members WHERE email = ?", [member.email])
-        cur.execute(
-            "INSERT INTO members (email, role, name, added_at, added_by) VALUES (?, ?, ?, ?, ?)",
-            [member.email, member.role, member.name, utcnow(), actor.email],
-        )
+        # A change keeps when and by whom the member was added, and their name unless a new one is given.
+        changed = cur.execute(
+            "UPDATE members SET role = ?, name = coalesce(?, name) WHERE email = ?",
+            [member.role, member.name, member.email],
+        ).fetchone()[0]  # type: ignore[index]
+        if not changed:
+            cur.execute(
+                "INSERT INTO members (email, role, name, added_at, added_by) VALUES (?, ?, ?, ?, ?)",
+                [member.email, member.role, member.name, utcnow(), actor.email],
+            )
         if member.partnerships:
             cur.executemany(
                 "INSERT INTO member_partnerships VALUES (?, ?)", [[member.email, p] for p in member.partnerships]

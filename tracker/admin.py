@@ -15,8 +15,10 @@ from pydantic import ValidationError
 from tracker.access import Member, audit, require_admin
 from tracker.errors import InvalidInput, Problem, problems
 from tracker.models import Partnership
+from tracker.queries import NOT_RECORDED
 from tracker.store import Store
 from tracker.taxonomy import VOCABULARIES, normalise
+from tracker.verification import NO_STATUS
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # Per vocabulary: how many live (not deleted) entries use a term, and how many versions in the
@@ -70,6 +72,29 @@ def _clash(store: Store, vocabulary: str, label: str, slug: str, own: str | None
     return None
 
 
+def _reserved(vocabulary: str, slug: str | None, label: str) -> list[Problem]:
+    """A status may not take the slug or label of the register's "no status" choice (``NO_STATUS``,
+    shown as "Not recorded"): filters and counts could not tell the two apart."""
+    if vocabulary != "status":
+        return []
+    found = []
+    for column, value, reserved, example in (
+        ("slug", slug, NO_STATUS, "status-unknown"),
+        ("label", label, NOT_RECORDED, "Status unknown"),
+    ):
+        if value is not None and normalise(value) == normalise(reserved):
+            found.append(
+                Problem(
+                    None,
+                    column,
+                    f"'{reserved}' is reserved: the legacy register uses it for structures with no status recorded"
+                    f" and could not tell a status with that {column} from them; choose another {column},"
+                    f" e.g. '{example}'",
+                )
+            )
+    return found
+
+
 def term_usage(store: Store, vocabulary: str) -> pd.DataFrame:
     """Terms of a vocabulary with how many live entries use each, and whether retired."""
     _vocabulary(vocabulary)
@@ -97,6 +122,7 @@ def add_term(store: Store, actor: Member, vocabulary: str, slug: str, label: str
         found.append(Problem(None, "slug", "use lower-case letters, digits and hyphens, e.g. 'peer-mentoring'"))
     if not label or len(label) > 200 or ";" in label:
         found.append(Problem(None, "label", "is required, up to 200 characters, without ';'"))
+    found += _reserved(vocabulary, slug, label)
     if not found and (other := _clash(store, vocabulary, label, slug, None)):
         found.append(Problem(None, "label", f"would be confused with the existing term '{other}'"))
     if found:
@@ -119,6 +145,8 @@ def rename_term(store: Store, actor: Member, vocabulary: str, slug: str, label: 
     label = label.strip()
     if not label or len(label) > 200 or ";" in label:
         raise InvalidInput([Problem(None, "label", "is required, up to 200 characters, without ';'")])
+    if reserved := _reserved(vocabulary, None, label):
+        raise InvalidInput(reserved)
     if other := _clash(store, vocabulary, label, slug, slug):
         raise InvalidInput([Problem(None, "label", f"would be confused with the existing term '{other}'")])
     with store.transaction() as cur:

@@ -154,19 +154,23 @@ def year_profile(store: Store, filters: Filters, by: str, areas: Sequence[str]) 
 
 
 def legacy_profile(store: Store, filters: Filters, by: str, areas: Sequence[str]) -> pd.DataFrame:
-    """Structures per area by current status (continuing, hosted elsewhere, decommissioned, not recorded)."""
+    """Structures per area by current status (continuing, hosted elsewhere, decommissioned, not recorded).
+
+    A retired status is listed only while a structure of the compared areas has it (then for every
+    area, as a retired typology is); "not recorded" only for the areas with such structures."""
     head, restrict, params = _prefix(filters, by, areas)
     where, wp = filters.where()
     register = register_ctes(f"{where} AND {restrict}", filters.as_at is not None)
     sql = f"""
     {head}, {register},
-    statuses AS (
-        SELECT label AS status, position AS status_order, slug FROM terms WHERE vocabulary = 'status'
-        UNION ALL SELECT '{NOT_RECORDED}', 999, NULL
-    ),
     counts AS (
-        SELECT ao.area, r.status, count(*) AS n FROM register r
+        SELECT ao.area, r.status, r.status_slug, count(*) AS n FROM register r
         JOIN area_of ao ON ao.partnership = r.partnership_slug GROUP BY ALL
+    ),
+    statuses AS (
+        SELECT label AS status, position AS status_order, slug FROM terms
+        WHERE vocabulary = 'status' AND (NOT retired OR slug IN (SELECT status_slug FROM counts))
+        UNION ALL SELECT '{NOT_RECORDED}', 999, NULL
     )
     SELECT a.label AS area, a.area AS area_key, a.area_order, s.status, s.status_order,
            coalesce(c.n, 0) AS structures
@@ -617,6 +621,9 @@ def legacy_chart(frame: pd.DataFrame, statuses: Sequence[str]) -> alt.LayerChart
     # Zero rows kept: an area with no structures in view keeps its row, an empty bar (none), rather
     # than dropping off the chart as if it had not been chosen.
     counts = data.rename(columns={"area": "partnership"})
+    # The legend as the rows: a status the profile left out (retired, no structure has it) is not offered.
+    present = set(data["status"])
+    statuses = [s for s in statuses if s in present or s == NOT_RECORDED]
     chart = charts.legacy_status_bar(counts, statuses=statuses)
     for layer in chart.layer:
         y = layer.encoding.y if layer.encoding is not alt.Undefined else alt.Undefined
