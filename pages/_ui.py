@@ -207,6 +207,28 @@ def url_choice(label: str, options: dict[str, str], key: str, default: str, hori
     return choice
 
 
+_ON = ("on", "true", "1", "yes")
+_OFF = ("off", "false", "0", "no")
+
+
+def url_toggle(label: str, key: str, default: bool, help: str | None = None) -> bool:
+    """A page-level switch kept in the URL as :func:`url_choice` keeps a choice: ``?key=on`` or
+    ``?key=off`` when it differs from ``default``, nothing when it is the default (a clean link)."""
+    state_key = f"u_{key}"
+    unknown = None
+    if state_key not in st.session_state:
+        wanted = st.query_params.get(key)
+        word = (wanted or "").strip().lower()
+        st.session_state[state_key] = True if word in _ON else False if word in _OFF else default
+        if wanted is not None and word not in (*_ON, *_OFF):  # as unknown filter values are: said, not silent
+            unknown = f"The link asked for {key} '{inert(wanted)}', which is neither 'on' nor 'off'; ignored."
+    value = st.toggle(label, key=state_key, help=help)
+    if unknown:
+        st.warning(unknown, icon=":material/link_off:")
+    _write_url({key: ["on" if value else "off"]} if value != default else {}, [key])
+    return bool(value)
+
+
 def filter_caption(filters: Filters, shown: int) -> None:
     """One line under the title saying what the page covers."""
     from tracker.filters import describe

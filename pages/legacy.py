@@ -33,9 +33,11 @@ cols = st.columns(3)
 cols[0].metric("Structures", f"{structures:,}")
 cols[1].metric("Still running", f"{surviving:,}", help="Current status continuing or hosted elsewhere")
 cols[2].metric("Share still running", f"{surviving / structures:.0%}")
-st.caption(
-    f"{confirmed:,} of the {surviving:,} still running have a status recorded after their partnership's funding "
-    "ended; the rest are running as far as the last entry says."
+st.caption(  # the survival page's rule, queries.confirmed_since (#8)
+    f"{confirmed:,} of the {surviving:,} still running have been confirmed since their partnership's funding "
+    "ended: their status was last recorded or confirmed on the day funding ended or later (an entry dated by "
+    "year or month counts to the end of it, never past the day it was saved), as the survival page counts "
+    "them. The rest are running as far as an earlier entry says."
 )
 
 st.header("Structures by current status")
@@ -72,7 +74,8 @@ st.dataframe(
             "Share still running", format="percent", min_value=0, max_value=1
         ),
         "confirmed_after_end": st.column_config.NumberColumn(
-            "Confirmed after funding ended", help="Still running, with a status recorded after the end date"
+            "Confirmed since funding ended",
+            help="Still running, last confirmed on the day funding ended or later (as the survival page counts)",
         ),
     },
 )

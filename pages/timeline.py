@@ -40,7 +40,8 @@ if segments is not None and len(points) + len(segments) > charts.MAX_ROWS:
     st.caption("Too many structures to draw their status bands beside the entries; narrow the filters to see them.")
     segments = None  # a chart ships at most charts.MAX_ROWS rows (#6)
 typologies = list(_ui.vocab()["typology"].labels.values())
-show_context = st.toggle("Show outside events (lockdowns, Everyone In, austerity…)", value=True, key="context")
+# kept in the URL like the lanes, so a link shared after a SCAN meeting opens the same view (#3)
+show_context = _ui.url_toggle("Show outside events (lockdowns, Everyone In, austerity…)", key="context", default=True)
 try:  # the events file is data: a mistake in it is named, and the entries are drawn without it (#3)
     context = app_state.by_reference(
         context_events.bands, context_events.CONTEXT_FILE, files=(context_events.CONTEXT_FILE,)

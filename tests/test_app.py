@@ -292,6 +292,35 @@ def test_timeline_structure_lanes(db):
     assert not any("too many to give each a lane" in i.value for i in at.info)
 
 
+OUTSIDE_EVENTS = "Grey bands mark outside events"
+
+
+def outside_events(at: AppTest):
+    return next(t for t in at.toggle if t.label.startswith("Show outside events"))
+
+
+def test_timeline_outside_events_switch_lives_in_the_url(db):
+    """The switch was the one choice on the timeline a link did not keep (#3): a link shared with the
+    outside events off opened with them on. Off is kept as ``?context=off``; on, the default, leaves
+    the link clean."""
+    at = app("pages/timeline.py", lanes="structure", context="off")
+    assert outside_events(at).value is False
+    assert not any(OUTSIDE_EVENTS in c.value for c in at.caption)
+    assert at.query_params.get("context") in ("off", ["off"])
+    assert at.query_params.get("lanes") in ("structure", ["structure"])  # the lanes are kept beside it
+    outside_events(at).set_value(True).run()
+    assert any(OUTSIDE_EVENTS in c.value for c in at.caption)
+    assert "context" not in at.query_params
+    outside_events(at).set_value(False).run()
+    assert at.query_params.get("context") in ("off", ["off"])
+    at = app("pages/timeline.py")  # no word in the link: on, as before
+    assert outside_events(at).value is True and "context" not in at.query_params
+    at = app("pages/timeline.py", context="of")  # a typo is said, not silently read as on
+    assert any("context 'of'" in plain(w.value) and "ignored" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
+
+
 def test_timeline_names_a_wrong_outside_event_and_draws_the_entries(db, tmp_path, monkeypatch):
     # An event whose mechanism slug has a typo matched no entries without a word (#3): the page
     # says which file, event and slug, and draws the timeline without the outside events.

@@ -294,7 +294,7 @@ def test_summaries_are_built_from_the_data(demo):
             },
             "5 entries: 3 milestones and 2 setbacks. 6 structures recorded: 5 still running, 1 decommissioned. "
             "Still running: 2 hosted by A; 1 hosted by B; 1 hosted by C; 1 hosted elsewhere by 1 other organisation. "
-            "1 of the 5 still running has a status recorded after funding ended. "
+            "1 of the 5 still running has been confirmed since funding ended. "
             "Most entries: Culture; Leadership (2 each of 5). Mechanism named most often: Austerity (1 entry). "
             "Most setbacks: Culture (2 of 2).",
         ),

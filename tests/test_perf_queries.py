@@ -575,7 +575,7 @@ def test_status_and_survival_tables_match_counting_the_labelled_register(crowded
         f"WITH {ctes} SELECT partnership, any_value(partnership_end) AS partnership_end, count(*) AS structures,"
         " count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere')) AS surviving,"
         " count(*) FILTER (WHERE status_slug IN ('continuing', 'hosted-elsewhere')"
-        "                  AND status_recorded > partnership_end) AS confirmed_after_end"
+        "                  AND last_confirmed >= partnership_end) AS confirmed_after_end"
         " FROM register GROUP BY partnership ORDER BY partnership",
         params,
     ).df()

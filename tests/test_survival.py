@@ -1,6 +1,6 @@
 """Kaplan–Meier survival, checked against a hand-worked example, and honest censoring."""
 
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import pytest
@@ -271,3 +271,39 @@ def test_the_migration_corrects_last_confirmed_of_edited_entries_in_a_stored_reg
     with store.transaction() as cur:
         cur.execute(migration_sql(path, store.is_postgres))
     assert verification.register(store).set_index("structure").loc["Hub", "last_confirmed"].date() == date(2024, 2, 29)
+
+
+def test_the_legacy_page_and_survival_agree_on_news_since_funding_ended(store, write_file):
+    """The legacy page counted a structure as confirmed after funding ended from the first day of its
+    latest status entry and only strictly after the end day; survival from its last confirmation, on
+    the day or later. "2024: continuing" with funding ended 2024-03-31 was news since funding ended on
+    the survival page and not on the legacy page (#8). Now both (and the areas compared) use one rule,
+    queries.confirmed_since: the entry's year, month or day counts to its end, on the end day or later."""
+    from tracker import admin, compare, queries
+
+    admin.save_partnership(
+        store,
+        ADMIN,
+        {"slug": "cf-end", "name": "CF End", "programme": "Changing Futures", "area": "End", "end_date": "2024-03-31"},
+    )
+    rows = [
+        valid_row(id="y1", partnership="cf-end", structure="Year only", date="2024", status="continuing"),
+        valid_row(id="d1", partnership="cf-end", structure="Day after", date="2024-04-01", status="continuing"),
+        valid_row(id="o1", partnership="cf-end", structure="On the day", date="2024-03-31", status="continuing"),
+        valid_row(id="b1", partnership="cf-end", structure="Day before", date="2024-03-30", status="continuing"),
+    ]
+    assert import_file(store, write_file(rows, "end.csv"), actor=ADMIN).ok
+    only = Filters(partnerships=("cf-end",))
+    legacy = queries.survival_of(queries.legacy_summary(store, only))
+    (confirmed,) = legacy["confirmed_after_end"]
+    (running,) = legacy["surviving"]
+    found = cohort(store, only, "funding_end")
+    _, counted = curves(store, only, "funding_end")
+    (facts,) = compare.facts(store, only, "partnership", ["cf-end"])
+    assert set(found.structures["structure"]) == {"Year only", "Day after", "On the day"}
+    assert confirmed == found.censored == counted.censored == facts.confirmed_after_end == 3
+    assert running - confirmed == found.unconfirmed_since_origin == counted.unconfirmed_since_origin == 1
+    # "as at" a moment after the entries, the register is computed from history: the same rule
+    past = Filters(partnerships=("cf-end",), as_at=datetime(2100, 1, 1))
+    assert int(queries.survival_of(queries.legacy_summary(store, past))["confirmed_after_end"].sum()) == 3
+    assert cohort(store, past, "funding_end").censored == 3

@@ -19,7 +19,7 @@ import pandas as pd
 
 from tracker import charts
 from tracker.filters import Filters
-from tracker.queries import NOT_RECORDED, register_ctes
+from tracker.queries import NOT_RECORDED, confirmed_since, register_ctes
 from tracker.store import Store
 
 BY: dict[str, str] = {"partnership": "Partnerships", "programme": "Programmes"}
@@ -270,7 +270,7 @@ reg AS (
            count(*) FILTER (WHERE r.status_slug = 'decommissioned') AS decommissioned,
            count(*) FILTER (WHERE r.status_slug IS NULL) AS not_recorded,
            count(*) FILTER (WHERE r.status_slug IN ('continuing', 'hosted-elsewhere')
-                            AND r.status_recorded > r.partnership_end) AS confirmed_after_end
+                            AND {confirmed}) AS confirmed_after_end
     FROM register r JOIN area_of ao ON ao.partnership = r.partnership_slug GROUP BY ao.area
 )
 SELECT a.label AS area, coalesce(b.partnerships, 0) AS partnerships,
@@ -300,7 +300,13 @@ def facts(store: Store, filters: Filters, by: str, areas: Sequence[str]) -> list
     head, restrict, params = _prefix(filters, by, areas)
     where, wp = filters.where()
     register = register_ctes(f"{where} AND {restrict}", filters.as_at is not None)
-    sql = _FACTS.format(head=head, register=register, where=where, restrict=restrict)
+    sql = _FACTS.format(
+        head=head,
+        register=register,
+        where=where,
+        restrict=restrict,
+        confirmed=confirmed_since("r.partnership_end", "r"),  # as the legacy page and survival count it (#8)
+    )
     cur = store.cursor().execute(sql, [*params, *wp, *wp])
     names = [d[0] for d in cur.description]
     out = []
@@ -365,7 +371,7 @@ def summary_text(f: AreaFacts, max_hosts: int = 3) -> str:
         if f.confirmed_after_end:
             sentences.append(
                 f"{f.confirmed_after_end:,} of the {f.running:,} still running "
-                f"{'has' if f.confirmed_after_end == 1 else 'have'} a status recorded after funding ended."
+                f"{'has' if f.confirmed_after_end == 1 else 'have'} been confirmed since funding ended."
             )
     if f.top_typologies:
         each = " each" if len(f.top_typologies) > 1 else ""

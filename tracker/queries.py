@@ -186,6 +186,19 @@ NOT_RECORDED = "Not recorded"
 SURVIVING = ("continuing", "hosted-elsewhere")
 
 
+def confirmed_since(origin: str, register: str = "g") -> str:
+    """SQL: whether the structure in ``register`` (a row of ``grouped`` or ``register``) has its status
+    recorded or confirmed on or after the date ``origin`` (an SQL expression, NULL: no).
+
+    The one rule for "news since funding ended" (#8), used by the legacy page, the survival curves and
+    the areas compared: the structure's ``last_confirmed`` (the end of its latest status entry's year,
+    month or day, never later than the day that entry was saved), on or after the day. So "2024:
+    continuing", saved after a funding end of 2024-03-31, is news since then, as is an entry dated the
+    end day itself (known running when the money stopped); one saved before the end day is not.
+    """
+    return f"({register}.last_confirmed >= CAST({origin} AS DATE))"
+
+
 def grouped_scope(filters: Filters = Filters()) -> tuple[str, list[Any]]:
     """The CTEs up to ``grouped`` (one unlabelled row per structure, the columns of
     structure_register) for ``filters``, and their parameters."""
@@ -418,18 +431,18 @@ def structures(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 
 def legacy_summary(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Structures per partnership and current status, and how many of them have that status recorded
-    after the partnership's funding ended: the legacy page's figures, status chart and survival
-    table from one pass over the register (#6). Columns: partnership (name), partnership_slug, partnership_end,
-    status (label), status_slug, status_order, structures, after_end. Use
-    :func:`status_counts_of` and :func:`survival_of` for the two tables."""
+    or confirmed since the partnership's funding ended (:func:`confirmed_since`): the legacy page's
+    figures, status chart and survival table from one pass over the register (#6). Columns:
+    partnership (name), partnership_slug, partnership_end, status (label), status_slug, status_order,
+    structures, after_end. Use :func:`status_counts_of` and :func:`survival_of` for the two tables."""
     ctes, params = grouped_scope(filters)
     # counted per slug first, then labelled: a few dozen rows to join, not every structure; the
     # end date by a lookup per row, which costs half of joining every structure to partnerships
+    end = "(SELECT p.end_date FROM partnerships p WHERE p.slug = g.partnership)"
     sql = f"""
     WITH {ctes}, n AS (
         SELECT g.partnership, g.status, count(*) AS structures,
-               count(*) FILTER (WHERE g.status_recorded > (
-                   SELECT p.end_date FROM partnerships p WHERE p.slug = g.partnership)) AS after_end
+               count(*) FILTER (WHERE {confirmed_since(end)}) AS after_end
         FROM grouped g GROUP BY ALL
     )
     SELECT p.name AS partnership, n.partnership AS partnership_slug, p.end_date AS partnership_end,
@@ -478,8 +491,8 @@ def register_sizes_of(summary: pd.DataFrame) -> tuple[tuple[str, int], ...]:
 
 def survival_of(summary: pd.DataFrame) -> pd.DataFrame:
     """Per partnership, from :func:`legacy_summary`: structures, how many still run (continuing or
-    hosted elsewhere), how many of those have a status recorded after the partnership's funding
-    ended, and the share still running."""
+    hosted elsewhere), how many of those were confirmed since the partnership's funding ended
+    (:func:`confirmed_since`), and the share still running."""
     totals: dict[str, list[Any]] = {}
     for partnership, end, slug, n, after_end in zip(
         summary["partnership"],
@@ -515,7 +528,7 @@ def structure_status_counts(store: Store, filters: Filters = Filters()) -> pd.Da
 
 def survival(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Per partnership: structures, how many still run (continuing or hosted elsewhere), and how
-    many of those have a status recorded after the partnership's funding ended."""
+    many of those were confirmed since the partnership's funding ended (:func:`confirmed_since`)."""
     return survival_of(legacy_summary(store, filters))
 
 

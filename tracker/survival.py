@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tracker.filters import Filters
-from tracker.queries import grouped_scope
+from tracker.queries import confirmed_since, grouped_scope
 from tracker.store import Store
 
 ORIGINS = {"funding_end": "after the partnership's funding ended", "start": "after the structure started"}
@@ -53,7 +53,9 @@ _ALL_STRUCTURES = "'All structures'"
 
 def _spans(filters: Filters, origin: str, by: str) -> tuple[str, list[Any]]:
     """CTEs up to ``spans``: each structure's group, structure, partnership, status, whether it
-    closed (event) and days from ``origin`` to its closure or last confirmation; with parameters."""
+    closed (event), whether it has news since ``origin`` (``news``: confirmed since then, the legacy
+    page's rule, :func:`~tracker.queries.confirmed_since`) and days from ``origin`` to its closure or
+    last confirmation; with parameters."""
     if origin not in ORIGINS or by not in GROUPS:
         raise ValueError(f"origin is one of {list(ORIGINS)}, by one of {list(GROUPS)}")
     ctes, params = grouped_scope(filters)  # unlabelled: only the group's label is joined (#6)
@@ -63,7 +65,7 @@ def _spans(filters: Filters, origin: str, by: str) -> tuple[str, list[Any]]:
     sql = f"""
     {ctes}, spans AS (
         SELECT {group} AS grp, g.structure, p.name AS partnership, g.status AS status_slug,
-               g.status = 'decommissioned' AS event,
+               g.status = 'decommissioned' AS event, {confirmed_since(start)} AS news,
                date_diff('day', CAST({start} AS DATE),
                          CASE WHEN g.status = 'decommissioned' THEN g.since_start ELSE g.last_confirmed END) AS days
         FROM grouped g JOIN partnerships p ON p.slug = g.partnership {typology}
@@ -79,7 +81,7 @@ def _timed(filters: Filters, origin: str, by: str) -> tuple[str, list[Any]]:
         SELECT *, days / {DAYS_PER_MONTH!r} AS months, CASE WHEN status_slug IS NULL THEN 'no_status'
                        WHEN months IS NULL THEN 'no_origin'
                        WHEN months < 0 AND event THEN 'stopped_before'
-                       WHEN months < 0 THEN 'unconfirmed'
+                       WHEN NOT event AND NOT news THEN 'unconfirmed'
                        ELSE 'followed' END AS "case"
         FROM spans
     )"""
@@ -191,7 +193,8 @@ def curves(
         store.cursor()
         .execute(
             f"WITH {ctes} SELECT {grp}, CASE WHEN status_slug IS NULL THEN -1 WHEN days IS NULL THEN -2"
-            " WHEN days < 0 AND event THEN -3 WHEN days < 0 THEN -4 ELSE days * 2 + CAST(event AS INTEGER) END AS code,"
+            " WHEN days < 0 AND event THEN -3 WHEN NOT event AND NOT news THEN -4"
+            " ELSE days * 2 + CAST(event AS INTEGER) END AS code,"
             f" count(*) AS n FROM spans GROUP BY {'ALL' if by != 'none' else 'code'}",
             params,
         )
