@@ -24,14 +24,15 @@ elif filters.as_at is not None:
     upload = None
 else:
     st.caption(
-        "CSV (UTF-8 or Excel's Windows encoding) or XLSX in the interchange format. The whole file is "
+        "CSV (UTF-8 or Excel's Windows encoding), XLSX, JSON or Parquet in the interchange format, as the "
+        "export buttons below write it. The whole file is "
         "checked first; nothing is stored unless every row is valid. Rows with an existing id update "
         "that entry; importing the same file twice changes nothing."
         + ("" if member.is_admin else " You can import rows of your own partnerships only.")
     )
     upload = st.file_uploader(
-        "Choose a CSV or XLSX file",
-        type=["csv", "xlsx"],
+        "Choose a CSV, XLSX, JSON or Parquet file",
+        type=list(interchange.IMPORT_FORMATS),
         key="upload",
         max_upload_size=app_state.store().settings.max_upload_mb,
         help=f"Up to {app_state.store().settings.max_upload_mb} MB and "
@@ -42,11 +43,12 @@ else:
 def _check(data: bytes, name: str, *, dry_run: bool) -> importer.ImportReport:
     fmt = name.rsplit(".", 1)[-1].lower()
     bar = st.progress(0.0, text="Reading the file…") if len(data) > 200_000 else None
-    estimate = max(data.count(b"\n"), 1)
+    estimate = max(data.count(b"\n"), 1)  # a line per row (CSV) or record (JSON as the export writes it)
+    unit = "records" if fmt in ("json", "parquet") else "rows"
 
     def progress(rows: int) -> None:
         if bar:
-            bar.progress(min(rows / estimate, 1.0), text=f"{rows:,} rows checked…")
+            bar.progress(min(rows / estimate, 1.0), text=f"{rows:,} {unit} checked…")
 
     report = limits.import_stream(  # the upload size and row caps, then the importer
         app_state.store(),

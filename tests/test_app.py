@@ -508,6 +508,30 @@ def test_upload_of_a_valid_file_previews_then_imports(db):
         assert queries.count_entries(store) == 91
 
 
+@pytest.mark.parametrize("fmt", ["json", "parquet"])
+def test_the_upload_page_takes_every_format_the_export_buttons_give(db, fmt):
+    """A JSON or Parquet file exported here, edited and brought back, is checked and imported."""
+    import io
+
+    from tracker import interchange
+
+    at = app("pages/import_export.py")
+    assert {f".{f}" for f in interchange.FORMATS} <= set(at.get("file_uploader")[0].proto.type)
+    rows = [valid_row(id="n1"), valid_row(id="n2", title="Expert Citizens CIC set up")]
+    for row in rows:  # lists, as the export writes them
+        for column in interchange.LIST_COLUMNS:
+            row[column] = [v.strip() for v in row[column].split(";") if v.strip()]
+    out = io.BytesIO()
+    interchange.WRITERS[fmt](rows, out)
+    media = interchange.MEDIA_TYPES[fmt]
+    at.file_uploader(key="upload").set_value((f"edited.{fmt}", out.getvalue(), media)).run()
+    assert any("is valid" in s.value for s in at.success), [e.value for e in at.error]
+    at.button(key="do_import").click().run()
+    assert any("Imported" in s.value for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert queries.count_entries(store) == 91
+
+
 def test_a_deep_link_after_a_server_start_still_runs_inside_the_frame(db, monkeypatch):
     """In Streamlit's legacy pages/ mode a page could run alone; the frame guard prevents it."""
     monkeypatch.setattr(PagesManager, "__init__", LEGACY_INIT)
