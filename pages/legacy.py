@@ -1,5 +1,8 @@
 """Legacy register: which structures survived, who hosts them now, and since when."""
 
+import calendar
+from datetime import date
+
 import streamlit as st
 
 from pages import _present, _ui
@@ -81,15 +84,23 @@ st.dataframe(
 )
 
 
-_OUTCOME_BUTTONS = (  # label, widget key prefix, outcome recorded, icon
-    ("Still running", "ok", "running", ":material/check:"),
-    ("Closed", "closed", "closed", ":material/block:"),
-)
+MONTHS = ("Not known", *calendar.month_name[1:])
+
+
+def _closed_when(partnership: str, key: str) -> str | None:
+    """The closure date the lead chose in a row's "Closed" box: "2023" or "2023-06" (None: no year)."""
+    year = st.session_state.get(f"closed_year_{partnership}_{key}")
+    month = MONTHS.index(st.session_state.get(f"closed_month_{partnership}_{key}") or MONTHS[0])
+    return None if year is None else f"{year}-{month:02d}" if month else str(year)
 
 
 def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
+    when = _closed_when(partnership, key) if outcome == "closed" else None
+    if outcome == "closed" and when is None:
+        st.session_state["verify_message"] = ("error", f"Not recorded: choose the year {_ui.inert(name)} closed.")
+        return
     try:
-        verification.confirm(app_state.store(), app_state.member(), partnership, key, outcome)
+        verification.confirm(app_state.store(), app_state.member(), partnership, key, outcome, when=when)
     except Forbidden as exc:
         st.session_state["verify_message"] = ("error", f"Not recorded: {exc}.")
         return
@@ -103,8 +114,8 @@ def _confirm(partnership: str, key: str, outcome: str, name: str) -> None:
     except InvalidInput as exc:
         st.session_state["verify_message"] = ("error", f"Not recorded: {_ui.inert(exc)}")
         return
-    word = "still running" if outcome == "running" else "closed"
-    st.session_state["verify_message"] = ("success", f"Recorded: {_ui.inert(name)} is {word}, as of today.")
+    said = "is still running, as of today" if outcome == "running" else f"closed in {when}"
+    st.session_state["verify_message"] = ("success", f"Recorded: {_ui.inert(name)} {said}.")
 
 
 # The three lists in tabs, each drawn only when open: a funder on a projector sees the register,
@@ -288,14 +299,36 @@ if checks_tab.open:
                     + f"  \nlast confirmed {confirmed}"
                 )
                 editable = member.can_edit(row.partnership_slug) and writable
-                for col, (label, prefix, outcome, icon) in zip(cols[1:3], _OUTCOME_BUTTONS, strict=True):
-                    col.button(
-                        label,
-                        key=f"{prefix}_{row.partnership_slug}_{row.structure_key}",
+                ids = (row.partnership_slug, row.structure_key)
+                cols[1].button(
+                    "Still running",
+                    key=f"ok_{ids[0]}_{ids[1]}",
+                    on_click=_confirm,
+                    args=(*ids, "running", row.structure),
+                    disabled=not editable,
+                    icon=":material/check:",
+                    help="Record that it is running as recorded, as of today.",
+                )
+                # A closure is dated as the lead knows it (often only the year), not today: dated today,
+                # survival would count every year since as a year it ran (#8).
+                with cols[2].popover("Closed", icon=":material/block:", disabled=not editable):
+                    since = row.last_confirmed.year if row.last_confirmed == row.last_confirmed else 1990
+                    years = list(range(date.today().year, min(since, date.today().year) - 1, -1))
+                    year = st.selectbox(
+                        f"When did {row.structure} close?",
+                        years,
+                        index=None,
+                        placeholder="Year",
+                        key=f"closed_year_{ids[0]}_{ids[1]}",
+                    )
+                    st.selectbox("Month", MONTHS, key=f"closed_month_{ids[0]}_{ids[1]}")
+                    st.button(
+                        "Record the closure",
+                        key=f"closed_{ids[0]}_{ids[1]}",
                         on_click=_confirm,
-                        args=(row.partnership_slug, row.structure_key, outcome, row.structure),
-                        disabled=not editable,
-                        icon=icon,
+                        args=(*ids, "closed", row.structure),
+                        disabled=year is None,
+                        type="primary",
                     )
                 if editable:
                     cols[3].page_link(

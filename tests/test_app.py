@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -702,17 +703,37 @@ def test_legacy_register_lists_unconfirmed_structures_and_confirms_in_one_click(
     assert after == before - 1
 
 
-def test_legacy_check_closed_records_the_structure_as_decommissioned(db):
+def test_legacy_check_closed_records_the_structure_as_decommissioned_when_it_closed(db):
+    """The lead says when it closed (the year, the month if known): dated today, survival would count
+    every year since as one it ran."""
     at = legacy("Needs checking")
     at.selectbox(key="check_partnership").set_value("VOICES").run()
     button = next(b for b in at.button if b.key and b.key.startswith("closed_voices_"))
     key = button.key.removeprefix("closed_voices_")
-    button.click().run()
-    assert any("is closed, as of today" in s.value for s in at.success)
+    assert button.disabled  # no year chosen yet
+    year = at.selectbox(key=f"closed_year_voices_{key}")
+    assert year.value is None and year.options[0] == str(date.today().year)
+    year.set_value(2023).run()
+    at.selectbox(key=f"closed_month_voices_{key}").set_value("March").run()
+    at.button(key=f"closed_voices_{key}").click().run()
+    assert not at.exception, at.exception
+    assert any("closed in 2023-03" in plain(s.value) for s in at.success), [s.value for s in at.success]
     with Store(str(db), Settings(db=str(db))) as store:
         row = verification.register(store).set_index("structure_key").loc[key]
-    assert row["status_slug"] == "decommissioned"
+    assert (row["status_slug"], row["since"]) == ("decommissioned", "2023-03")
     assert not [b for b in at.button if b.key == f"closed_voices_{key}"]  # no longer to check
+
+
+def test_legacy_check_closed_with_only_the_year_known(db):
+    at = legacy("Needs checking")
+    at.selectbox(key="check_partnership").set_value("VOICES").run()
+    key = next(b for b in at.button if b.key and b.key.startswith("closed_voices_")).key.removeprefix("closed_voices_")
+    at.selectbox(key=f"closed_year_voices_{key}").set_value(2024).run()
+    at.button(key=f"closed_voices_{key}").click().run()
+    assert any("closed in 2024." in plain(s.value) for s in at.success)
+    with Store(str(db), Settings(db=str(db))) as store:
+        row = verification.register(store).set_index("structure_key").loc[key]
+    assert (row["status_slug"], row["since"]) == ("decommissioned", "2024")
 
 
 def test_a_check_of_a_structure_gone_since_the_list_was_drawn_says_so(db):

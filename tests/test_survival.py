@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ADMIN, valid_row
-from tracker import survival, synth, verification
+from tracker import queries, survival, synth, verification
 from tracker.filters import Filters
 from tracker.importer import import_file
 from tracker.survival import cohort, curves, kaplan_meier, median_survival
@@ -130,6 +130,47 @@ def test_unverified_structures_and_one_click_confirmation(structures):
     assert frame.loc["B", "status"] == "Decommissioned"
     with pytest.raises(Forbidden):
         verification.confirm(structures, Member("x@y.org", "viewer"), "voices", "a", "running")
+
+
+def test_a_closure_is_recorded_with_the_date_the_lead_knows(structures):
+    """A lead checking the list often knows only the year a structure closed: the closure takes that
+    date (not today's), so survival counts the months it really ran."""
+    from tracker import verification
+
+    closed = verification.confirm(structures, ADMIN, "voices", "b", "closed", when="2024")
+    assert (closed.kind, closed.status, closed.date.text, closed.date.precision) == (
+        "setback",
+        "decommissioned",
+        "2024",
+        "year",
+    )
+    frame = verification.register(structures, today=date(2025, 3, 1)).set_index("structure")
+    assert frame.loc["B", "status"] == "Decommissioned" and frame.loc["B", "since"] == "2024"
+    by_name = cohort(structures, Filters(), "funding_end").structures.set_index("structure")
+    assert bool(by_name.loc["B", "event"])  # closed in 2024 (counted from the start of that year)
+    assert round(by_name.loc["B", "months"]) == 18  # funding ended 2022-06-30; dated today it ran ~32
+
+
+@pytest.mark.parametrize(
+    ("when", "says"),
+    [
+        ("2018", "C has a later status entry (continuing, dated 2019-03-01); a closure in 2018 would come before it"),
+        ("2019-02", "a closure in 2019-02 would come before it"),
+        ("2999", "'2999' is in the future"),
+        ("June 2023", "is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD"),
+    ],
+)
+def test_a_closure_the_register_could_not_show_is_refused_and_nothing_is_stored(structures, when, says):
+    from tracker import verification
+    from tracker.errors import InvalidInput
+
+    before = queries.count_entries(structures)
+    with pytest.raises(InvalidInput) as refused:
+        verification.confirm(structures, ADMIN, "voices", "c", "closed", when=when)
+    assert says in str(refused.value)
+    assert queries.count_entries(structures) == before
+    frame = verification.register(structures, today=date(2025, 3, 1)).set_index("structure")
+    assert frame.loc["C", "status"] == "Continuing"
 
 
 def test_a_structure_with_a_long_name_can_be_confirmed(store):

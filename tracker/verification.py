@@ -24,7 +24,7 @@ from tracker.entries import save_entry
 from tracker.errors import InvalidInput, Problem
 from tracker.filters import Filters
 from tracker.interchange import neutralise
-from tracker.models import MAX_TITLE, Entry
+from tracker.models import MAX_TITLE, Entry, FuzzyDate
 from tracker.store import Store
 
 OUTCOMES = ("running", "closed")
@@ -433,14 +433,50 @@ def to_check(
     return _label(_name_links(store, store.cursor().execute(sql, params).df()), store.settings.verify_months)
 
 
+def _closes_after_latest(store: Store, actor: Member, partnership: str, name: str, latest: str, day: str) -> None:
+    """Refuse a closure dated ``day`` whose period ends before the latest status entry (``latest``,
+    an entry id) of the structure begins: the register would still show that entry's status."""
+    try:
+        closed = FuzzyDate.parse(day)
+    except ValueError as exc:
+        raise InvalidInput([Problem(None, "date", str(exc))]) from None
+    start, text, status = (
+        store.cursor(few=True)
+        .execute("SELECT date_start, date_text, status FROM entries WHERE id = ?", [latest])
+        .fetchone()  # type: ignore[misc]  # the id was just read from the same table
+    )
+    if closed.end < start:
+        label = store.vocab()["status"].label(status).lower()
+        require_edit(actor, partnership)  # not the place to tell a viewer what it holds
+        raise InvalidInput(
+            [
+                Problem(
+                    None,
+                    "date",
+                    f"{name} has a later status entry ({label}, dated {text}); a closure in {day} would come "
+                    f"before it, so the register would still show that. Choose {text[:4]} or later, or correct "
+                    "that entry with Changed…",
+                )
+            ]
+        )
+
+
 def confirm(
-    store: Store, actor: Member, partnership: str, structure_key: str, outcome: str, when: date | None = None
+    store: Store,
+    actor: Member,
+    partnership: str,
+    structure_key: str,
+    outcome: str,
+    when: date | str | None = None,
 ) -> Entry:
-    """Record that a structure is still running (as currently recorded) or has closed, as of ``when``.
+    """Record that a structure is still running (as currently recorded) or has closed, as of ``when``
+    (a day, or for a closure the date as the lead knows it: ``"2023"``, ``"2023-06"``; today if None).
 
     Writes a normal entry (milestone "still running" with the current status and host, or a setback
     "closed" with status decommissioned), so permissions, history and audit apply as for any entry.
-    "Still running" for a structure now recorded as decommissioned raises :class:`InvalidInput`.
+    "Still running" for a structure now recorded as decommissioned raises :class:`InvalidInput`, as
+    does a closure dated before the structure's latest status entry (it would not be the latest, so
+    the register would still show the structure running): a lead who knows better edits that entry.
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome is one of {OUTCOMES}")
@@ -473,7 +509,9 @@ def confirm(
         if latest
         else []
     )
-    day = (when or date.today()).isoformat()
+    day = when if isinstance(when, str) else (when or date.today()).isoformat()
+    if outcome == "closed" and latest and isinstance(when, str):
+        _closes_after_latest(store, actor, partnership, name, latest, day)
 
     def title(word: str) -> str:  # a structure's name may be as long as a title: cut to fit after the word
         text = f"{word}: {name}"
