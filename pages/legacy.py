@@ -45,7 +45,7 @@ st.caption(  # the survival page's rule, queries.confirmed_since (#8)
 
 st.header("Structures by current status")
 counts = app_state.derive(queries.status_counts_of, summary)
-statuses = [*_ui.vocab()["status"].labels.values(), queries.NOT_RECORDED]
+statuses = queries.status_legend(_ui.vocab()["status"], counts["status"])
 _ui.chart_with_table(
     _ui.chart(charts.legacy_status_bar, counts, statuses=statuses),
     counts,

@@ -724,6 +724,30 @@ def test_legacy_check_closed_records_the_structure_as_decommissioned_when_it_clo
     assert not [b for b in at.button if b.key == f"closed_voices_{key}"]  # no longer to check
 
 
+def test_the_legacy_chart_legend_offers_a_retired_status_only_while_a_structure_has_it(db, tmp_path):
+    """A status an admin retired stayed in the legend of "Structures by current status" with nothing
+    drawn in its colour; one a structure still has is offered with it, as before (#8)."""
+    import json
+
+    from tracker import admin
+
+    with Store(str(db), Settings(db=str(db))) as store:
+        for slug, label in (("dormant", "Dormant"), ("paused", "Paused")):
+            admin.add_term(store, ADMIN, "status", slug, label)
+        row = valid_row(id="paused-1", partnership="VOICES", date="2023", structure="Peer hub", status="Paused")
+        path = tmp_path / "paused.csv"
+        path.write_bytes(csv_bytes([row]))
+        assert import_file(store, str(path), actor=ADMIN).ok
+        for slug in ("dormant", "paused"):
+            admin.set_retired(store, ADMIN, "status", slug, True)
+    at = app("pages/legacy.py")
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    (bars,) = [layer for spec in specs for layer in spec.get("layer", []) if layer["mark"]["type"] == "bar"]
+    legend = bars["encoding"]["color"]["scale"]["domain"]
+    assert "Paused" in legend and "Dormant" not in legend
+    assert {"Continuing", "Hosted elsewhere", "Decommissioned"} <= set(legend)
+
+
 def test_legacy_check_closed_with_only_the_year_known(db):
     at = legacy("Needs checking")
     at.selectbox(key="check_partnership").set_value("VOICES").run()

@@ -18,7 +18,7 @@ import pypdf
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ADMIN, ROOT, valid_row
+from tests.conftest import ADMIN, ROOT, csv_bytes, valid_row
 from tracker import charts, queries, report
 from tracker import cli as cli_module
 from tracker.config import Settings
@@ -384,3 +384,27 @@ def test_a_chart_download_names_the_as_at_day_once(cli_file, tmp_path, monkeypat
     assert not at.exception
     svg = str(made[next(n for n in made if n.endswith(".svg"))]())  # type: ignore[operator]
     assert f">as at the end of {day} (UTC)</text>" in svg and "as it stood at" not in svg
+
+
+def test_the_packs_status_chart_offers_a_retired_status_only_while_a_structure_has_it(demo_file, tmp_path):
+    """As on the legacy page: a retired status no structure has is not in the legend (#8)."""
+    from tracker import admin
+
+    path = tmp_path / "retired.duckdb"
+    shutil.copy(demo_file, path)
+    with Store(str(path), Settings(db=str(path))) as store:
+        for slug, label in (("dormant", "Dormant"), ("paused", "Paused")):
+            admin.add_term(store, ADMIN, "status", slug, label)
+        row = valid_row(id="paused-1", partnership="VOICES", date="2023", structure="Peer hub", status="Paused")
+        (tmp_path / "paused.csv").write_bytes(csv_bytes([row]))
+        assert import_file(store, str(tmp_path / "paused.csv"), actor=ADMIN).ok
+        for slug in ("dormant", "paused"):
+            admin.set_retired(store, ADMIN, "status", slug, True)
+        pack = report.build(store, Filters(), generated=GENERATED)
+    (figure,) = [
+        block
+        for section in pack.sections
+        for block in section.blocks
+        if isinstance(block, report.Figure) and block.title == "Structures by current status"
+    ]
+    assert ">Paused<" in figure.svg and ">Dormant<" not in figure.svg

@@ -7,7 +7,7 @@ small, already-summarised tables.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from datetime import date
 from typing import Any
@@ -17,6 +17,7 @@ import pandas as pd
 
 from tracker.filters import Filters, narrow
 from tracker.store import Store
+from tracker.taxonomy import Lookup
 
 # The fields `summary --by` accepts: (joins needed, label expression, sort expression).
 SUMMARY_FIELDS: dict[str, tuple[str, str, str]] = {
@@ -455,6 +456,18 @@ def legacy_summary(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     ORDER BY partnership, status_order, status
     """
     return store.cursor().execute(sql, params).df()
+
+
+def status_legend(statuses: Lookup, shown: Iterable[str]) -> list[str]:
+    """The status labels a chart's legend offers, in display order: every status in use for new
+    entries, a retired one only while a structure ``shown`` (labels) still has it, then
+    :data:`NOT_RECORDED`. Live ones are offered even when none has them, so that each status keeps
+    its colour from one chart to the next (#8)."""
+    present = set(shown)
+    return [
+        *(label for slug, label in statuses.labels.items() if slug not in statuses.retired or label in present),
+        NOT_RECORDED,
+    ]
 
 
 def status_counts_of(summary: pd.DataFrame) -> pd.DataFrame:

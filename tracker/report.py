@@ -237,7 +237,10 @@ def build(
     if not register.empty:
         legacy_blocks.append(
             _figure(
-                charts.legacy_status_bar(queries.structure_status_counts(store, filters), statuses=statuses),
+                charts.legacy_status_bar(
+                    counts := queries.structure_status_counts(store, filters),
+                    statuses=queries.status_legend(vocab["status"], counts["status"]),
+                ),
                 "Structures by current status",
                 "Each bar is a partnership's structures; the status is also written in each segment.",
                 font,
