@@ -99,6 +99,12 @@ BROKEN_TAXONOMIES = [
     ('[[typology]]\nslug = 7\nlabel = "A"\n', "typology #1"),  # a slug that is not text
     ('typology = { slug = "a", label = "A" }\n', "typology"),  # a table, not a list of terms
     ('typology = ["a", "b"]\n', "typology #1"),  # strings, not terms
+    # the register's "no status" choice: a status may take neither its slug nor its label (#8)
+    (
+        GOOD_TYPOLOGY + '[[status]]\nslug = "not-recorded"\nlabel = "Unknown"\n',
+        "'not-recorded' and 'Not recorded' are reserved",
+    ),
+    (GOOD_TYPOLOGY + '[[status]]\nslug = "unknown"\nlabel = "Not  recorded"\n', "e.g. 'status-unknown'"),
 ]
 
 

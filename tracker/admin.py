@@ -15,10 +15,8 @@ from pydantic import ValidationError
 from tracker.access import Member, audit, require_admin
 from tracker.errors import InvalidInput, Problem, problems
 from tracker.models import Partnership
-from tracker.queries import NOT_RECORDED
 from tracker.store import Store
-from tracker.taxonomy import VOCABULARIES, normalise
-from tracker.verification import NO_STATUS
+from tracker.taxonomy import NO_STATUS, NOT_RECORDED, VOCABULARIES, normalise
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # Per vocabulary: how many live (not deleted) entries use a term, and how many versions in the

@@ -17,7 +17,7 @@ import pandas as pd
 
 from tracker.filters import Filters, narrow
 from tracker.store import Store
-from tracker.taxonomy import Lookup
+from tracker.taxonomy import NOT_RECORDED, Lookup
 
 # The fields `summary --by` accepts: (joins needed, label expression, sort expression).
 SUMMARY_FIELDS: dict[str, tuple[str, str, str]] = {
@@ -183,7 +183,6 @@ matched AS (
     SELECT g.* FROM structure_register g
     SEMI JOIN matched m ON m.partnership = g.partnership AND m.structure_key = g.structure_key
 )"""
-NOT_RECORDED = "Not recorded"
 SURVIVING = ("continuing", "hosted-elsewhere")
 
 

@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Any
 
 VOCABULARIES: tuple[str, ...] = ("typology", "status", "mechanism", "sector")
+NO_STATUS = "not-recorded"
+"""The register's choice of structures with no status recorded yet (a filter value), and ..."""
+NOT_RECORDED = "Not recorded"
+"""... how the register, its charts and Compare label them: no status term may take either (#8)."""
 """The controlled vocabularies, in the order they appear in the taxonomy file."""
 
 _SEPARATORS = re.compile(r"[\s_\-]+")
@@ -167,6 +171,11 @@ def load_terms(path: Path) -> list[Term]:
                 raise ValueError(f"{path}: {vocabulary} '{label}': labels may not contain ';' (it separates lists)")
             if slug in seen:
                 raise ValueError(f"{path}: {vocabulary} slug '{slug}' appears twice")
+            if vocabulary == "status" and normalise(NO_STATUS) in (normalise(slug), normalise(label)):
+                raise ValueError(
+                    f"{path}: status '{label}': '{NO_STATUS}' and '{NOT_RECORDED}' are reserved for structures with "
+                    "no status recorded; give this status another slug and label, e.g. 'status-unknown'"
+                )
             seen.add(slug)
             terms.append(Term(vocabulary, slug, label, item.get("group"), item.get("description"), position))
     return terms

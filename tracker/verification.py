@@ -26,6 +26,7 @@ from tracker.filters import Filters
 from tracker.interchange import neutralise
 from tracker.models import MAX_TITLE, Entry, FuzzyDate
 from tracker.store import Store
+from tracker.taxonomy import NO_STATUS
 
 OUTCOMES = ("running", "closed")
 
@@ -189,8 +190,6 @@ _REGISTER_ORDER = "ORDER BY partnership, lower(structure), structure_key"  # the
 
 PAGE_ROWS = 100
 """Register rows the legacy page shows at a time; a user pages through the rest (#6)."""
-NO_STATUS = "not-recorded"
-"""The ``current`` value choosing structures with no status recorded yet."""
 
 
 def _shown(find: str = "", current: Sequence[str] = ()) -> tuple[str, list[Any]]:
