@@ -571,7 +571,7 @@ def test_a_structure_lane_is_named_as_the_legacy_register_names_it_when_a_year_a
 def test_status_bands_and_one_click_checks_follow_the_entry_recorded_last_when_a_year_and_a_month_overlap(
     store, closure_last
 ):
-    """"2023-06: continuing" and "2023: decommissioned" are simultaneous, so the one recorded last is
+    """Entries "2023-06: continuing" and "2023: decommissioned" are simultaneous: the one recorded last is
     the current status (#8). The status bands end with it, never run backwards (the year starts before
     the month), and the one-click "Still running" refuses a structure the register calls closed; the
     year was taken as 1 January, so the bands and the check saw "continuing" whichever came last."""

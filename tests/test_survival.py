@@ -328,7 +328,7 @@ YEAR_AND_MONTH = {
 
 @pytest.mark.parametrize("case", YEAR_AND_MONTH)
 def test_overlapping_year_and_month_entries_the_one_recorded_last_is_the_current_status(store, case):
-    """"2023-06: continuing" and "2023: decommissioned" made the register say "Continuing since 2023-06,
+    """Entries "2023-06: continuing" and "2023: decommissioned" made the register say "Continuing since 2023-06,
     last confirmed 2023-12-31" whichever was recorded last: the year was taken as 1 January, and the
     confirmation came from the closure. The stored register, the one computed "as at" a moment and the
     legacy page's table (status, since, last confirmed) now agree on the entry recorded last."""

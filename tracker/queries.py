@@ -968,8 +968,7 @@ def year_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 _LANE = {
     "partnership": ("p.name", "p.name", "TRUE"),
     "structure": (
-        "p.name || ' · ' || "
-        + latest_of("e.structure", over="OVER (PARTITION BY e.partnership, e.structure_key)"),
+        "p.name || ' · ' || " + latest_of("e.structure", over="OVER (PARTITION BY e.partnership, e.structure_key)"),
         "p.name, e.structure_key",
         "e.structure_key IS NOT NULL",
     ),
@@ -1190,7 +1189,7 @@ def status_segments(
                dense_rank() OVER (ORDER BY r.partnership, r.structure_key) AS lane_order
         FROM register r
         JOIN (SELECT e.partnership, e.structure_key,
-                     {latest_of('e.structure')} AS structure
+                     {latest_of("e.structure")} AS structure
               FROM cur_entries e WHERE {where} AND e.structure_key IS NOT NULL GROUP BY ALL) n
           ON n.partnership = r.partnership_slug AND n.structure_key = r.structure_key
     ),
