@@ -20,6 +20,7 @@ from tracker import entries, queries, synth, verification
 from tracker.config import SCHEMAS_DIR
 from tracker.filters import Filters
 from tracker.importer import import_file
+from tracker.store import migration_sql
 
 
 def stored(store) -> list[list[tuple]]:
@@ -77,9 +78,16 @@ def test_the_stored_register_follows_every_kind_of_write(demo, write_file, monke
         valid_row(id="p2", structure="multi-agency  resolution group (marg)", kind="setback", status=""),
         valid_row(id="p3", structure=""),
         valid_row(id="p4", partnership="Golden Key", structure="MaRG"),  # the same name in another area
+        # a month and a year that overlap: the one recorded last is the latest (#8)
+        valid_row(id="p5", structure="Year and month", date="2023-06", status="continuing"),
+        valid_row(id="p6", structure="year and month", date="2023", kind="setback", status="decommissioned"),
     ]
     assert import_file(demo, write_file(rows), actor=ADMIN).ok
     assert stored(demo) == computed(demo)
+    # the register read from the table and the one computed "as at" now, for those overlapping dates
+    now, at = (queries.structures(demo, Filters(as_at=when)) for when in (None, datetime.now() + timedelta(days=1)))
+    pd.testing.assert_frame_equal(now, at)
+    assert now.set_index("structure").loc["year and month", ["status", "since"]].tolist() == ["Decommissioned", "2023"]
     # a form save that takes an entry out of its structure
     entry = entries.get_entry(demo, "p1")
     data = {k: getattr(entry, k) for k in ("id", "partnership", "kind", "title", "typology", "status", "host")}
@@ -101,7 +109,19 @@ def test_the_stored_register_follows_every_kind_of_write(demo, write_file, monke
     assert stored(demo) == computed(demo)
 
 
-def test_the_migration_fills_the_register_as_the_code_computes_it(demo):
+def test_the_migration_fills_the_register_as_the_code_computes_it(demo, write_file):
+    """The register as 0005 first filled it (and old code kept it), brought up to date by the
+    migrations that refill it since: 0012 (last confirmed as edited), 0013 (the latest entry of
+    overlapping dates, #8). The demo has no overlapping dates; these structures do, in both orders."""
+    rows = [
+        valid_row(id="o1", structure="Closed last", date="2023-06", status="continuing"),
+        valid_row(id="o2", structure="Closed last", date="2023", kind="setback", status="decommissioned"),
+        valid_row(id="o3", structure="Closed first", date="2023", kind="setback", status="decommissioned"),
+        valid_row(id="o4", structure="Closed first", date="2023-06", status="continuing"),
+        valid_row(id="o5", structure="Renamed", date="2019", status="continuing"),
+        valid_row(id="o6", structure="RENAMED", date="2019-01-01", status="continuing"),
+    ]
+    assert import_file(demo, write_file(rows), actor=ADMIN).ok
     before = stored(demo)
     with demo.transaction() as cur:
         for table, migration in (
@@ -111,6 +131,11 @@ def test_the_migration_fills_the_register_as_the_code_computes_it(demo):
         ):
             cur.execute(f"DROP TABLE {table}")
             cur.execute(next(SCHEMAS_DIR.glob(f"{migration}_*.sql")).read_text())
+    old = stored(demo)
+    assert old != before  # the old rule: both "Continuing since 2023-06", "Renamed" by its year
+    with demo.transaction() as cur:
+        for migration in ("0012", "0013"):
+            cur.execute(migration_sql(next(SCHEMAS_DIR.glob(f"{migration}_*.sql")), demo.is_postgres))
     assert stored(demo) == before
     demo.cursor().execute("DELETE FROM structure_register; DELETE FROM entry_counts; DELETE FROM mechanism_counts")
     queries.rebuild_register(demo)

@@ -542,22 +542,54 @@ def test_status_bands_as_at_a_past_moment_run_to_that_day_not_to_today(store, wr
     assert queries.status_segments(store, Filters())["end"].iloc[-1] == pd.Timestamp(date.today())
 
 
+@pytest.mark.parametrize("last", ["year", "day"])
 def test_a_structure_lane_is_named_as_the_legacy_register_names_it_when_a_year_and_a_day_share_a_start(
-    store, write_file
+    store, write_file, last
 ):
-    """The latest spelling of a structure's name is that of its latest entry, latest by date as the
-    register orders them: "2019" (the whole year) comes after "2019-01-01", whichever was entered
-    last. The timeline's lanes (points, binned counts and status bands) use the same name."""
-    rows = [
-        valid_row(id="y", date="2019", status="continuing", structure="MaRG"),
-        valid_row(id="d", date="2019-01-01", status="continuing", structure="marg"),  # entered after
-    ]
-    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    """The latest spelling of a structure's name is that of its latest entry, latest as the register
+    orders them: "2019" (the whole year) and "2019-01-01" overlap, so they are simultaneous and the one
+    entered last names it (#8; it was always the year, as if it came after 1 January). The timeline's
+    lanes (points, binned counts and status bands) use the same name."""
+    rows = {
+        "year": valid_row(id="y", date="2019", status="continuing", structure="MaRG"),
+        "day": valid_row(id="d", date="2019-01-01", status="continuing", structure="marg"),
+    }
+    recorded = [row for name, row in rows.items() if name != last] + [rows[last]]
+    assert import_file(store, write_file(recorded), actor=ADMIN).ok
     register = queries.structures(store)
-    assert list(register["structure"]) == ["MaRG"]
-    lane = "VOICES · MaRG"
+    name = rows[last]["structure"]
+    assert list(register["structure"]) == [name]
+    lane = f"VOICES · {name}"
     points, _ = queries.timeline(store, Filters(), lane="structure")
     assert set(points["lane"]) == {lane}
     binned, was_binned = queries.timeline(store, Filters(), lane="structure", max_rows=1)
     assert was_binned and set(binned["lane"]) == {lane}
     assert set(queries.status_segments(store)["lane"]) == {lane}
+
+
+@pytest.mark.parametrize("closure_last", [True, False], ids=["closure recorded last", "closure recorded first"])
+def test_status_bands_and_one_click_checks_follow_the_entry_recorded_last_when_a_year_and_a_month_overlap(
+    store, closure_last
+):
+    """Entries "2023-06: continuing" and "2023: decommissioned" are simultaneous: the one recorded last is
+    the current status (#8). The status bands end with it, never run backwards (the year starts before
+    the month), and the one-click "Still running" refuses a structure the register calls closed; the
+    year was taken as 1 January, so the bands and the check saw "continuing" whichever came last."""
+    from tracker.errors import InvalidInput
+
+    running = valid_row(id="m", structure="S", date="2023-06", status="continuing")
+    closed = valid_row(id="y", structure="S", date="2023", kind="setback", status="decommissioned", mechanisms="")
+    for row in [running, closed] if closure_last else [closed, running]:
+        entries.save_entry(store, row, actor=ADMIN)
+    current = "Decommissioned" if closure_last else "Continuing"
+    assert list(queries.structures(store)["status"]) == [current]
+    bands = queries.status_segments(store, until=date(2025, 1, 1))
+    assert bands["status"].iloc[-1] == current and len(bands) == 2
+    assert (bands["end"] >= bands["start"]).all() and bands["start"].is_monotonic_increasing
+    assert bands["start"].iloc[-1] == pd.Timestamp("2023-06-01")
+    if closure_last:
+        with pytest.raises(InvalidInput, match="now recorded as decommissioned"):
+            verification.confirm(store, ADMIN, "voices", "s", "running", when=date(2024, 2, 1))
+    else:
+        saved = verification.confirm(store, ADMIN, "voices", "s", "running", when=date(2024, 2, 1))
+        assert saved.status == "continuing"

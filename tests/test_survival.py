@@ -348,3 +348,61 @@ def test_the_legacy_page_and_survival_agree_on_news_since_funding_ended(store, w
     past = Filters(partnerships=("cf-end",), as_at=datetime(2100, 1, 1))
     assert int(queries.survival_of(queries.legacy_summary(store, past))["confirmed_after_end"].sum()) == 3
     assert cohort(store, past, "funding_end").censored == 3
+
+
+# Two entries about one structure whose dates are given to different precisions (#8). "2023-06:
+# continuing" and "2023: decommissioned" overlap: they are simultaneous, so the one recorded last is
+# the latest. "2022: continuing" ended before "2023-06" began: the 2023-06 entry is the latest, in
+# either recording order. Each case: the entries in the order recorded, then the register's current
+# status, since and last confirmed, and survival's outcome from VOICES' funding end (2022-06-30).
+_MONTH_RUNNING = valid_row(id="m", structure="S", date="2023-06", status="continuing")
+_YEAR_CLOSED = valid_row(id="y", structure="S", date="2023", kind="setback", status="decommissioned", mechanisms="")
+_YEAR_BEFORE = valid_row(id="b", structure="S", date="2022", status="continuing")
+_MONTH_CLOSED = valid_row(id="c", structure="S", date="2023-06", kind="setback", status="decommissioned", mechanisms="")
+YEAR_AND_MONTH = {
+    "year closure recorded last": ([_MONTH_RUNNING, _YEAR_CLOSED], ("Decommissioned", "2023", date(2023, 12, 31))),
+    "year closure recorded first": ([_YEAR_CLOSED, _MONTH_RUNNING], ("Continuing", "2023-06", date(2023, 6, 30))),
+    "earlier year recorded first": ([_YEAR_BEFORE, _MONTH_CLOSED], ("Decommissioned", "2023-06", date(2023, 6, 30))),
+    "earlier year recorded last": ([_MONTH_CLOSED, _YEAR_BEFORE], ("Decommissioned", "2023-06", date(2023, 6, 30))),
+}
+
+
+@pytest.mark.parametrize("case", YEAR_AND_MONTH)
+def test_overlapping_year_and_month_entries_the_one_recorded_last_is_the_current_status(store, case):
+    """Entries "2023-06: continuing" and "2023: decommissioned" made the register say "Continuing since 2023-06,
+    last confirmed 2023-12-31" whichever was recorded last: the year was taken as 1 January, and the
+    confirmation came from the closure. The stored register, the one computed "as at" a moment and the
+    legacy page's table (status, since, last confirmed) now agree on the entry recorded last."""
+    from tracker import entries, queries
+    from tracker.store import utcnow
+
+    rows, expected = YEAR_AND_MONTH[case]
+    for row in rows:  # one save each: recorded in this order
+        entries.save_entry(store, row, actor=ADMIN)
+    for filters in (Filters(), Filters(as_at=utcnow())):  # the stored register; computed from history
+        (row,) = queries.structures(store, filters).to_dict("records")
+        assert (row["status"], row["since"], row["last_confirmed"].date()) == expected
+        page = verification.register(store, filters).set_index("structure").loc["S"]
+        assert (page["status"], page["since"], page["last_confirmed"].date()) == expected
+
+
+@pytest.mark.parametrize("case", YEAR_AND_MONTH)
+def test_survival_counts_a_year_closure_recorded_after_a_month_still_running_as_closed(store, case):
+    """The structure counted as still running, censored at the closure's 2023-12-31, whichever entry
+    was recorded last (#8). Now a closure that is the latest entry is an event at its date's start
+    (2023-01-01, 2023-06-01), and a structure still running is censored at its latest entry's end."""
+    from tracker import entries
+    from tracker.store import utcnow
+
+    rows, (status, _, confirmed) = YEAR_AND_MONTH[case]
+    for row in rows:
+        entries.save_entry(store, row, actor=ADMIN)
+    closed = status == "Decommissioned"
+    since = {"2023": date(2023, 1, 1), "2023-06": date(2023, 6, 1)}[YEAR_AND_MONTH[case][1][1]]
+    days = ((since if closed else confirmed) - date(2022, 6, 30)).days
+    for filters in (Filters(), Filters(as_at=utcnow())):
+        found = cohort(store, filters, "funding_end")
+        assert found.structures[["structure", "event"]].values.tolist() == [["S", closed]]
+        assert round(found.structures["months"].iloc[0] * survival.DAYS_PER_MONTH) == days
+        _, counted = curves(store, filters, "funding_end")
+        assert (counted.followed, counted.stopped, counted.censored) == (1, int(closed), int(not closed))

@@ -106,37 +106,49 @@ def summary(store: Store, by: list[str], filters: Filters = Filters()) -> list[d
 
 
 # Structure histories, computed over every entry of a structure (a filter chooses which
-# structures to show, not which of their entries count). The current status is that of
-# the latest entry with a status (latest by date; equal dates -> the later-entered entry);
-# "since" is the date of the entry that began the current run of that status and host.
+# structures to show, not which of their entries count). The current status is that of the latest
+# entry with a status; "since" is the date of the entry that began the current run of that status
+# and host; "last confirmed" is the latest status entry's period, never later than the day it was
+# saved. Latest by the rule below ("which entry of a structure is its latest"): entries whose periods
+# overlap are simultaneous and the one recorded last wins, so "2023" is not taken as 1 January (#8).
 # The columns of `grouped` are stored per structure in the structure_register table (see
-# schemas/0005_structure_register.sql and refresh_register): change both together.
+# schemas/0005_structure_register.sql and refresh_register): change both together, with a migration
+# that refills the table (schemas/0013_latest_entry_by_overlap.sql repeats this CTE).
 _HISTORIES_CTE = """
-ordered AS (
+reached AS (
+    SELECT e.*,
+           -- how far each entry reaches towards the latest start of its structure's entries (of all
+           -- of them; of those with a status): entries overlapping that start tie, then seq decides
+           least(e.date_end, max(e.date_start) OVER s) AS reach,
+           least(e.date_end, max(CASE WHEN e.status IS NOT NULL THEN e.date_start END) OVER s) AS status_reach
+    FROM cur_entries e
+    {choose}
+    WINDOW s AS (PARTITION BY e.partnership, e.structure_key)
+), ordered AS (
     SELECT e.*,
            CASE WHEN e.status IS NULL THEN NULL
                 WHEN lag(e.status) OVER w IS NOT DISTINCT FROM e.status
                  AND lag(lower(trim(e.host))) OVER w IS NOT DISTINCT FROM lower(trim(e.host)) THEN 0
                 ELSE 1 END AS starts_run
-    FROM cur_entries e
-    {choose}
-    WINDOW w AS (PARTITION BY e.partnership, e.structure_key, e.status IS NULL
-                 ORDER BY e.date_start, e.date_end, e.seq)
+    FROM reached e
+    WINDOW w AS (PARTITION BY e.partnership, e.structure_key, e.status IS NULL ORDER BY e.status_reach, e.seq)
 ), grouped AS (
     SELECT partnership, structure_key,
-           arg_max(structure, (date_start, date_end, seq)) AS structure,
-           arg_max(typology, (date_start, date_end, seq)) AS typology,
-           arg_max(status, (date_start, date_end, seq)) FILTER (WHERE status IS NOT NULL) AS status,
-           arg_max(host, (date_start, date_end, seq)) FILTER (WHERE status IS NOT NULL) AS host,
-           arg_max(date_text, (date_start, date_end, seq)) FILTER (WHERE starts_run = 1) AS since,
-           arg_max(date_start, (date_start, date_end, seq)) FILTER (WHERE starts_run = 1) AS since_start,
-           -- when the status was last recorded or confirmed: the entry's period, but never later
-           -- than the day it was entered (a date typed today about 2019 confirms 2019, not today);
-           -- entered as it now reads, so an entry edited to a later date and status confirms that
-           -- (its first save's day came before its own date, #8)
-           max(least(date_end, CAST(updated_at AS DATE))) FILTER (WHERE status IS NOT NULL) AS last_confirmed,
+           arg_max(structure, (reach, seq)) AS structure,
+           arg_max(typology, (reach, seq)) AS typology,
+           arg_max(status, (status_reach, seq)) FILTER (WHERE status IS NOT NULL) AS status,
+           arg_max(host, (status_reach, seq)) FILTER (WHERE status IS NOT NULL) AS host,
+           arg_max(date_text, (status_reach, seq)) FILTER (WHERE starts_run = 1) AS since,
+           arg_max(date_start, (status_reach, seq)) FILTER (WHERE starts_run = 1) AS since_start,
+           -- when the status was last recorded or confirmed: the latest status entry's period, but
+           -- never later than the day it was entered (a date typed today about 2019 confirms 2019,
+           -- not today); entered as it now reads, so an entry edited to a later date and status
+           -- confirms that (its first save's day came before its own date, #8); of the latest entry
+           -- alone, so a closure it outranks does not confirm a structure still running (#8)
+           arg_max(least(date_end, CAST(updated_at AS DATE)), (status_reach, seq))
+               FILTER (WHERE status IS NOT NULL) AS last_confirmed,
            max(date_start) FILTER (WHERE status IS NOT NULL) AS status_recorded,
-           arg_max(date_text, (date_start, date_end, seq)) AS last_entry,
+           arg_max(date_text, (reach, seq)) AS last_entry,
            min(date_start) AS first_entry_start,
            max(date_end) AS last_entry_end,
            count(*) AS entries
@@ -145,6 +157,27 @@ ordered AS (
 )"""
 """``grouped`` for the structures whose entries ``{choose}`` (a clause after ``FROM cur_entries e``) keeps:
 every entry of each, so the clause must keep or drop a structure's entries together."""
+# Which entry of a structure is its latest (#8), wherever one is picked: the one with the greatest
+# (least(date_end, M), seq), M the latest date_start among the entries compared. Entries whose periods
+# reach that start ("2023-06: continuing" and "2023: decommissioned") are simultaneous and the one
+# recorded last wins; one that ended before it ("2022" against "2023-06") is earlier; of two days, the
+# later. A year- or month-only date is never taken as its first day.
+
+
+def latest_of(value: str, alias: str = "e", over: str = "") -> str:
+    """SQL aggregate: ``value`` (an expression on the entries ``alias``) of the latest entry of each
+    group by the rule above, ``M`` taken over the same group. ``over``: a window clause
+    (``OVER (PARTITION BY …)``) to use it as a window function.
+
+    For a query that cannot first compute ``M`` in a window of its own, as ``_HISTORIES_CTE`` does:
+    the group's entries are gathered into one list, and the greatest of them picked from it."""
+    e = f"{alias}."
+    return (
+        f"list_max(list_transform(list({{'end': {e}date_end, 'seq': {e}seq, 'v': {value}}}) {over},"
+        f" x -> {{'reach': least(x.end, max({e}date_start) {over}), 'seq': x.seq, 'v': x.v}})).v"
+    )
+
+
 _GROUPED_CTE = """
 matched AS (
     SELECT DISTINCT e.partnership, e.structure_key FROM cur_entries e
@@ -947,8 +980,7 @@ def year_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 _LANE = {
     "partnership": ("p.name", "p.name", "TRUE"),
     "structure": (
-        "p.name || ' · ' || arg_max(e.structure, (e.date_start, e.date_end, e.seq))"
-        " OVER (PARTITION BY e.partnership, e.structure_key)",
+        "p.name || ' · ' || " + latest_of("e.structure", over="OVER (PARTITION BY e.partnership, e.structure_key)"),
         "p.name, e.structure_key",
         "e.structure_key IS NOT NULL",
     ),
@@ -1110,7 +1142,7 @@ def timeline(
     if names:
         cur.execute(
             f"CREATE OR REPLACE TEMP TABLE timeline_names AS WITH {scope} SELECT e.partnership, e.structure_key,"
-            f" arg_max(e.structure, (e.date_start, e.date_end, e.seq)) AS structure FROM cur_entries e"
+            f" {latest_of('e.structure')} AS structure FROM cur_entries e"
             f" WHERE {where} AND {cond} GROUP BY ALL",
             params,
         )
@@ -1169,19 +1201,25 @@ def status_segments(
                dense_rank() OVER (ORDER BY r.partnership, r.structure_key) AS lane_order
         FROM register r
         JOIN (SELECT e.partnership, e.structure_key,
-                     arg_max(e.structure, (e.date_start, e.date_end, e.seq)) AS structure
+                     {latest_of("e.structure")} AS structure
               FROM cur_entries e WHERE {where} AND e.structure_key IS NOT NULL GROUP BY ALL) n
           ON n.partnership = r.partnership_slug AND n.structure_key = r.structure_key
     ),
     runs AS (
-        SELECT o.partnership, o.structure_key, o.status, o.host, o.date_start, o.date_end, o.seq,
+        SELECT o.partnership, o.structure_key, o.status, o.host, o.date_start, o.status_reach, o.seq,
                sum(o.starts_run) OVER (PARTITION BY o.partnership, o.structure_key
-                                       ORDER BY o.date_start, o.date_end, o.seq) AS run
+                                       ORDER BY o.status_reach, o.seq) AS run
         FROM ordered o WHERE o.status IS NOT NULL
-    ), spans AS (
+    ), runs_started AS (
+        -- a run starts at the date of the entry that began it (the register's "since"), in the
+        -- register's order of entries (the latest entry's run last); a run begun by an entry whose
+        -- period starts before the run it follows (a year overlapping a month) starts where that one did
         SELECT partnership, structure_key, run, any_value(status) AS status,
-               arg_max(host, (date_start, date_end, seq)) AS host, min(date_start) AS start
+               arg_max(host, (status_reach, seq)) AS host, arg_min(date_start, (status_reach, seq)) AS began
         FROM runs GROUP BY ALL
+    ), spans AS (
+        SELECT *, max(began) OVER (PARTITION BY partnership, structure_key ORDER BY run) AS start
+        FROM runs_started
     )
     SELECT l.lane, l.lane_order,
            s.start,
@@ -1193,7 +1231,7 @@ def status_segments(
     JOIN register r ON r.partnership_slug = s.partnership AND r.structure_key = s.structure_key
     JOIN lanes l ON l.partnership_slug = s.partnership AND l.structure_key = s.structure_key
     JOIN terms st ON st.vocabulary = 'status' AND st.slug = s.status
-    ORDER BY lane_order, s.start
+    ORDER BY lane_order, s.run
     """
     frame = store.cursor().execute(sql, [*params, *where_params, until]).df()
     frame["start"] = pd.to_datetime(frame["start"])

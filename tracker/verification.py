@@ -481,11 +481,14 @@ def confirm(
         raise ValueError(f"outcome is one of {OUTCOMES}")
     cur = store.cursor()
     row = cur.execute(
-        "SELECT arg_max(structure, (date_start, date_end, seq)), arg_max(typology, (date_start, date_end, seq)),"
-        " arg_max(status, (date_start, date_end, seq)) FILTER (WHERE status IS NOT NULL),"
-        " arg_max(host, (date_start, date_end, seq)) FILTER (WHERE status IS NOT NULL),"
-        " arg_max(id, (date_start, date_end, seq)) FILTER (WHERE status IS NOT NULL)"
-        " FROM entries WHERE deleted_at IS NULL AND partnership = ? AND structure_key = ?",
+        # the latest entry (with a status) as the register picks it (queries._HISTORIES_CTE, #8)
+        "WITH s AS (SELECT *, least(date_end, max(date_start) OVER ()) AS reach,"
+        " least(date_end, max(CASE WHEN status IS NOT NULL THEN date_start END) OVER ()) AS status_reach"
+        " FROM entries WHERE deleted_at IS NULL AND partnership = ? AND structure_key = ?)"
+        " SELECT arg_max(structure, (reach, seq)), arg_max(typology, (reach, seq)),"
+        " arg_max(status, (status_reach, seq)) FILTER (WHERE status IS NOT NULL),"
+        " arg_max(host, (status_reach, seq)) FILTER (WHERE status IS NOT NULL),"
+        " arg_max(id, (status_reach, seq)) FILTER (WHERE status IS NOT NULL) FROM s",
         [partnership, structure_key],
     ).fetchone()
     if row is None or row[0] is None:
