@@ -151,6 +151,14 @@ def test_a_closure_is_recorded_with_the_date_the_lead_knows(structures):
     assert round(by_name.loc["B", "months"]) == 18  # funding ended 2022-06-30; dated today it ran ~32
 
 
+def test_a_closure_known_by_its_year_only_closes_a_structure_last_heard_of_that_year(structures):
+    """C was last recorded running on 2019-03-01; the lead knows only that it closed in 2019. The two
+    dates overlap, so the closure, recorded last, is the latest (#8)."""
+    verification.confirm(structures, ADMIN, "voices", "c", "closed", when="2019")
+    frame = verification.register(structures, today=date(2025, 3, 1)).set_index("structure")
+    assert (frame.loc["C", "status"], frame.loc["C", "since"]) == ("Decommissioned", "2019")
+
+
 @pytest.mark.parametrize(
     ("when", "says"),
     [
