@@ -24,14 +24,25 @@ WITH reached AS (
                 ELSE 1 END AS starts_run
     FROM reached e
     WINDOW w AS (PARTITION BY e.partnership, e.structure_key, e.status IS NULL ORDER BY e.status_reach, e.seq)
+), numbered AS (
+    SELECT e.*,
+           CASE WHEN e.status IS NOT NULL THEN sum(e.starts_run) OVER (
+               PARTITION BY e.partnership, e.structure_key, e.status IS NULL ORDER BY e.status_reach, e.seq
+               ROWS UNBOUNDED PRECEDING) END AS run
+    FROM ordered e
+), current_run AS (
+    SELECT e.*, e.run = max(e.run) OVER (PARTITION BY e.partnership, e.structure_key) AS in_current_run
+    FROM numbered e
 )
 SELECT partnership, structure_key,
        arg_max(structure, (reach, seq)) AS structure,
        arg_max(typology, (reach, seq)) AS typology,
        arg_max(status, (status_reach, seq)) FILTER (WHERE status IS NOT NULL) AS status,
        arg_max(host, (status_reach, seq)) FILTER (WHERE status IS NOT NULL) AS host,
-       arg_max(date_text, (status_reach, seq)) FILTER (WHERE starts_run = 1) AS since,
-       arg_max(date_start, (status_reach, seq)) FILTER (WHERE starts_run = 1) AS since_start,
+       -- since: the earliest of the current run's entries ("2021: set up", then "2021-11-17: …"
+       -- about it: since 2021), whichever of them the order above put first
+       arg_min(date_text, (date_start, date_end, seq)) FILTER (WHERE in_current_run) AS since,
+       min(date_start) FILTER (WHERE in_current_run) AS since_start,
        arg_max(least(date_end, CAST(updated_at AS DATE)), (status_reach, seq))
            FILTER (WHERE status IS NOT NULL) AS last_confirmed,
        max(date_start) FILTER (WHERE status IS NOT NULL) AS status_recorded,
@@ -39,6 +50,6 @@ SELECT partnership, structure_key,
        min(date_start) AS first_entry_start,
        max(date_end) AS last_entry_end,
        count(*) AS entries
-FROM ordered
+FROM current_run
 GROUP BY partnership, structure_key
 ORDER BY partnership, structure_key;

@@ -394,6 +394,28 @@ def test_overlapping_year_and_month_entries_the_one_recorded_last_is_the_current
         assert (page["status"], page["since"], page["last_confirmed"].date()) == expected
 
 
+@pytest.mark.parametrize("order", ["year first", "day first"])
+def test_a_run_of_one_status_is_dated_from_its_earliest_entry(store, order):
+    """ "2021: network set up" and "2021-11-17: opens its events to all", both continuing, then
+    "2022-06: continuing": the network has been continuing since 2021, whichever was recorded first.
+    Taking the run's first entry in the order that picks the latest entry said "since 2021-11-17"."""
+    from tracker import entries, queries
+    from tracker.store import utcnow
+
+    rows = [
+        valid_row(id="set-up", structure="S", date="2021", status="continuing"),
+        valid_row(id="events", structure="S", date="2021-11-17", status="continuing"),
+    ]
+    for row in rows if order == "year first" else rows[::-1]:
+        entries.save_entry(store, row, actor=ADMIN)
+    entries.save_entry(store, valid_row(id="later", structure="S", date="2022-06", status="continuing"), actor=ADMIN)
+    for filters in (Filters(), Filters(as_at=utcnow())):
+        (row,) = queries.structures(store, filters).to_dict("records")
+        assert (row["status"], row["since"]) == ("Continuing", "2021")
+        (band,) = queries.status_segments(store, filters).to_dict("records")
+        assert band["start"].date() == date(2021, 1, 1)
+
+
 @pytest.mark.parametrize("case", YEAR_AND_MONTH)
 def test_survival_counts_a_year_closure_recorded_after_a_month_still_running_as_closed(store, case):
     """The structure counted as still running, censored at the closure's 2023-12-31, whichever entry

@@ -132,14 +132,25 @@ reached AS (
                 ELSE 1 END AS starts_run
     FROM reached e
     WINDOW w AS (PARTITION BY e.partnership, e.structure_key, e.status IS NULL ORDER BY e.status_reach, e.seq)
+), numbered AS (
+    SELECT e.*,
+           CASE WHEN e.status IS NOT NULL THEN sum(e.starts_run) OVER (
+               PARTITION BY e.partnership, e.structure_key, e.status IS NULL ORDER BY e.status_reach, e.seq
+               ROWS UNBOUNDED PRECEDING) END AS run
+    FROM ordered e
+), current_run AS (
+    SELECT e.*, e.run = max(e.run) OVER (PARTITION BY e.partnership, e.structure_key) AS in_current_run
+    FROM numbered e
 ), grouped AS (
     SELECT partnership, structure_key,
            arg_max(structure, (reach, seq)) AS structure,
            arg_max(typology, (reach, seq)) AS typology,
            arg_max(status, (status_reach, seq)) FILTER (WHERE status IS NOT NULL) AS status,
            arg_max(host, (status_reach, seq)) FILTER (WHERE status IS NOT NULL) AS host,
-           arg_max(date_text, (status_reach, seq)) FILTER (WHERE starts_run = 1) AS since,
-           arg_max(date_start, (status_reach, seq)) FILTER (WHERE starts_run = 1) AS since_start,
+           -- since: the earliest of the current run's entries ("2021: set up", then "2021-11-17: …"
+           -- about it: since 2021), whichever of them the order above put first
+           arg_min(date_text, (date_start, date_end, seq)) FILTER (WHERE in_current_run) AS since,
+           min(date_start) FILTER (WHERE in_current_run) AS since_start,
            -- when the status was last recorded or confirmed: the latest status entry's period, but
            -- never later than the day it was entered (a date typed today about 2019 confirms 2019,
            -- not today); entered as it now reads, so an entry edited to a later date and status
@@ -152,7 +163,7 @@ reached AS (
            min(date_start) AS first_entry_start,
            max(date_end) AS last_entry_end,
            count(*) AS entries
-    FROM ordered
+    FROM current_run
     GROUP BY partnership, structure_key
 )"""
 """``grouped`` for the structures whose entries ``{choose}`` (a clause after ``FROM cur_entries e``) keeps:
@@ -1211,11 +1222,11 @@ def status_segments(
                                        ORDER BY o.status_reach, o.seq) AS run
         FROM ordered o WHERE o.status IS NOT NULL
     ), runs_started AS (
-        -- a run starts at the date of the entry that began it (the register's "since"), in the
-        -- register's order of entries (the latest entry's run last); a run begun by an entry whose
-        -- period starts before the run it follows (a year overlapping a month) starts where that one did
+        -- a run starts at the earliest date of its entries (the register's "since"), runs in the
+        -- register's order of entries (the latest entry's run last); a run whose earliest entry
+        -- starts before the run it follows (a year overlapping a month) starts where that one did
         SELECT partnership, structure_key, run, any_value(status) AS status,
-               arg_max(host, (status_reach, seq)) AS host, arg_min(date_start, (status_reach, seq)) AS began
+               arg_max(host, (status_reach, seq)) AS host, min(date_start) AS began
         FROM runs GROUP BY ALL
     ), spans AS (
         SELECT *, max(began) OVER (PARTITION BY partnership, structure_key ORDER BY run) AS start
