@@ -315,7 +315,7 @@ if checks_tab.open:
                     since = row.last_confirmed.year if row.last_confirmed == row.last_confirmed else 1990
                     years = list(range(date.today().year, min(since, date.today().year) - 1, -1))
                     year = st.selectbox(
-                        f"When did {row.structure} close?",
+                        f"When did {_ui.inert(row.structure)} close?",  # a name is not Markdown
                         years,
                         index=None,
                         placeholder="Year",

@@ -748,6 +748,21 @@ def test_the_legacy_chart_legend_offers_a_retired_status_only_while_a_structure_
     assert {"Continuing", "Hosted elsewhere", "Decommissioned"} <= set(legend)
 
 
+def test_the_closure_question_shows_a_structure_name_as_typed(db, tmp_path):
+    """A widget label is Markdown: a structure named with ** or a link was drawn bold or as a link."""
+    from pages._ui import inert
+    from tracker.entries import structure_key
+
+    name = "**Peer** hub [more](http://example.org)"
+    with Store(str(db), Settings(db=str(db))) as store:
+        (tmp_path / "h.csv").write_bytes(csv_bytes([valid_row(id="h1", date="2019", structure=name)]))
+        assert import_file(store, str(tmp_path / "h.csv"), actor=ADMIN).ok
+    at = legacy("Needs checking")
+    at.selectbox(key="check_partnership").set_value("VOICES").run()
+    question = at.selectbox(key=f"closed_year_voices_{structure_key(name)}")
+    assert question.label == f"When did {inert(name)} close?" and "\\*\\*Peer" in question.label
+
+
 def test_legacy_check_closed_with_only_the_year_known(db):
     at = legacy("Needs checking")
     at.selectbox(key="check_partnership").set_value("VOICES").run()
