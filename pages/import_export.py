@@ -15,7 +15,7 @@ st.title("Import / export")
 filters = _ui.current_filters()
 
 member = app_state.member()
-st.header("Import a spreadsheet")
+st.header("Import entries")
 if not member.can_write:
     st.info("Viewers can export but not import. Ask an admin if you need to record entries.", icon=":material/lock:")
     upload = None

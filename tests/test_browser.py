@@ -31,7 +31,7 @@ PAGES = [
     ("compare", "Compare areas", ["Meeting pack"]),
     ("admin", "Admin", ["Members"]),
     ("log_entry", "Log an entry", ["Partnership *", "Save entry"]),
-    ("import_export", "Import / export", ["Import a spreadsheet", "Export entries"]),
+    ("import_export", "Import / export", ["Import entries", "Export entries"]),
 ]
 
 
