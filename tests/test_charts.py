@@ -15,6 +15,7 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from tracker import charts
@@ -862,3 +863,43 @@ def test_binned_counts_are_by_year_only_when_every_period_is_longer_than_a_month
     assert not charts.binned_by_year(binned_points().iloc[0:0])
     mixed = pd.concat([year_binned_points(), binned_points()])
     assert not charts.binned_by_year(mixed)
+
+
+def test_a_frame_that_several_layers_draw_is_sent_as_one_arrow_table():
+    # The timeline's outside events are drawn by three layers (bands, lines, labels): Streamlit
+    # converted the frame for each; arrow_data converts each frame once (#6).
+    points = _two_entries(
+        date_text=["2020-04", "2019"],
+        precision=["month", "year"],
+        start=pd.to_datetime(["2020-04-01", "2019-01-01"]),
+        end=pd.to_datetime(["2020-05-01", "2020-01-01"]),
+        typology=["Culture", "Leadership"],
+    )
+    context = pd.DataFrame(
+        {
+            "label": ["Austerity", "COVID-19 lockdown"],
+            "start": pd.to_datetime(["2010-06-22", "2020-03-23"]),
+            "end": pd.to_datetime(["2019-09-05", "2020-06-24"]),
+            "mechanism": ["Austerity", "COVID-19 pandemic"],
+            "note": ["", ""],
+            "point": [False, False],
+        }
+    )
+    chart = charts.timeline(points, None, lane_title="P", typologies=["Culture", "Leadership"], context=context)
+    frames = [layer.data for layer in chart.layer if isinstance(layer.data, pd.DataFrame)]
+    assert len(frames) >= 4 and len({id(frame) for frame in frames}) < len(frames)  # layers share a frame
+    expected = chart.to_dict()
+    charts.arrow_data(chart)
+    tables = [layer.data for layer in chart.layer if layer.data is not alt.Undefined]
+    assert all(isinstance(table, pa.Table) for table in tables)
+    assert len({id(table) for table in tables}) == len({id(frame) for frame in frames})
+    assert {table.num_rows for table in tables} == {len(frame) for frame in frames}
+    # the chart itself is unchanged: only how its rows travel
+    spec = chart.to_dict()
+    assert [layer["mark"] for layer in spec["layer"]] == [layer["mark"] for layer in expected["layer"]]
+
+
+def test_a_frame_arrow_cannot_take_is_left_for_streamlits_own_fixes():
+    mixed = pd.DataFrame({"x": [1, "a"], "y": [1, 2]})  # a column of numbers and text
+    chart = alt.Chart(mixed).mark_bar().encode(x="x:N", y="y:Q")
+    assert charts.arrow_data(chart).data is mixed

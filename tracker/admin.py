@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from tracker.access import Member, audit, require_admin
 from tracker.errors import InvalidInput, Problem, problems
+from tracker.frames import to_frame
 from tracker.models import Partnership
 from tracker.store import Store
 from tracker.taxonomy import NO_STATUS, NOT_RECORDED, VOCABULARIES, normalise
@@ -96,14 +97,12 @@ def _reserved(vocabulary: str, slug: str | None, label: str) -> list[Problem]:
 def term_usage(store: Store, vocabulary: str) -> pd.DataFrame:
     """Terms of a vocabulary with how many live entries use each, and whether retired."""
     _vocabulary(vocabulary)
-    frame = (
-        store.cursor()
-        .execute(
+    frame = to_frame(
+        store.cursor().execute(
             "SELECT slug, label, grp AS group_name, description, retired, position FROM terms WHERE vocabulary = ?"
             " ORDER BY position, slug",
             [vocabulary],
         )
-        .df()
     )
     counted = dict(store.cursor().execute(_USAGE_ALL[vocabulary]).fetchall())
     frame["entries"] = [int(counted.get(slug, 0)) for slug in frame["slug"]]
@@ -197,14 +196,12 @@ def delete_term(store: Store, actor: Member, vocabulary: str, slug: str) -> None
 
 def partnerships(store: Store) -> pd.DataFrame:
     """Every partnership with its number of live entries."""
-    return (
-        store.cursor()
-        .execute(
+    return to_frame(
+        store.cursor().execute(
             "SELECT p.slug, p.name, p.programme, p.area, p.start_date, p.end_date,"
             " (SELECT count(*) FROM entries e WHERE e.partnership = p.slug AND e.deleted_at IS NULL) AS entries"
             " FROM partnerships p ORDER BY p.programme, p.name"
         )
-        .df()
     )
 
 

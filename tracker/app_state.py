@@ -337,6 +337,6 @@ def _spec(key: str, _call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, 
 def _to_spec(chart: Any) -> dict[str, Any]:
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-    from tracker.charts import unvalidated
+    from tracker.charts import arrow_data, unvalidated
 
-    return dict(_convert_altair_to_vega_lite_spec(unvalidated(chart)))
+    return dict(_convert_altair_to_vega_lite_spec(unvalidated(arrow_data(chart))))

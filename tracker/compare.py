@@ -19,6 +19,7 @@ import pandas as pd
 
 from tracker import charts
 from tracker.filters import Filters
+from tracker.frames import to_frame
 from tracker.queries import NOT_RECORDED, confirmed_since, register_ctes
 from tracker.store import Store
 
@@ -100,7 +101,7 @@ def typology_profile(store: Store, filters: Filters, by: str, areas: Sequence[st
     LEFT JOIN totals t ON t.area = a.area
     ORDER BY a.area_order, d.position
     """
-    return _tidy(store.cursor().execute(sql, [*params, *wp, *dp]).df())
+    return _tidy(to_frame(store.cursor().execute(sql, [*params, *wp, *dp])))
 
 
 def mechanism_profile(store: Store, filters: Filters, by: str, areas: Sequence[str]) -> pd.DataFrame:
@@ -128,7 +129,7 @@ def mechanism_profile(store: Store, filters: Filters, by: str, areas: Sequence[s
     LEFT JOIN totals t ON t.area = a.area
     ORDER BY a.area_order, d.position
     """
-    return _tidy(store.cursor().execute(sql, [*params, *wp, *dp]).df())
+    return _tidy(to_frame(store.cursor().execute(sql, [*params, *wp, *dp])))
 
 
 def year_profile(store: Store, filters: Filters, by: str, areas: Sequence[str]) -> pd.DataFrame:
@@ -147,7 +148,7 @@ def year_profile(store: Store, filters: Filters, by: str, areas: Sequence[str]) 
     LEFT JOIN counts c ON c.area = a.area AND c.year = y.year AND c.kind = k.kind
     ORDER BY a.area_order, y.year, k.kind
     """
-    frame = store.cursor().execute(sql, [*params, *wp]).df()
+    frame = to_frame(store.cursor().execute(sql, [*params, *wp]))
     for column in ("area_order", "year", "entries"):
         frame[column] = frame[column].astype(int)
     return frame
@@ -179,7 +180,7 @@ def legacy_profile(store: Store, filters: Filters, by: str, areas: Sequence[str]
     WHERE s.slug IS NOT NULL OR c.n > 0
     ORDER BY a.area_order, s.status_order
     """
-    frame = store.cursor().execute(sql, [*params, *wp]).df()
+    frame = to_frame(store.cursor().execute(sql, [*params, *wp]))
     for column in ("area_order", "status_order", "structures"):
         frame[column] = frame[column].astype(int)
     return frame

@@ -14,6 +14,7 @@ import pandas as pd
 
 from tracker.access import Member, audit, require_edit
 from tracker.errors import InvalidInput, Problem
+from tracker.frames import to_frame
 from tracker.store import Store, utcnow
 from tracker.taxonomy import normalise
 
@@ -95,9 +96,8 @@ named AS (
 
 def links(store: Store) -> pd.DataFrame:
     """Every link with names: earlier and later structure, partnership and programme."""
-    return (
-        store.cursor()
-        .execute(
+    return to_frame(
+        store.cursor().execute(
             f"""
             WITH {NAMED_CTE}
             SELECT l.id, fp.name AS from_partnership, fp.programme AS from_programme,
@@ -114,7 +114,6 @@ def links(store: Store) -> pd.DataFrame:
             ORDER BY fp.name, from_structure
             """
         )
-        .df()
     )
 
 

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from tracker.filters import Filters, narrow
+from tracker.frames import to_frame
 from tracker.store import Store
 from tracker.taxonomy import NOT_RECORDED, Lookup
 
@@ -470,7 +471,7 @@ def structures(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """
     ctes, params = register_scope(filters)
     sql = f"WITH {ctes} SELECT * FROM register ORDER BY partnership, lower(structure)"
-    return store.cursor().execute(sql, params).df()
+    return to_frame(store.cursor().execute(sql, params))
 
 
 def legacy_summary(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
@@ -498,7 +499,7 @@ def legacy_summary(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     LEFT JOIN terms st ON st.vocabulary = 'status' AND st.slug = n.status
     ORDER BY partnership, status_order, status
     """
-    return store.cursor().execute(sql, params).df()
+    return to_frame(store.cursor().execute(sql, params))
 
 
 def status_legend(statuses: Lookup, shown: Iterable[str]) -> list[str]:
@@ -818,7 +819,7 @@ def entry_list(
         mech=_ENTRY_MECHANISMS if mechanisms else "",
         mech_join="\nLEFT JOIN mech ON mech.entry_id = e.id" if mechanisms else "",
     )
-    return cur.execute(sql, [*params, limit, offset]).df()
+    return to_frame(cur.execute(sql, [*params, limit, offset]))
 
 
 # Heatmap dimensions: the domain of values (rows of the grid) and how an entry maps to them.
@@ -957,7 +958,7 @@ def heatmap(store: Store, filters: Filters, rows: str, cols: str) -> pd.DataFram
     LEFT JOIN totals ON totals.row_key = rd.key
     ORDER BY rd.pos, cd.pos
     """
-    frame = store.cursor().execute(sql, [*params, *totals_params, *row_params, *col_params]).df()
+    frame = to_frame(store.cursor().execute(sql, [*params, *totals_params, *row_params, *col_params]))
     frame["share"] = frame["share"].fillna(0.0).astype(float)
     for column in ("count", "net", "total", "row_order", "col_order"):
         frame[column] = frame[column].astype(int)
@@ -968,9 +969,8 @@ def year_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Milestones and setbacks per year (of the date's start), over every year from the first to
     the last (zeros included): the chart's year axis is ordinal, so a year left out would not show."""
     scope, where, params = _parts(filters)
-    frame = (
-        store.cursor()
-        .execute(
+    frame = to_frame(
+        store.cursor().execute(
             f"""WITH {scope},
             f AS (SELECT year(e.date_start) AS year, e.kind FROM cur_entries e WHERE {where}),
             years AS (SELECT unnest(range(min(year), max(year) + 1)) AS year FROM f),
@@ -981,7 +981,6 @@ def year_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
             ORDER BY y.year, k.kind""",
             params,
         )
-        .df()
     )
     for column in ("year", "entries"):
         frame[column] = frame[column].astype(int)
@@ -1100,7 +1099,7 @@ def timeline(
         )
         SELECT * FROM base ORDER BY lane_order, start, id
         """
-        frame = cur.execute(sql, [*params, *where_params]).df()
+        frame = to_frame(cur.execute(sql, [*params, *where_params]))
         frame["start"] = pd.to_datetime(frame["start"])
         frame["end"] = pd.to_datetime(frame["end"])
         return frame, False
@@ -1135,7 +1134,7 @@ def timeline(
         {"JOIN timeline_names nm USING (partnership, structure_key)" if names else ""}
         ORDER BY lane_order, b.start, b.kind, typology
         """
-        return cur.execute(sql, params or []).df()
+        return to_frame(cur.execute(sql, params or []))
 
     if fast is not None:  # partnership lanes from the stored monthly counts, one row each (#6)
         stored = (
@@ -1244,7 +1243,7 @@ def status_segments(
     JOIN terms st ON st.vocabulary = 'status' AND st.slug = s.status
     ORDER BY lane_order, s.run
     """
-    frame = store.cursor().execute(sql, [*params, *where_params, until]).df()
+    frame = to_frame(store.cursor().execute(sql, [*params, *where_params, until]))
     frame["start"] = pd.to_datetime(frame["start"])
     frame["end"] = pd.to_datetime(frame["end"])
     return frame
@@ -1286,4 +1285,4 @@ def quotes(store: Store, filters: Filters = Filters(), limit: int = 60) -> pd.Da
         f" WHERE e.quote IS NOT NULL AND {where}"
         " ORDER BY e.date_start DESC, e.date_end DESC, e.seq DESC LIMIT ?"
     )
-    return store.cursor().execute(sql, [*params, limit]).df()
+    return to_frame(store.cursor().execute(sql, [*params, limit]))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tracker.filters import Filters
+from tracker.frames import to_frame
 from tracker.queries import confirmed_since, grouped_scope
 from tracker.store import Store
 
@@ -100,14 +101,12 @@ def _left_out(store: Store, ctes: str, params: list[Any]) -> dict[str, int]:
 def cohort(store: Store, filters: Filters, origin: str = "funding_end", by: str = "none") -> Cohort:
     """Each structure's time at risk (months from ``origin``) and whether it stopped (event)."""
     ctes, params = _timed(filters, origin, by)
-    frame = (
-        store.cursor()
-        .execute(
+    frame = to_frame(
+        store.cursor().execute(
             f'WITH {ctes} SELECT grp AS "group", structure, partnership, months, event FROM timed'
             " WHERE \"case\" = 'followed' ORDER BY grp, months, lower(structure)",
             params,
         )
-        .df()
     )
     cases = _left_out(store, ctes, params)
     return Cohort(

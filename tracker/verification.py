@@ -23,6 +23,7 @@ from tracker.access import Member, require_edit
 from tracker.entries import save_entry
 from tracker.errors import InvalidInput, Problem
 from tracker.filters import Filters
+from tracker.frames import to_frame
 from tracker.interchange import neutralise
 from tracker.models import MAX_TITLE, Entry, FuzzyDate
 from tracker.store import Store
@@ -281,7 +282,7 @@ def register(
     paged = limit is not None
     ctes, params = _checked(store, filters, today, picked, ends=paged)
     sql = f"WITH {ctes} SELECT * FROM checked {_REGISTER_ORDER}"
-    frame = store.cursor().execute(sql, params).df()
+    frame = to_frame(store.cursor().execute(sql, params))
     return _label(_name_links(store, frame) if paged else frame, store.settings.verify_months)
 
 
@@ -391,7 +392,7 @@ def due(store: Store, filters: Filters = Filters(), today: date | None = None) -
         f" FROM grouped g JOIN partnerships p ON p.slug = g.partnership WHERE {_RUNNING} AND {_UNVERIFIED}"
         " GROUP BY ALL ORDER BY partnership"
     )
-    return store.cursor().execute(sql, [*params, _cutoff(store, filters, today)]).df()
+    return to_frame(store.cursor().execute(sql, [*params, _cutoff(store, filters, today)]))
 
 
 def to_check(
@@ -429,7 +430,7 @@ def to_check(
         " JOIN picked d ON d.partnership = c.partnership_slug AND d.structure_key = c.structure_key"
         " ORDER BY c.partnership, d.rank"
     )
-    return _label(_name_links(store, store.cursor().execute(sql, params).df()), store.settings.verify_months)
+    return _label(_name_links(store, to_frame(store.cursor().execute(sql, params))), store.settings.verify_months)
 
 
 def _closes_after_latest(store: Store, actor: Member, partnership: str, name: str, latest: str, day: str) -> None:
