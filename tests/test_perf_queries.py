@@ -134,7 +134,7 @@ def test_the_migration_fills_the_register_as_the_code_computes_it(demo, write_fi
     old = stored(demo)
     assert old != before  # the old rule: both "Continuing since 2023-06", "Renamed" by its year
     with demo.transaction() as cur:
-        for migration in ("0012", "0013"):
+        for migration in ("0012", "0013", "0014"):
             cur.execute(migration_sql(next(SCHEMAS_DIR.glob(f"{migration}_*.sql")), demo.is_postgres))
     assert stored(demo) == before
     demo.cursor().execute("DELETE FROM structure_register; DELETE FROM entry_counts; DELETE FROM mechanism_counts")
@@ -700,6 +700,50 @@ def test_binned_timeline_matches_counting_every_entry(demo, lane, max_rows):
         if not binned:  # few enough to draw one by one
             continue
         pd.testing.assert_frame_equal(frame, reference_binned(demo, filters, lane, max_rows), check_dtype=False)
+
+
+def month_rows(store, filters):
+    """The binned timeline's month rows, counted from the entries."""
+    scope, where, params = queries._parts(filters)
+    sql = f"""WITH {scope} SELECT count(*) FROM (SELECT DISTINCT e.partnership, date_trunc('month', e.date_start),
+              e.kind, e.typology FROM cur_entries e WHERE {where})"""
+    return store.cursor().execute(sql, params).fetchone()[0]
+
+
+@pytest.mark.parametrize("state", ["as written", "folded", "folded, then a group emptied"])
+def test_the_binned_timeline_picks_months_exactly_whatever_state_the_stored_counts_are_in(crowded, state):
+    """The timeline knows from bounds on the stored counts whether its month rows fit (schemas/0014):
+    at most one row a group; at least the folded rows less the negative ones. At and around the
+    exact number of month rows it still picks months or years as counting every entry does."""
+    if state != "as written":  # as imported: every row appended, none folded
+        queries.compact_counts(crowded)
+    if state == "folded, then a group emptied":  # a negative row brings a folded group to zero
+        alone = (
+            crowded.cursor()
+            .execute(
+                "SELECT min(id) FROM entries WHERE deleted_at IS NULL GROUP BY partnership, date_trunc('month', date_start),"
+                " kind, typology HAVING count(*) = 1 ORDER BY 1 LIMIT 1"
+            )
+            .fetchone()[0]
+        )
+        entries.delete_entry(crowded, alone, actor=ADMIN)
+        negative = crowded.cursor().execute("SELECT count(*) FROM entry_counts WHERE entries < 0").fetchone()[0]
+        assert negative >= 1
+    for filters in (Filters(), Filters(kinds=("milestone",))):
+        exact = month_rows(crowded, filters)
+        for max_rows in (exact - 1, exact, exact + 1):
+            frame, binned = queries.timeline(crowded, filters, "partnership", max_rows=max_rows)
+            assert binned
+            assert charts_binned_by_year(frame) == (exact > max_rows), (state, filters, max_rows, exact)
+            pd.testing.assert_frame_equal(
+                frame, reference_binned(crowded, filters, "partnership", max_rows), check_dtype=False
+            )
+
+
+def charts_binned_by_year(frame):
+    from tracker.charts import binned_by_year
+
+    return binned_by_year(frame)
 
 
 @pytest.mark.parametrize(
