@@ -21,14 +21,17 @@ store = app_state.store()
 vocab = _ui.vocab()
 
 
-def report(action, *args, done: str) -> None:  # type: ignore[no-untyped-def]
-    """Run an admin action; show what happened, or each problem in plain words (input is kept)."""
+MEMBER_FIELDS = {"email": "Email address", "role": "Role", "partnerships": "Partnerships", "name": "Name"}
+
+
+def report(action, *args, done: str, fields: dict[str, str] | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Run an admin action; show what happened, or each problem in plain words (input is kept),
+    naming a field as its form labels it when ``fields`` gives the label."""
     try:
         action(store, member, *args)
     except InvalidInput as exc:
-        st.error(
-            "Nothing was changed:\n\n" + "\n".join(f"- {_ui.inert(p)}" for p in exc.problems), icon=":material/error:"
-        )
+        said = [f"{fields[p.column]}: {p.message}" if p.column in (fields or {}) else str(p) for p in exc.problems]
+        st.error("Nothing was changed:\n\n" + "\n".join(f"- {_ui.inert(p)}" for p in said), icon=":material/error:")
     except Forbidden as exc:
         st.error(f"Nothing was changed: {_ui.inert(exc)}.", icon=":material/lock:")
     else:  # run again so that the lists above the form show the change; say what was done
@@ -55,11 +58,13 @@ if members_tab.open:
         rows = [
             {
                 "email": m.email,
+                "name": m.name,
                 "role": m.role,
                 "partnerships": ", ".join(vocab["partnership"].label(p) for p in sorted(m.partnerships)),
             }
             for m in app_state.read(access.list_members)
         ]
+        names = {r["email"]: r["name"] for r in rows}
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch")
         else:
@@ -67,20 +72,58 @@ if members_tab.open:
         with st.form("member_form"):
             st.subheader("Add a member, or change one")
             email = st.text_input("Email address", placeholder="name@organisation.org")
+            member_name = st.text_input(
+                "Name",
+                placeholder="optional, e.g. Ada Lovelace",
+                help="Left blank, a member's stored name is kept; change or clear it alone under "
+                "“Change a member's name”.",
+            )
             role = st.radio(
                 "Role",
                 access.ROLES,
                 horizontal=True,
                 index=2,
                 format_func={"admin": "Admin", "viewer": "Viewer (funder)", "editor": "Editor (partnership lead)"}.get,
+                key="member_role",
             )
             chosen = st.multiselect(
                 "Partnerships (editors only)", list(vocab["partnership"].labels), format_func=vocab["partnership"].label
             )
             if st.form_submit_button("Save member", type="primary"):
                 report(
-                    access.save_member, {"email": email, "role": role, "partnerships": chosen}, done=f"Saved {email}."
+                    access.save_member,
+                    {"email": email, "role": role, "partnerships": chosen, "name": member_name},
+                    done=f"Saved {email}.",
+                    fields=MEMBER_FIELDS,
                 )
+        with st.form("rename_member_form"):
+            st.subheader("Change a member's name")
+            st.caption("Their role and partnerships, and when and by whom they were added, stay as they are.")
+            who = st.selectbox(
+                "Member",
+                list(names),
+                index=None,
+                placeholder="Choose a member",
+                format_func=lambda e: f"{names[e]} <{e}>" if names.get(e) else e,
+                key="rename_member",
+            )
+            new_name = st.text_input("New name", key="rename_name")
+            clear = st.checkbox("No name: clear the stored one", key="rename_clear")
+            if st.form_submit_button("Save name"):
+                if not who:
+                    st.error("Nothing was changed: choose a member first.", icon=":material/error:")
+                elif clear and new_name.strip():
+                    st.error(
+                        "Nothing was changed: type a new name or tick “No name”, not both.", icon=":material/error:"
+                    )
+                else:
+                    report(
+                        access.set_member_name,
+                        who,
+                        None if clear else new_name,
+                        done=f"Cleared the name of {who}." if clear else f"Saved the name of {who}.",
+                        fields=MEMBER_FIELDS,
+                    )
         with st.form("remove_member"):
             st.subheader("Remove a member")
             gone = st.selectbox("Member", [r["email"] for r in rows], index=None, placeholder="Choose a member")

@@ -3,6 +3,8 @@
 Hiding a button is never the protection; these call the write functions directly.
 """
 
+import json
+
 import pytest
 
 from tests.conftest import ADMIN, csv_bytes, valid_row
@@ -153,6 +155,87 @@ def test_a_change_of_role_keeps_when_and_by_whom_a_member_was_added_and_their_na
     assert _added(store, "jo@example.org") == ("Jo Smith-Jones", added_at, ADMIN.email)
     sql = "SELECT action FROM audit_log WHERE action LIKE 'member.%' ORDER BY happened_at"
     assert [r[0] for r in store.cursor().execute(sql).fetchall()] == ["member.add", *["member.update"] * 3]
+
+
+def _member_events(store):
+    sql = "SELECT action, detail FROM audit_log WHERE action LIKE 'member.%' ORDER BY happened_at"
+    return [(a, json.loads(d)) for a, d in store.cursor().execute(sql).fetchall()]
+
+
+def test_a_members_name_can_be_changed_or_cleared_and_nothing_else_changes(store):
+    """A member's name could be given only with a role (a blank one kept the stored name), so it
+    could be neither changed on its own nor ever cleared (#4)."""
+    access.save_member(store, ADMIN, {"email": "jo@example.org", "role": "editor", "partnerships": ["VOICES"]})
+    _, added_at, added_by = _added(store, "jo@example.org")
+    deputy = Member("deputy@example.org", "admin")
+    renamed = access.set_member_name(store, deputy, " JO@example.org ", "  Jo Smith  ")
+    assert renamed == Member("jo@example.org", "editor", frozenset({"voices"}), "Jo Smith")
+    assert _added(store, "jo@example.org") == ("Jo Smith", added_at, added_by)
+    assert access.set_member_name(store, deputy, "jo@example.org", None).name is None  # cleared, explicitly
+    assert _added(store, "jo@example.org") == (None, added_at, added_by)
+    assert access.get_member(store, "jo@example.org").role == "editor"
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("x" * 201, "column name: is too long: 201 characters, the limit is 200; shorten it"),
+        ("Jo\nSmith", "column name: must be a single line (it contains a line break or tab)"),
+        ("Jo\x00Smith", "column name: contains a control character (invisible code); retype or remove it"),
+        ("   ", "column name: is blank: give the new name, or clear the name"),
+    ],
+)
+def test_a_name_that_is_not_allowed_is_refused_naming_the_field(store, name, problem):
+    """The one model (MemberIn) checks a name however it comes: with a role, or on its own."""
+    access.save_member(store, ADMIN, {"email": "jo@example.org", "role": "viewer", "name": "Jo Smith"})
+    events = len(_member_events(store))
+    with pytest.raises(InvalidInput) as refused:
+        access.set_member_name(store, ADMIN, "jo@example.org", name)
+    assert [str(p) for p in refused.value.problems] == [problem]
+    if name.strip():  # with a role a blank name keeps the stored one, as the admin page's form says
+        with pytest.raises(InvalidInput) as refused:
+            access.save_member(store, ADMIN, {"email": "jo@example.org", "role": "viewer", "name": name})
+        assert [str(p) for p in refused.value.problems] == [problem]
+    assert _added(store, "jo@example.org")[0] == "Jo Smith" and len(_member_events(store)) == events
+
+
+def test_only_admins_name_members_and_only_members_are_named(store):
+    access.save_member(store, ADMIN, {"email": "jo@example.org", "role": "viewer"})
+    with pytest.raises(Forbidden, match="only admins can manage members"):
+        access.set_member_name(store, EDITOR, "jo@example.org", "Jo")
+    with pytest.raises(InvalidInput, match=r"nobody@example\.org is not a member"):
+        access.set_member_name(store, ADMIN, "nobody@example.org", "Nobody")
+    assert access.get_member(store, "nobody@example.org") is None
+    assert access.get_member(store, "jo@example.org").name is None
+
+
+def test_a_name_change_is_audited_as_a_change_of_role_is(store):
+    """The audit log said only "jo@example.org (viewer)" before and after: a name given, changed or
+    cleared left no trace of what it was (#4)."""
+    access.save_member(store, ADMIN, {"email": "jo@example.org", "role": "viewer", "name": "Jo Smith"})
+    access.save_member(store, ADMIN, {"email": "jo@example.org", "role": "editor", "partnerships": ["VOICES"]})
+    access.set_member_name(store, ADMIN, "jo@example.org", "Jo Smith-Jones")
+    access.set_member_name(store, ADMIN, "jo@example.org", None)
+    access.remove_member(store, ADMIN, "jo@example.org")
+    assert _member_events(store) == [
+        ("member.add", {"before": None, "after": "Jo Smith <jo@example.org> (viewer)"}),
+        (
+            "member.update",
+            {"before": "Jo Smith <jo@example.org> (viewer)", "after": "Jo Smith <jo@example.org> (editor: voices)"},
+        ),
+        (
+            "member.update",
+            {
+                "before": "Jo Smith <jo@example.org> (editor: voices)",
+                "after": "Jo Smith-Jones <jo@example.org> (editor: voices)",
+            },
+        ),
+        (
+            "member.update",
+            {"before": "Jo Smith-Jones <jo@example.org> (editor: voices)", "after": "jo@example.org (editor: voices)"},
+        ),
+        ("member.remove", {"before": "jo@example.org (editor: voices)"}),
+    ]
 
 
 def test_cli_member_add_of_an_existing_member_keeps_when_they_were_added(tmp_path):

@@ -224,6 +224,91 @@ def test_remove_member_without_a_member_chosen_says_so(db):
     assert any("choose a member first" in e.value for e in at.error), [e.value for e in at.error]
 
 
+def _members(db):
+    with Store(str(db), Settings(db=str(db))) as store:
+        sql = "SELECT email, name, role, added_at, added_by FROM members ORDER BY email"
+        return store.cursor().execute(sql).fetchall()
+
+
+def _listed(at: AppTest) -> dict[str, str | None]:
+    """The members table on the admin page: name by email."""
+    (listed,) = [d.value for d in at.dataframe]
+    return dict(zip(listed["email"], listed["name"], strict=True))
+
+
+def test_a_member_is_added_with_a_name_which_is_listed_changed_and_cleared(db):
+    """The admin page took no name and listed none: a member's name could be neither given, seen nor
+    changed there (#4). Changing it keeps the role and when and by whom the member was added."""
+    at = app("pages/admin.py")
+    form = {t.label: t for t in at.text_input}
+    form["Email address"].input("jo@example.org")
+    form["Name"].input("Jo Smith")
+    at.radio(key="member_role").set_value("viewer")
+    next(b for b in at.button if b.label == "Save member").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved jo@example.org." in plain(s.value) for s in at.success)
+    assert _listed(at) == {"jo@example.org": "Jo Smith"}
+    (added,) = _members(db)
+    assert added[1:3] == ("Jo Smith", "viewer")
+    # the name alone: no role to choose again, nothing else changes
+    at.selectbox(key="rename_member").set_value("jo@example.org")
+    at.text_input(key="rename_name").input("Jo Smith-Jones")
+    next(b for b in at.button if b.label == "Save name").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved the name of jo@example.org." in plain(s.value) for s in at.success)
+    assert _listed(at) == {"jo@example.org": "Jo Smith-Jones"}
+    assert _members(db) == [("jo@example.org", "Jo Smith-Jones", "viewer", added[3], added[4])]
+    # clearing is asked for explicitly; a name typed as well is a contradiction, and nothing changes
+    at.checkbox(key="rename_clear").check()
+    next(b for b in at.button if b.label == "Save name").click().run()
+    assert any("type a new name or tick “No name”, not both" in plain(e.value) for e in at.error)
+    assert _members(db)[0][1] == "Jo Smith-Jones"
+    at.text_input(key="rename_name").input("")
+    next(b for b in at.button if b.label == "Save name").click().run()
+    assert not at.exception, at.exception
+    assert any("Cleared the name of jo@example.org." in plain(s.value) for s in at.success)
+    assert _members(db) == [("jo@example.org", None, "viewer", added[3], added[4])]
+    # saving the member again with the name left blank keeps it; a blank new name is not a way to clear it
+    at.checkbox(key="rename_clear").uncheck()
+    at.text_input(key="rename_name").input("Jo Smith")
+    next(b for b in at.button if b.label == "Save name").click().run()
+    next(t for t in at.text_input if t.label == "Name").input("")
+    next(b for b in at.button if b.label == "Save member").click().run()
+    assert not at.exception, at.exception
+    assert _listed(at) == {"jo@example.org": "Jo Smith"}
+    at.text_input(key="rename_name").input("  ")
+    next(b for b in at.button if b.label == "Save name").click().run()
+    assert any("Name: is blank: give the new name, or clear the name" in plain(e.value) for e in at.error)
+    assert _listed(at) == {"jo@example.org": "Jo Smith"}
+
+
+def test_a_name_not_allowed_is_refused_naming_the_field_and_what_was_typed_stays(db):
+    too_long = "x" * 201
+    says = "Name: is too long: 201 characters, the limit is 200; shorten it"
+    at = app("pages/admin.py")
+    form = {t.label: t for t in at.text_input}
+    form["Email address"].input("jo@example.org")
+    form["Name"].input(too_long)
+    at.radio(key="member_role").set_value("viewer")
+    next(b for b in at.button if b.label == "Save member").click().run()
+    assert not at.exception, at.exception
+    assert any(says in plain(e.value) for e in at.error), [e.value for e in at.error]
+    form = {t.label: t for t in at.text_input}
+    assert (form["Email address"].value, form["Name"].value) == ("jo@example.org", too_long)
+    assert at.radio(key="member_role").value == "viewer"
+    assert _members(db) == []
+    form["Name"].input("Jo Smith")
+    next(b for b in at.button if b.label == "Save member").click().run()
+    at.selectbox(key="rename_member").set_value("jo@example.org")
+    at.text_input(key="rename_name").input("Jo\tSmith")
+    next(b for b in at.button if b.label == "Save name").click().run()
+    assert not at.exception, at.exception
+    assert any("Name: must be a single line" in plain(e.value) for e in at.error), [e.value for e in at.error]
+    assert at.text_input(key="rename_name").value == "Jo\tSmith"
+    assert at.selectbox(key="rename_member").value == "jo@example.org"
+    assert _members(db)[0][1] == "Jo Smith"
+
+
 def test_overview_figures_follow_the_filters(db):
     at = app()
     assert metric(at, "Entries") == "89"

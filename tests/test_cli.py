@@ -253,3 +253,48 @@ def test_an_import_beaten_by_another_write_is_an_error_not_a_traceback(capsys, d
     assert "another change to the same entries was saved first" in err and "nothing was stored" in err
     assert run(capsys, "export", db.parent / "out.json", "--db", db)[0] == 0
     assert json.loads((db.parent / "out.json").read_text())[0]["title"] == valid_row()["title"]
+
+
+def test_a_members_name_is_given_changed_cleared_and_listed(capsys, db):
+    """`member add` took no name and `member list` showed none: a member's name could be set, seen or
+    changed from neither the command line nor the admin page (#4)."""
+    code, out, _ = run(capsys, "member", "add", "jo@example.org", "--role", "viewer", "--name", "Jo Smith", "--db", db)
+    assert (code, out) == (0, "saved Jo Smith <jo@example.org> (viewer)\n")
+    code, out, _ = run(capsys, "member", "list", "--format", "json", "--db", db)
+    assert json.loads(out) == [{"email": "jo@example.org", "role": "viewer", "partnerships": "", "name": "Jo Smith"}]
+    # a change of role without --name keeps the name; `member rename` changes only the name
+    run(capsys, "member", "add", "jo@example.org", "--role", "editor", "--partnership", "VOICES", "--db", db)
+    code, out, _ = run(capsys, "member", "rename", "jo@example.org", "Jo Smith-Jones", "--db", db)
+    assert (code, out) == (0, "saved Jo Smith-Jones <jo@example.org> (editor: voices)\n")
+    code, out, _ = run(capsys, "member", "list", "--db", db)
+    assert out.splitlines()[0].split() == ["email", "role", "partnerships", "name"]
+    assert out.splitlines()[2].split(maxsplit=3) == ["jo@example.org", "editor", "voices", "Jo Smith-Jones"]
+    code, out, _ = run(capsys, "member", "rename", "jo@example.org", "--clear", "--db", db)
+    assert (code, out) == (0, "saved jo@example.org (editor: voices)\n")
+    code, out, _ = run(capsys, "member", "list", "--format", "csv", "--db", db)
+    assert out.splitlines() == ["email,role,partnerships,name", "jo@example.org,editor,voices,"]
+
+
+def test_a_name_that_is_not_allowed_is_an_error_and_nothing_changes(capsys, db):
+    run(capsys, "member", "add", "jo@example.org", "--role", "viewer", "--name", "Jo Smith", "--db", db)
+    too_long = "x" * 201
+    message = "error: column name: is too long: 201 characters, the limit is 200; shorten it\n"
+    assert run(capsys, "member", "add", "jo@example.org", "--role", "viewer", "--name", too_long, "--db", db)[1:] == (
+        "",
+        message,
+    )
+    assert run(capsys, "member", "rename", "jo@example.org", too_long, "--db", db)[1:] == ("", message)
+    code, _, err = run(capsys, "member", "rename", "jo@example.org", " ", "--db", db)
+    assert (code, err) == (1, "error: column name: is blank: give the new name, or clear the name\n")
+    code, _, err = run(capsys, "member", "rename", "nobody@example.org", "Nobody", "--db", db)
+    assert (code, err) == (1, "error: column email: nobody@example.org is not a member; add them first\n")
+    usage = {  # a name or --clear, one of them
+        "one of the arguments NAME --clear is required": ["jo@example.org"],
+        "argument --clear: not allowed with argument NAME": ["jo@example.org", "Jo", "--clear"],
+    }
+    for says, argv in usage.items():
+        with pytest.raises(SystemExit) as exit_:
+            main(["member", "rename", *argv, "--db", str(db)])
+        assert exit_.value.code == 2 and says in capsys.readouterr().err
+    code, out, _ = run(capsys, "member", "list", "--format", "csv", "--db", db)
+    assert out.splitlines()[1:] == ["jo@example.org,viewer,,Jo Smith"]

@@ -12,12 +12,13 @@ import getpass
 import json
 import re
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tracker.errors import InvalidInput, problems
+from tracker.errors import InvalidInput, Problem, problems
+from tracker.models import _check_text
 from tracker.store import Store, utcnow
 
 Role = Literal["admin", "viewer", "editor"]
@@ -53,9 +54,11 @@ class Member:
         return self.role == "admin" or (self.role == "editor" and bool(self.partnerships))
 
     def describe(self) -> str:
-        """The member as shown to people: "jo@example.org (editor: VOICES)"."""
+        """The member as shown to people and in the audit log: "Jo Smith <jo@example.org> (editor: voices)",
+        or "jo@example.org (editor: voices)" without a name."""
         scope = f": {', '.join(sorted(self.partnerships))}" if self.role == "editor" else ""
-        return f"{self.email} ({self.role}{scope})"
+        who = f"{self.name} <{self.email}>" if self.name else self.email
+        return f"{who} ({self.role}{scope})"
 
 
 def system_member() -> Member:
@@ -97,7 +100,8 @@ class MemberIn(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        return value or None  # a blank name is no name: a change of role keeps the one stored
+        # a blank name is no name: a change of role keeps the one stored
+        return _check_text(value, multiline=False) if value else None
 
     @field_validator("email")
     @classmethod
@@ -209,14 +213,42 @@ def save_member(store: Store, actor: Member, data: dict[str, Any]) -> Member:
             cur.executemany(
                 "INSERT INTO member_partnerships VALUES (?, ?)", [[member.email, p] for p in member.partnerships]
             )
+        name = member.name if member.name is not None else (before.name if before else None)
         audit(
             cur,
             actor,
             "member.update" if before else "member.add",
             before=before.describe() if before else None,
-            after=Member(member.email, member.role, frozenset(member.partnerships)).describe(),
+            after=Member(member.email, member.role, frozenset(member.partnerships), name).describe(),
         )
     saved = get_member(store, member.email)
+    assert saved is not None
+    return saved
+
+
+def set_member_name(store: Store, actor: Member, email: str, name: str | None) -> Member:
+    """Change a member's name, or clear it with ``name=None`` (admins only; audited as any change of a
+    member). Their role and partnerships, and when and by whom they were added, stay as they are.
+    A blank name is refused: unlike a change of role, where it keeps the stored name, here it would
+    mean nothing, and clearing a name is asked for by ``None``."""
+    require_admin(actor, "manage members")
+    if name is not None and not name.strip():
+        raise InvalidInput([Problem(None, "name", "is blank: give the new name, or clear the name")])
+    before = get_member(store, email)
+    if before is None:
+        raise InvalidInput([Problem(None, "email", f"{email.strip().lower()} is not a member; add them first")])
+    data = {"email": before.email, "role": before.role, "partnerships": sorted(before.partnerships), "name": name}
+    try:
+        member = MemberIn.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(problems(exc)) from None
+    with store.transaction() as cur:
+        sql = "UPDATE members SET name = ? WHERE email = ?"
+        changed = cur.execute(sql, [member.name, before.email]).fetchone()[0]  # type: ignore[index]
+        if not changed:  # removed meanwhile: nothing to name
+            raise InvalidInput([Problem(None, "email", f"{before.email} is not a member; add them first")])
+        audit(cur, actor, "member.update", before=before.describe(), after=replace(before, name=member.name).describe())
+    saved = get_member(store, before.email)
     assert saved is not None
     return saved
 

@@ -171,10 +171,10 @@ def cmd_member(args: argparse.Namespace) -> int:
         actor = system_member()
         if args.action == "list":
             rows = [
-                {"email": m.email, "role": m.role, "partnerships": "; ".join(sorted(m.partnerships))}
+                {"email": m.email, "role": m.role, "partnerships": "; ".join(sorted(m.partnerships)), "name": m.name}
                 for m in access.list_members(store)
             ]
-            _emit(rows, ["email", "role", "partnerships"], args.format)
+            _emit(rows, ["email", "role", "partnerships", "name"], args.format)  # name last: columns kept in place
             return EXIT_OK
         try:
             if args.action == "remove":
@@ -183,9 +183,11 @@ def cmd_member(args: argparse.Namespace) -> int:
                     return EXIT_INVALID
                 print(f"removed {args.email}")
                 return EXIT_OK
-            member = access.save_member(
-                store, actor, {"email": args.email, "role": args.role, "partnerships": args.partnership or []}
-            )
+            if args.action == "rename":
+                member = access.set_member_name(store, actor, args.email, None if args.clear else args.name)
+            else:
+                data = {"email": args.email, "role": args.role, "partnerships": args.partnership or []}
+                member = access.save_member(store, actor, {**data, "name": args.name})
         except InvalidInput as exc:
             for problem in exc.problems:
                 print(f"error: {problem}", file=sys.stderr)
@@ -259,10 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     # action (argparse copies every default of the action's parser over what the outer parser set)
     after = argparse.ArgumentParser(add_help=False)
     after.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=db_help)
-    add = actions.add_parser("add", parents=[after], help="add a member, or change their role")
+    add = actions.add_parser("add", parents=[after], help="add a member, or change their role (and name)")
     add.add_argument("email", metavar="EMAIL")
     add.add_argument("--role", required=True, choices=access.ROLES)
     add.add_argument("--partnership", action="append", metavar="NAME", help="for editors; repeat for several")
+    add.add_argument("--name", help="the member's name as shown to people (default: keep the stored one)")
+    rename = actions.add_parser("rename", parents=[after], help="change a member's name only, or clear it")
+    rename.add_argument("email", metavar="EMAIL")
+    named = rename.add_mutually_exclusive_group(required=True)
+    named.add_argument("name", metavar="NAME", nargs="?", help="the new name")
+    named.add_argument("--clear", action="store_true", help="take the stored name away")
     listing = actions.add_parser("list", parents=[after], help="list members")
     listing.add_argument("--format", choices=("table", "json", "csv"), default="table")
     remove = actions.add_parser("remove", parents=[after], help="remove a member")
