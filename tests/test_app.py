@@ -17,6 +17,7 @@ from tracker.config import Settings
 from tracker.filters import Filters
 from tracker.importer import import_file
 from tracker.store import Store
+from tracker.wording import quantity
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 60
@@ -1047,6 +1048,41 @@ def test_survival_page_suggests_only_what_would_bring_the_left_out_in(db):
     assert caption == "Left out: 1 stopped before funding ended."
     for c in app("pages/survival.py", origin="start").caption:  # counted from the start: no funding words
         assert "funding ended" not in c, c
+
+
+def test_survival_page_with_no_structure_followed_still_says_why_and_what_to_change(db):
+    """With no structure followed the page stopped after "no curve to draw": the unverified line and
+    what would bring the left-out in were never shown, and filters selecting no structure at all
+    were told that none had news since the starting point (#8)."""
+    with Store(str(db), Settings(db=str(db))) as store:
+        manchester = Filters(partnerships=("manchester",))
+        cohort = survival.curves(store, manchester, "funding_end", "none")[1]
+        due = verification.unverified(store, manchester)["running"]
+    assert not cohort.followed and cohort.unconfirmed_since_origin and due  # demo: none confirmed since 2022
+    at = app("pages/survival.py", partnership="manchester")
+    assert not at.metric
+    assert any("no curve to draw" in i.value for i in at.info)
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(f"Unverified: {quantity(due, 'structure')} still running") for c in captions), captions
+    assert (
+        f"Left out: {cohort.unconfirmed_since_origin} have no status recorded since funding ended. "
+        "To bring them in, confirm the status of those with no news on the legacy register."
+    ) in captions
+    # West Yorkshire's one structure closed before funding ended: no confirmation brings it in, but
+    # counting from the structures' start draws its curve
+    at = app("pages/survival.py", partnership="wy-fi")
+    caption = next(c.value for c in at.caption if c.value.startswith("Left out"))
+    assert caption.startswith("Left out: 1 stopped before funding ended.")
+    assert caption.endswith(
+        "To follow those that stopped before funding ended, count months “After the structure started”."
+    )
+    assert any(
+        m.label == "Structures followed" for m in app("pages/survival.py", partnership="wy-fi", origin="start").metric
+    )
+    # filters that select no structure at all: said so, with how to widen them
+    at = app("pages/survival.py", partnership="wy-fi", kind="setback")
+    assert any(i.value.startswith("No structure matches these filters") and "Widen them" in i.value for i in at.info)
+    assert not any("after this starting point" in i.value for i in at.info)
 
 
 @pytest.mark.parametrize("page", ["pages/heatmaps.py", "pages/legacy.py", "pages/import_export.py"])
