@@ -534,6 +534,39 @@ def test_the_upload_page_takes_every_format_the_export_buttons_give(db, fmt):
         assert queries.count_entries(store) == 91
 
 
+@pytest.mark.parametrize("fmt", ["json", "parquet"])
+def test_a_large_upload_is_checked_with_a_bar_or_a_running_count(db, fmt, monkeypatch):
+    """Over 200 kB the check shows its progress: a bar for Parquet (its rows are in its metadata), a
+    running count for JSON on one line, where the records cannot be known before reading them (#2)."""
+    import io
+    import json
+    import secrets
+
+    from tracker import interchange, limits
+
+    rows = [valid_row(id=f"big{i}", description=secrets.token_hex(1900)) for i in range(150)]
+    for row in rows:
+        for column in interchange.LIST_COLUMNS:
+            row[column] = [v.strip() for v in row[column].split(";") if v.strip()]
+    out = io.BytesIO()
+    interchange.WRITERS[fmt](rows, out)
+    data = out.getvalue() if fmt == "parquet" else json.dumps(json.loads(out.getvalue())).encode()
+    assert len(data) > 200_000
+    expected: list[int | None] = []
+    count = limits.expected_rows
+
+    def counted(stream, kind):
+        expected.append(count(stream, kind))
+        return expected[-1]
+
+    monkeypatch.setattr(limits, "expected_rows", counted)
+    at = app("pages/import_export.py")
+    at.file_uploader(key="upload").set_value((f"big.{fmt}", data, interchange.MEDIA_TYPES[fmt])).run()
+    assert not at.exception, at.exception
+    assert any("is valid" in s.value for s in at.success), [e.value for e in at.error]
+    assert expected == [150 if fmt == "parquet" else None]
+
+
 def test_a_deep_link_after_a_server_start_still_runs_inside_the_frame(db, monkeypatch):
     """In Streamlit's legacy pages/ mode a page could run alone; the frame guard prevents it."""
     monkeypatch.setattr(PagesManager, "__init__", LEGACY_INIT)
