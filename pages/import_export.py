@@ -42,13 +42,18 @@ else:
 
 def _check(data: bytes, name: str, *, dry_run: bool) -> importer.ImportReport:
     fmt = name.rsplit(".", 1)[-1].lower()
-    bar = st.progress(0.0, text="Reading the file…") if len(data) > 200_000 else None
-    estimate = max(data.count(b"\n"), 1)  # a line per row (CSV) or record (JSON as the export writes it)
     unit = "records" if fmt in ("json", "parquet") else "rows"
+    slot = st.empty() if len(data) > 200_000 else None
+    # a bar against the rows the file holds; when they cannot be known cheaply, a running count (#2)
+    expected = limits.expected_rows(io.BytesIO(data), fmt) if slot else None
+    bar = slot.progress(0.0, text="Reading the file…") if slot and expected else None
+    count = slot.status("Reading the file…") if slot and not expected else None
 
     def progress(rows: int) -> None:
-        if bar:
-            bar.progress(min(rows / estimate, 1.0), text=f"{rows:,} {unit} checked…")
+        if bar and expected:
+            bar.progress(min(rows / expected, 1.0), text=f"{rows:,} {unit} checked…")
+        elif count:
+            count.update(label=f"{rows:,} {unit} checked…")
 
     report = limits.import_stream(  # the upload size and row caps, then the importer
         app_state.store(),
@@ -60,8 +65,8 @@ def _check(data: bytes, name: str, *, dry_run: bool) -> importer.ImportReport:
         progress=progress,
         name=name,
     )
-    if bar:
-        bar.empty()
+    if slot:
+        slot.empty()
     return report
 
 

@@ -42,16 +42,18 @@ if cohort.no_origin:
     )
 
 if not cohort.followed:
+    # no curve, but the unverified and left-out lines below still say why and what would change it (#8)
     st.info(
-        "No structure has a status recorded after this starting point, so there is no curve to draw. "
-        + ("Left out: " + "; ".join(left_out) + "." if left_out else "")
+        "No structure has a status recorded after this starting point, so there is no curve to draw."
+        if left_out
+        else "No structure matches these filters, so there is no curve to draw. Widen them in the sidebar, "
+        "or choose **Clear all**."
     )
-    st.stop()
-
-cols = st.columns(3)
-cols[0].metric("Structures followed", f"{cohort.followed:,}")
-cols[1].metric("Stopped since", f"{cohort.stopped:,}")
-cols[2].metric("No news since (censored)", f"{cohort.censored:,}")
+else:
+    cols = st.columns(3)
+    cols[0].metric("Structures followed", f"{cohort.followed:,}")
+    cols[1].metric("Stopped since", f"{cohort.stopped:,}")
+    cols[2].metric("No news since (censored)", f"{cohort.censored:,}")
 checks = app_state.read(verification.unverified, filters)
 if checks["running"]:
     st.caption(
@@ -73,9 +75,20 @@ if left_out:
         remedies.append("confirm the status of those with no news on the legacy register")
     if cohort.no_status:
         remedies.append("log an entry with a status for those that have none")
+    instead = ""  # with no curve at all: closed before funding ended or still funded, followed from their start
+    if not cohort.followed and origin == "funding_end" and (cohort.stopped_before_origin or cohort.no_origin):
+        who = ["those that stopped before funding ended"] if cohort.stopped_before_origin else []
+        who += ["those whose partnership is still funded"] if cohort.no_origin else []
+        instead = f" To follow {' and '.join(who)}, count months “After the structure started”."
     st.caption(
-        "Left out: " + "; ".join(left_out) + "." + (f" To bring them in, {' and '.join(remedies)}." if remedies else "")
+        "Left out: "
+        + "; ".join(left_out)
+        + "."
+        + (f" To bring them in, {' and '.join(remedies)}." if remedies else "")
+        + instead
     )
+if not cohort.followed:
+    st.stop()
 
 _ui.chart_with_table(
     _ui.chart(charts.survival_curves, steps),

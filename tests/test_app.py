@@ -17,6 +17,7 @@ from tracker.config import Settings
 from tracker.filters import Filters
 from tracker.importer import import_file
 from tracker.store import Store
+from tracker.wording import quantity
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 60
@@ -618,6 +619,39 @@ def test_the_upload_page_takes_every_format_the_export_buttons_give(db, fmt):
         assert queries.count_entries(store) == 91
 
 
+@pytest.mark.parametrize("fmt", ["json", "parquet"])
+def test_a_large_upload_is_checked_with_a_bar_or_a_running_count(db, fmt, monkeypatch):
+    """Over 200 kB the check shows its progress: a bar for Parquet (its rows are in its metadata), a
+    running count for JSON on one line, where the records cannot be known before reading them (#2)."""
+    import io
+    import json
+    import secrets
+
+    from tracker import interchange, limits
+
+    rows = [valid_row(id=f"big{i}", description=secrets.token_hex(1900)) for i in range(150)]
+    for row in rows:
+        for column in interchange.LIST_COLUMNS:
+            row[column] = [v.strip() for v in row[column].split(";") if v.strip()]
+    out = io.BytesIO()
+    interchange.WRITERS[fmt](rows, out)
+    data = out.getvalue() if fmt == "parquet" else json.dumps(json.loads(out.getvalue())).encode()
+    assert len(data) > 200_000
+    expected: list[int | None] = []
+    count = limits.expected_rows
+
+    def counted(stream, kind):
+        expected.append(count(stream, kind))
+        return expected[-1]
+
+    monkeypatch.setattr(limits, "expected_rows", counted)
+    at = app("pages/import_export.py")
+    at.file_uploader(key="upload").set_value((f"big.{fmt}", data, interchange.MEDIA_TYPES[fmt])).run()
+    assert not at.exception, at.exception
+    assert any("is valid" in s.value for s in at.success), [e.value for e in at.error]
+    assert expected == [150 if fmt == "parquet" else None]
+
+
 def test_a_deep_link_after_a_server_start_still_runs_inside_the_frame(db, monkeypatch):
     """In Streamlit's legacy pages/ mode a page could run alone; the frame guard prevents it."""
     monkeypatch.setattr(PagesManager, "__init__", LEGACY_INIT)
@@ -1132,6 +1166,41 @@ def test_survival_page_suggests_only_what_would_bring_the_left_out_in(db):
     assert caption == "Left out: 1 stopped before funding ended."
     for c in app("pages/survival.py", origin="start").caption:  # counted from the start: no funding words
         assert "funding ended" not in c, c
+
+
+def test_survival_page_with_no_structure_followed_still_says_why_and_what_to_change(db):
+    """With no structure followed the page stopped after "no curve to draw": the unverified line and
+    what would bring the left-out in were never shown, and filters selecting no structure at all
+    were told that none had news since the starting point (#8)."""
+    with Store(str(db), Settings(db=str(db))) as store:
+        manchester = Filters(partnerships=("manchester",))
+        cohort = survival.curves(store, manchester, "funding_end", "none")[1]
+        due = verification.unverified(store, manchester)["running"]
+    assert not cohort.followed and cohort.unconfirmed_since_origin and due  # demo: none confirmed since 2022
+    at = app("pages/survival.py", partnership="manchester")
+    assert not at.metric
+    assert any("no curve to draw" in i.value for i in at.info)
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(f"Unverified: {quantity(due, 'structure')} still running") for c in captions), captions
+    assert (
+        f"Left out: {cohort.unconfirmed_since_origin} have no status recorded since funding ended. "
+        "To bring them in, confirm the status of those with no news on the legacy register."
+    ) in captions
+    # West Yorkshire's one structure closed before funding ended: no confirmation brings it in, but
+    # counting from the structures' start draws its curve
+    at = app("pages/survival.py", partnership="wy-fi")
+    caption = next(c.value for c in at.caption if c.value.startswith("Left out"))
+    assert caption.startswith("Left out: 1 stopped before funding ended.")
+    assert caption.endswith(
+        "To follow those that stopped before funding ended, count months “After the structure started”."
+    )
+    assert any(
+        m.label == "Structures followed" for m in app("pages/survival.py", partnership="wy-fi", origin="start").metric
+    )
+    # filters that select no structure at all: said so, with how to widen them
+    at = app("pages/survival.py", partnership="wy-fi", kind="setback")
+    assert any(i.value.startswith("No structure matches these filters") and "Widen them" in i.value for i in at.info)
+    assert not any("after this starting point" in i.value for i in at.info)
 
 
 @pytest.mark.parametrize("page", ["pages/heatmaps.py", "pages/legacy.py", "pages/import_export.py"])

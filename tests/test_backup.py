@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 import types
 import zipfile
 from pathlib import Path
@@ -17,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import ADMIN, valid_row
+from tests.conftest import ADMIN, ROOT, valid_row
 from tracker import access, backup, entries, interchange, queries
 from tracker.access import Forbidden, Member
 from tracker.cli import main
@@ -343,3 +347,90 @@ def test_a_backup_that_cannot_be_recorded_in_the_audit_log_is_not_kept(original,
         "error: cannot record the backup in the audit log (IO Error: No space left on device); nothing was backed up\n"
     )
     _left(backups, target, given)
+
+
+def start_backup(db: Path, target: Path) -> tuple[subprocess.Popen[str], Path]:
+    """A backup of ``db`` to ``target`` in another process, waiting with its snapshot written in its
+    hidden folder (tests/helpers/crash_worker.py); the process and that folder."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.crash_worker", "backup", str(db), str(target)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline(), proc.stdout.readline()]
+    if not lines[1].startswith("written "):
+        proc.kill()
+        proc.wait()
+        raise AssertionError(lines)
+    return proc, Path(lines[1].removeprefix("written ").strip()).parent
+
+
+def age(path: Path, seconds: float = 3600) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+@pytest.mark.parametrize("given", ["new", "empty"])
+def test_the_hidden_folder_of_a_killed_backup_is_cleared_by_the_next(original, tmp_path, given):
+    """A backup killed half-way left its hidden ``.partial`` folder beside the backups for good, and
+    in a folder given empty, where it is built, the folder was no longer empty: the backup again
+    was refused ("already exists and is not an empty folder") (#7)."""
+    backups, target = _backups_folder(tmp_path, given)
+    proc, holder = start_backup(shutil.copy(original, tmp_path / "copy.duckdb"), target)
+    assert holder.name.endswith(".partial") and holder.parent == (target if given == "empty" else backups)
+    proc.kill()
+    proc.wait()
+    assert holder.is_dir()
+    age(holder)
+    assert main(["backup", str(target), "--db", str(original)]) == 0
+    assert not holder.exists()
+    assert sorted(p.name for p in backups.iterdir()) == ["2026-03-01", "notes.txt"]
+    assert (target / "manifest.json").is_file() and not [p for p in target.iterdir() if p.name.startswith(".")]
+
+
+def test_a_backup_clears_only_hidden_folders_no_running_backup_holds(original, tmp_path):
+    """Two backups at once: each holds a lock on its hidden folder while it runs, which the system
+    lets go when the process ends, killed or not. A folder still held is kept however old it is; so is
+    one made in the last minute (a backup takes its lock a moment after making it) and anything not
+    shaped like a backup's hidden folder."""
+    backups, _ = _backups_folder(tmp_path, "new")
+    proc, running = start_backup(shutil.copy(original, tmp_path / "copy.duckdb"), backups / "2026-03-01")
+    try:
+        age(running)  # a long backup: still its own
+        just_made = backups / ".2026-03-05-k2x9q1z_.partial"
+        (just_made / "2026-03-05").mkdir(parents=True)
+        foreign = backups / ".notes-abcdefgh.partial"
+        foreign.mkdir()
+        (foreign / "mine.txt").write_text("mine")
+        age(foreign)
+        assert main(["backup", str(backups / "2026-03-02"), "--db", str(original)]) == 0
+        assert (running / "2026-03-01" / "manifest.json").is_file()
+        assert just_made.is_dir() and (foreign / "mine.txt").read_text() == "mine"
+    finally:
+        proc.kill()
+        proc.wait()
+    age(just_made)
+    assert main(["backup", str(backups / "2026-03-03"), "--db", str(original)]) == 0
+    assert not running.exists() and not just_made.exists()
+    assert sorted(p.name for p in backups.iterdir()) == [
+        ".notes-abcdefgh.partial",
+        "2026-03-02",
+        "2026-03-03",
+        "notes.txt",
+    ]
+
+
+def test_restore_never_takes_the_hidden_folder_of_an_unfinished_backup(original, tmp_path, capsys):
+    """Killed after its snapshot was written but before it was moved into place (and recorded in the
+    audit log), the hidden folder holds what looks like a whole backup: it is not one."""
+    proc, holder = start_backup(shutil.copy(original, tmp_path / "copy.duckdb"), tmp_path / "bk")
+    proc.kill()
+    proc.wait()
+    assert (holder / "bk" / "manifest.json").is_file()
+    for given in (holder, holder / "bk"):
+        assert main(["restore", str(given), "--db", str(tmp_path / "r.duckdb")]) == 1
+        err = capsys.readouterr().err
+        assert f"error: {given} is an unfinished backup" in err, err
+        assert not (tmp_path / "r.duckdb").exists()

@@ -189,3 +189,56 @@ def test_the_upload_page_uses_the_configured_cap(tmp_path, monkeypatch):
 def test_the_upload_page_imports_through_the_limits():
     page = (ROOT / "pages" / "import_export.py").read_text()
     assert "limits.import_stream(" in page and "importer.import_stream(" not in page
+
+
+def exported(fmt: str, records: list[dict]) -> bytes:
+    """``records`` as the export button writes them in ``fmt``."""
+    if fmt == "csv":
+        return csv_bytes(records)
+    out = io.BytesIO()
+    interchange.WRITERS[fmt](({**r, "mechanisms": [r["mechanisms"]], "sectors": [r["sectors"]]} for r in records), out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", interchange.FORMATS)
+def test_the_progress_bar_runs_against_the_rows_the_file_holds(fmt):
+    """The upload page's bar ran against the newlines in the file: in a Parquet file (or XLSX's zip)
+    they are bytes of compressed data, so the bar said nothing about how far the check had got (#2)."""
+    stream = io.BytesIO(exported(fmt, rows(1200)))
+    assert limits.expected_rows(stream, fmt) == 1200
+    assert stream.tell() == 0  # the importer reads it next
+
+
+def test_parquet_gives_its_rows_from_its_metadata():
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = [{**r, "mechanisms": [r["mechanisms"]], "sectors": [r["sectors"]]} for r in rows(2500)]
+    out = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(records), out, row_group_size=1000)  # three row groups
+    data = out.getvalue()
+    assert data.count(b"\n") != 2500
+    assert limits.expected_rows(io.BytesIO(data), "parquet") == 2500
+    assert limits.expected_rows(io.BytesIO(b"PAR1 not parquet PAR1"), "parquet") is None
+
+
+def test_json_records_are_counted_only_when_that_is_cheap_and_sure():
+    """A JSON file's records are counted when each starts its own line (as the export and pretty
+    printers write them): a line of JSON starts outside any text, so a brace first on a line opens a
+    record. Otherwise (one line, a brace in a text) only reading the whole file could tell: no guess."""
+    import json
+
+    records = json.loads(exported("json", rows(300)))
+    for text in (json.dumps(records, indent=4), json.dumps(records, indent="\t"), "[" + json.dumps(records)[1:]):
+        assert limits.expected_rows(io.BytesIO(text.replace("}, {", "},\r\n{").encode()), "json") == 300
+    assert limits.expected_rows(io.BytesIO(b"\xef\xbb\xbf" + json.dumps(records, indent=2).encode()), "json") == 300
+    one_line = json.dumps(records).encode()
+    assert one_line.count(b"\n") == 0
+    assert limits.expected_rows(io.BytesIO(one_line), "json") is None
+    braces = exported("json", rows(300, description="Board {renamed}"))
+    assert limits.expected_rows(io.BytesIO(braces), "json") is None
+
+
+def test_the_upload_page_runs_its_progress_against_the_expected_rows():
+    page = (ROOT / "pages" / "import_export.py").read_text()
+    assert "limits.expected_rows(" in page and 'count(b"\\n")' not in page

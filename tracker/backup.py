@@ -4,7 +4,9 @@
 ``EXPORT DATABASE 'DIR' (FORMAT parquet)`` inside one read transaction, so every table comes
 from the same moment; ``manifest.json`` records the schema version, the row count and SHA-256
 of every table file, and the time. It is built in a hidden folder beside DIR and moved into
-place only when complete, so a failed backup leaves nothing. ``python -m tracker restore DIR``
+place only when complete, so a failed backup leaves nothing; the hidden folder of one killed half-way
+is removed by the next backup beside it once no running backup holds it (:func:`clear_unfinished`),
+and is never restored. ``python -m tracker restore DIR``
 (or the zip the Admin page downloads) rebuilds a database from it: only into a new or empty file, creating the
 schema from this tracker's own migrations up to the backup's version, loading each table
 from its Parquet file (no SQL from the backup is run), checking the counts, and migrating
@@ -22,9 +24,11 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -40,6 +44,12 @@ from tracker.store import Store, StoreError, migration_sql, migrations, utcnow
 MANIFEST = "manifest.json"
 FORMAT = "systems-change-tracker-backup"
 FORMAT_VERSION = 1
+
+
+_HOLDER = re.compile(r"\.(?P<name>.+)-[a-z0-9_]{8}\.partial")
+"""The hidden folder a backup is built in (``tempfile.mkdtemp``'s name), holding only a folder named ``name``."""
+STALE_AFTER = 60.0
+"""Seconds a hidden folder no backup holds is left alone: a backup locks its folder a moment after making it."""
 
 
 class BackupError(Exception):
@@ -142,6 +152,9 @@ def create(store: Store, directory: str | Path, actor: Member | None = None) -> 
     if actor is not None:
         require_admin(actor, "make backups")
     target = Path(directory)
+    clear_unfinished(target.parent)
+    if target.is_dir():
+        clear_unfinished(target)  # where a backup into this folder, given empty, was built
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} already exists and is not an empty folder; choose a new folder for the backup")
     existed = target.exists()
@@ -153,6 +166,11 @@ def create(store: Store, directory: str | Path, actor: Member | None = None) -> 
         raise BackupError(
             f"cannot write the backup to {target}: {exc.strerror or exc}; nothing was backed up"
         ) from None
+    held: int | None
+    try:
+        held = _hold(holder)  # until this backup ends, however it ends: no other backup clears the folder
+    except OSError:  # a file system without such locks (NFS takes none on a folder): none can take it then
+        held = None
     building = holder / (target.name or "backup")
     placed: list[Path] = []  # what this backup put in place, the only things it may remove
     try:
@@ -189,7 +207,61 @@ def create(store: Store, directory: str | Path, actor: Member | None = None) -> 
         raise
     finally:
         shutil.rmtree(holder, ignore_errors=True)
+        if held is not None:
+            os.close(held)
     return manifest
+
+
+def _hold(folder: Path, wait: bool = True) -> int:
+    """Lock ``folder`` (an open descriptor holding an exclusive ``flock``; close it to let go).
+
+    The system lets go of the lock when the process ends, killed or not, so a hidden folder whose lock
+    can be taken belongs to no running backup. Without ``wait``, raise ``BlockingIOError`` when held.
+    """
+    import fcntl  # POSIX: the tracker runs on Linux
+
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def clear_unfinished(folder: Path) -> list[Path]:
+    """Remove the hidden folders in ``folder`` that backups which did not complete (killed, or the
+    machine stopped) left behind; return them.
+
+    One is removed only when it is a backup's hidden folder (``.NAME-xxxxxxxx.partial`` holding at most
+    a folder ``NAME``), no running backup holds its lock (each holds its own until it ends) and it has
+    not changed for :data:`STALE_AFTER` seconds, so a backup running beside this one keeps its folder.
+    """
+    cleared: list[Path] = []
+    try:
+        found = [(p, m["name"]) for p in folder.iterdir() if (m := _HOLDER.fullmatch(p.name))]
+    except OSError:
+        return cleared
+    for path, name in found:
+        try:
+            if path.is_symlink() or not path.is_dir() or time.time() - path.stat().st_mtime < STALE_AFTER:
+                continue
+            if any(p.name != name for p in path.iterdir()):
+                continue  # not shaped like a backup's hidden folder: not ours to remove
+            held = _hold(path, wait=False)
+        except OSError:  # held by a running backup (BlockingIOError), gone, or no locks here: kept
+            continue
+        try:
+            shutil.rmtree(path, ignore_errors=True)
+            cleared.append(path)
+        finally:
+            os.close(held)
+    return cleared
+
+
+def unfinished(path: Path) -> bool:
+    """True when ``path`` is, or is inside, the hidden folder of a backup that did not complete."""
+    return any(_HOLDER.fullmatch(part) for part in path.absolute().parts)
 
 
 def _write(store: Store, folder: Path) -> tuple[Manifest, dict[str, int]]:
@@ -325,6 +397,11 @@ def restore(source: str | Path, db: str | Path, settings: Settings | None = None
     source, target = Path(source), Path(db)
     if not source.exists():
         raise BackupError(f"no such backup: {source}")
+    if unfinished(source):  # even with a manifest: never moved into place nor recorded in the audit log
+        raise BackupError(
+            f"{source} is an unfinished backup (the hidden folder of a backup that did not complete); "
+            "restore a complete backup, or make a new one"
+        )
     wal = target.with_name(target.name + ".wal")
     if wal.exists() or not _is_empty_database(target):
         raise BackupError(

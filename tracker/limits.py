@@ -10,7 +10,8 @@ would still tie up the store for minutes. Two limits, both in :class:`tracker.co
 
 :func:`import_stream` and :func:`import_file` check them and then call the importer; a refused
 file gives an ordinary :class:`~tracker.importer.ImportReport` with one problem saying which
-limit, by how much, and what to do. Nothing is stored.
+limit, by how much, and what to do. Nothing is stored. :func:`expected_rows` counts a file's rows
+as cheaply, for the upload page's progress bar.
 """
 
 from __future__ import annotations
@@ -145,6 +146,48 @@ def _count_until(stream: IO[bytes], fmt: str, limit: int) -> int | None:
         return count
     except InvalidInput:
         return None  # the importer reports the file's own problem
+    finally:
+        stream.seek(0)
+
+
+_JSON_RECORD_LINE = re.compile(rb"[\r\n][ \t]*\{")
+
+
+def _json_records(stream: IO[bytes]) -> int | None:
+    """The records of a JSON list whose records each start a line (as the export and pretty printers
+    write them), else ``None``. A line of JSON starts outside any text (a string cannot hold a line
+    break), so a brace first on a line opens a record; the count is sure when every brace in the file
+    is one of those (or the first record's, on the line of the list's "[")."""
+    data = stream.read()
+    body = data.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    if not body.startswith(b"["):
+        return None
+    records = len(_JSON_RECORD_LINE.findall(body)) + body[1:].lstrip(b" \t").startswith(b"{")
+    return records if records == body.count(b"{") else None
+
+
+def expected_rows(stream: IO[bytes], fmt: str) -> int | None:
+    """How many rows (records) the importer will read from ``stream``, for a progress bar to run
+    against, or ``None`` when that cannot be known without reading them all (#2): Parquet's metadata,
+    XLSX's <row> elements, CSV's lines (a line break inside a cell counts one too many) and JSON's
+    records when each starts a line. The stream is left at its start."""
+    stream.seek(0)
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(stream).metadata.num_rows)
+        if fmt == "xlsx":
+            bound = _xlsx_bound(stream)
+            return None if bound is None else max(bound - 1, 0)  # less the header
+        if fmt == "json":
+            return _json_records(stream)
+        lines = _line_bound(stream)
+        stream.seek(-1, 2)
+        ended = stream.read(1) in (b"\n", b"\r")  # a last line break starts no row
+        return max(lines - 1 - ended, 0)  # less the header
+    except Exception:  # pyarrow raises many kinds for damaged files; the importer explains
+        return None
     finally:
         stream.seek(0)
 

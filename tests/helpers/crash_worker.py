@@ -6,12 +6,16 @@
 ``python -m tests.helpers.crash_worker save DB PREFIX`` saves single entries for ever, alternately a
 new one (``PREFIX-N``) and an edit of ``anchor``, printing ``saved ID VERSION`` after each save returned.
 
+``python -m tests.helpers.crash_worker backup DB DIR`` backs DB up to DIR and stops once the snapshot
+is written in its hidden folder, printing ``written FOLDER``, to be killed there (tests/test_backup.py).
+
 Every line is flushed at once, so what the parent reads is what had happened when it killed.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
 from tests.conftest import valid_row
 from tracker.access import system_member
@@ -36,6 +40,21 @@ def main(argv: list[str]) -> int:
         store.close()
         say("closed")
         return 0 if report.ok else 1
+    if mode == "backup":
+        from tracker import backup
+
+        write = backup._write
+
+        def write_then_wait(store: Store, folder: object) -> object:
+            written = write(store, folder)
+            say(f"written {folder}")
+            time.sleep(600)  # killed here, the snapshot complete but not yet moved into place
+            return written
+
+        backup._write = write_then_wait  # type: ignore[assignment]
+        backup.create(store, argv[2], actor)
+        say("backed up")
+        return 0
     prefix, number = argv[2], 0
     while True:
         number += 1
