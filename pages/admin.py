@@ -39,6 +39,16 @@ def report(action, *args, done: str, fields: dict[str, str] | None = None) -> No
         st.rerun()
 
 
+# The partnership form's labels, by the columns its problems name (#4: "Name: …", not "column name: …").
+PARTNERSHIP_FIELDS = {
+    "slug": "Slug",
+    "name": "Name",
+    "programme": "Programme",
+    "area": "Area",
+    "start_date": "Start",
+    "end_date": "Funding ended",
+}
+
 if done := st.session_state.pop("admin_done", None):
     st.success(_ui.inert(done), icon=":material/check_circle:")
 
@@ -169,7 +179,7 @@ if partnerships_tab.open:
                 data = admin.with_stored_dates(store, {**data, "start_date": start, "end_date": end})
                 if still_funded:
                     data["end_date"] = None
-                report(admin.save_partnership, data, done=f"Saved {name}.")
+                report(admin.save_partnership, data, done=f"Saved {name}.", fields=PARTNERSHIP_FIELDS)
 
 if taxonomy_tab.open:
     with taxonomy_tab:
@@ -205,18 +215,40 @@ if taxonomy_tab.open:
             if not which and (rename or retire or bring_back or delete):
                 st.error("Nothing was changed: choose a term first.", icon=":material/error:")
             elif which and rename:
-                report(admin.rename_term, vocabulary, which, new_label, done=f"Renamed to “{new_label}”.")
+                report(
+                    admin.rename_term,
+                    vocabulary,
+                    which,
+                    new_label,
+                    done=f"Renamed to “{new_label}”.",
+                    fields={"slug": "Term", "label": "New label"},
+                )
             elif which and (retire or bring_back):
-                report(admin.set_retired, vocabulary, which, retire, done="Retired." if retire else "Back in use.")
+                report(
+                    admin.set_retired,
+                    vocabulary,
+                    which,
+                    retire,
+                    done="Retired." if retire else "Back in use.",
+                    fields={"slug": "Term"},
+                )
             elif which and delete:
-                report(admin.delete_term, vocabulary, which, done="Deleted.")
+                report(admin.delete_term, vocabulary, which, done="Deleted.", fields={"slug": "Term"})
         with right, st.form("add_term"):
             st.subheader("Add a term")
             new_slug = st.text_input("Slug", placeholder="lower-case-with-hyphens")
             label = st.text_input("Label")
             group = st.text_input("Group (mechanisms)", placeholder="e.g. Mechanisms for change")
             if st.form_submit_button("Add term", type="primary"):
-                report(admin.add_term, vocabulary, new_slug, label, group or None, done=f"Added “{label}”.")
+                report(
+                    admin.add_term,
+                    vocabulary,
+                    new_slug,
+                    label,
+                    group or None,
+                    done=f"Added “{label}”.",
+                    fields={"slug": "Slug", "label": "Label", "grp": "Group (mechanisms)"},
+                )
 
 if audit_tab.open:
     with audit_tab:

@@ -218,6 +218,35 @@ def test_a_term_action_without_a_term_chosen_says_so_and_keeps_the_label(db):
     assert next(t for t in at.text_input if t.label == "New label").value == "Leadership and vision"
 
 
+@pytest.mark.parametrize(
+    ("tab", "form", "button", "says"),
+    [
+        (
+            "Partnerships",
+            {"Slug": "voices-two", "Name": "VOICES", "Programme": "Fulfilling Lives", "Area": "Stoke"},
+            "Save partnership",
+            "Name: another partnership ('voices') already has this name",
+        ),
+        ("Taxonomy", {"Slug": "Peer Mentoring", "Label": "Peer mentoring"}, "Add term", "Slug: use lower-case letters"),
+    ],
+    ids=["partnership", "term"],
+)
+def test_admin_forms_name_the_field_as_the_form_labels_it(db, tab, form, button, says):
+    """Problems on the partnership and taxonomy forms name the field by its label, not its column."""
+    at = app("pages/admin.py")
+    at.session_state["admin_view"] = tab
+    at.run()
+    fields = {t.label: t for t in at.text_input}
+    for label, value in form.items():
+        fields[label].input(value)
+    next(b for b in at.button if b.label == button).click().run()
+    assert not at.exception, at.exception
+    errors = [plain(e.value) for e in at.error]
+    assert any(says in e for e in errors), errors
+    assert not any("column " in e for e in errors), errors
+    assert {label: t.value for label, t in ((t.label, t) for t in at.text_input) if label in form} == form
+
+
 def test_remove_member_without_a_member_chosen_says_so(db):
     at = app("pages/admin.py")
     next(b for b in at.button if b.label == "Remove member").click().run()
