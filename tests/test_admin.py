@@ -240,3 +240,22 @@ def test_a_partnership_slug_that_is_not_allowed_says_what_is(store, slug):
         )
     ]
     assert len(admin.partnerships(store)) == before
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "says"),
+    [
+        ("name", "Voices\nTwo", "must be a single line (it contains a line break or tab)"),
+        ("programme", "Fulfilling\tLives", "must be a single line (it contains a line break or tab)"),
+        ("area", "Stoke\x07", "contains a control character (invisible code); retype or remove it"),
+    ],
+)
+def test_a_partnership_name_programme_or_area_on_more_than_one_line_is_refused(store, column, value, says):
+    """A partnership's name, programme and area are one line each, as entries' titles and members'
+    names are: a line break split the name in the legacy register, the CSV download and the pack."""
+    before = len(admin.partnerships(store))
+    data = {"slug": "voices-two", "name": "Voices Two", "programme": "P", "area": "A", column: value}
+    with pytest.raises(InvalidInput) as refused:
+        admin.save_partnership(store, ADMIN, data)
+    assert [(p.column, p.message) for p in refused.value.problems] == [(column, says)]
+    assert len(admin.partnerships(store)) == before

@@ -175,6 +175,12 @@ class Partnership(BaseModel):
             )
         return value
 
+    @field_validator("name", "programme", "area")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        # one line each, as titles and members' names: a line break split the register and the CSV
+        return _check_text(value, multiline=False)
+
     @model_validator(mode="after")
     def _ends_after_start(self) -> Partnership:
         if self.start_date and self.end_date and self.end_date < self.start_date:
