@@ -41,6 +41,57 @@ def test_a_frame_read_through_arrow_is_the_frame_duckdb_gives(sql: str) -> None:
     assert list(got.columns) == list(expected.columns)
 
 
+class _NoDf:
+    """A cursor that refuses DuckDB's ``.df()``: a read that still uses it fails."""
+
+    def __init__(self, cursor):
+        self._cursor = cursor
+
+    def execute(self, *args, **kwargs):
+        self._cursor.execute(*args, **kwargs)
+        return self
+
+    def df(self):
+        raise AssertionError("a read made its frame with .df(), not through Arrow")
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+def test_the_pages_reads_make_their_frames_through_arrow(tmp_path, monkeypatch) -> None:
+    """Every read a dashboard page makes goes through to_frame: with .df() refused, they still answer
+    (with .df() they fail), and their text columns are Arrow-backed."""
+    from tests.conftest import ADMIN
+    from tracker import admin, links, queries, survival, verification
+    from tracker.filters import Filters
+    from tracker.importer import import_file
+
+    with Store(tmp_path / "t.duckdb") as store:
+        assert import_file(store, store.settings.sample, actor=ADMIN).ok
+        real = Store.cursor
+        monkeypatch.setattr(Store, "cursor", lambda self, **kw: _NoDf(real(self, **kw)))
+        f = Filters()
+        frames = [
+            queries.timeline(store, f, "partnership")[0],
+            queries.timeline(store, f, "structure", max_rows=3)[0],
+            queries.status_segments(store, f),
+            queries.heatmap(store, f, "partnership", "typology"),
+            queries.entry_list(store, f, limit=10),
+            queries.legacy_summary(store, f),
+            queries.structures(store, f),
+            queries.year_counts(store, f),
+            verification.register(store, f, limit=verification.PAGE_ROWS),
+            verification.due(store, f),
+            survival.cohort(store, f, origin="start").structures,
+            links.links(store),
+            admin.partnerships(store),
+            admin.term_usage(store, "typology"),
+        ]
+    titles = frames[0]["title"]
+    assert len(titles) > 50 and isinstance(titles.array, pd.arrays.ArrowStringArray)
+    assert all(isinstance(frame, pd.DataFrame) for frame in frames)
+
+
 def test_text_stays_in_arrow_buffers(tmp_path) -> None:
     """The reason for reading through Arrow: text columns are Arrow-backed strings, not a Python
     object per value (DuckDB's .df() made one per value while holding the interpreter lock)."""
@@ -49,17 +100,3 @@ def test_text_stays_in_arrow_buffers(tmp_path) -> None:
     got = to_frame(con.execute(sql))
     assert isinstance(got["title"].array, pd.arrays.ArrowStringArray)
     assert got["title"].iloc[4999] == "title 4999"
-
-
-def test_the_stores_reads_use_it(tmp_path) -> None:
-    """A real tracker read (the timeline of the demo data) comes back with text held in Arrow."""
-    from tests.conftest import ADMIN
-    from tracker import queries
-    from tracker.filters import Filters
-    from tracker.importer import import_file
-
-    with Store(tmp_path / "t.duckdb") as store:
-        assert import_file(store, store.settings.sample, actor=ADMIN).ok
-        points, binned = queries.timeline(store, Filters(), "partnership")
-    assert not binned and len(points) > 50
-    assert isinstance(points["title"].array, pd.arrays.ArrowStringArray)
