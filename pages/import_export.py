@@ -8,6 +8,7 @@ from pages import _ui
 from tracker import app_state, importer, interchange, limits, queries
 from tracker.entries import Conflict
 from tracker.errors import Problem
+from tracker.wording import quantity
 
 _ui.frame_guard()
 
@@ -100,7 +101,7 @@ else:
             },
         )
         if report.more_problems:
-            st.caption(f"… and {report.more_problems:,} more problems not listed.")
+            st.caption(f"… and {quantity(report.more_problems, 'more problem')} not listed.")
     else:
         st.success(
             f"**{_ui.inert(upload.name)}** is valid. If you import it: {report.summary()}.", icon=":material/task_alt:"

@@ -40,7 +40,7 @@ def test_import_exit_codes(capsys, db, write_file):
 
 def test_import_names_a_json_or_parquet_record_by_its_place_in_the_file(capsys, db, tmp_path):
     """A problem in a JSON or Parquet file is in its N-th record, the first being record 1: the
-    message says "record N", as the summary says "record(s)". It said "row N", as if the file had a
+    message says "record N", as the summary says "records". It said "row N", as if the file had a
     header row like a spreadsheet, where row 2 is the first entry."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -51,24 +51,24 @@ def test_import_names_a_json_or_parquet_record_by_its_place_in_the_file(capsys, 
     assert code == 1
     assert err.splitlines() == [
         "record 2, column kind: unknown kind 'setbak' — did you mean 'setback'?",
-        "1 problem(s) found in 3 record(s); nothing was stored",
+        "1 problem found in 3 records; nothing was stored",
     ]
     (tmp_path / "in.json").write_text(json.dumps([{**records[1], "notes": "x"}, records[0], records[0]]))
     code, _, err = run(capsys, "import", tmp_path / "in.json", "--db", db)
-    assert err.splitlines()[0] == "record 1: unknown field(s): notes"
+    assert err.splitlines()[0] == "record 1: unknown field: notes"
     records[1]["kind"] = "setback"
     pq.write_table(pa.Table.from_pylist(records), tmp_path / "in.parquet")
     code, _, err = run(capsys, "import", tmp_path / "in.parquet", "--db", db)
     assert code == 1
     assert err.splitlines() == [
         "record 3, column id: id 'a' is used on records 1, 3; ids must be unique",
-        "1 problem(s) found in 3 record(s); nothing was stored",
+        "1 problem found in 3 records; nothing was stored",
     ]
 
 
 def test_import_dry_run_stores_nothing(capsys, db, write_file):
     code, out, _ = run(capsys, "import", write_file([valid_row()]), "--dry-run", "--db", db)
-    assert code == 0 and out.startswith("dry run: 1 row(s) read: 1 would be created")
+    assert code == 0 and out.startswith("dry run: 1 row read: 1 would be created, 0 would be updated, 0 unchanged")
     code, out, _ = run(capsys, "summary", "--by", "kind", "--format", "json", "--db", db)
     assert json.loads(out) == []
 

@@ -180,7 +180,7 @@ def test_problem_list_is_capped_but_counted(tmp_path, write_file):
     with Store(settings.db, settings) as capped:
         report = import_file(capped, write_file([valid_row(id=f"r{i}", kind="x") for i in range(25)]), actor=ADMIN)
         assert len(report.problems) == 10 and report.more_problems == 15
-        assert report.summary().startswith("25 problem(s) found in 25 row(s)")
+        assert report.summary().startswith("25 problems found in 25 rows")
 
 
 def test_import_applies_in_one_transaction(store, write_file, monkeypatch):
@@ -314,12 +314,12 @@ def test_rows_refused_for_their_number_of_cells_are_counted_as_read(store, write
     content = csv_bytes([]) + b"a,b,c\r\n" + body + body.rstrip() + b",extra\r\n"
     report = import_file(store, write_file(content), actor=ADMIN)
     assert [p.row for p in report.problems] == [2, 4]
-    assert report.summary() == "2 problem(s) found in 3 row(s); nothing was stored"
+    assert report.summary() == "2 problems found in 3 rows; nothing was stored"
     report = import_file(store, write_file(csv_bytes([]) + b"a,b,c\r\n"), actor=ADMIN)
-    assert report.summary() == "1 problem(s) found in 1 row(s); nothing was stored"
+    assert report.summary() == "1 problem found in 1 row; nothing was stored"
     record = {**valid_row(id="j"), "notes": "x"}
     report = import_file(store, write_file(json.dumps([record]).encode(), name="in.json"), actor=ADMIN)
-    assert report.summary() == "1 problem(s) found in 1 record(s); nothing was stored"
+    assert report.summary() == "1 problem found in 1 record; nothing was stored"
     assert count(store) == 0
 
 
@@ -338,3 +338,33 @@ def test_a_number_given_for_a_title_in_json_or_parquet_is_stored_as_its_text(sto
     report = import_file(store, path, actor=ADMIN)
     assert report.ok, [str(p) for p in report.problems]
     assert (get_entry(store, "j1").title, get_entry(store, "p1").title) == ("2.5", "0.25")  # type: ignore[union-attr]
+
+
+def test_the_summary_reads_as_a_sentence_with_counts_and_verbs_that_agree(store, write_file):
+    """What the import page and the CLI say: "1 row read: 1 was created…", "3 rows read: … 2 were
+    updated…", "1 problem found in 2 rows". It said "1 row(s) read: 1 were created, 0 were updated"."""
+    report = import_file(store, write_file([valid_row(id="a")]), actor=ADMIN, dry_run=True)
+    assert report.summary() == "1 row read: 1 would be created, 0 would be updated, 0 unchanged"
+    report = import_file(store, write_file([valid_row(id="a")]), actor=ADMIN)
+    assert report.summary() == "1 row read: 1 was created, 0 were updated, 0 unchanged"
+    rows = [valid_row(id="a", title="Changed"), valid_row(id="b"), valid_row(id="c")]
+    import_file(store, write_file([valid_row(id="b")]), actor=ADMIN)
+    report = import_file(store, write_file(rows), actor=ADMIN)
+    assert report.summary() == "3 rows read: 1 was created, 1 was updated, 1 unchanged"
+    report = import_file(store, write_file([valid_row(id="d", kind="x"), valid_row(id="e")]), actor=ADMIN)
+    assert report.summary() == "1 problem found in 2 rows; nothing was stored"
+
+
+def test_header_problems_say_column_or_columns_as_there_are_one_or_several(store, write_file):
+    """ "unknown column in the header: 'weather'", "missing columns in the header: …", "unknown field:
+    notes": not "column(s)"."""
+    header = csv_bytes([valid_row(id="a")]).split(b"\r\n", 1)
+    one_unknown = header[0] + b",weather\r\n" + header[1].rstrip(b"\r\n") + b",x\r\n"
+    report = import_file(store, write_file(one_unknown), actor=ADMIN)
+    assert [p.message for p in report.problems] == ["unknown column in the header: 'weather'"]
+    two_unknown = header[0] + b",weather,colour\r\n" + header[1].rstrip(b"\r\n") + b",x,y\r\n"
+    report = import_file(store, write_file(two_unknown), actor=ADMIN)
+    assert [p.message for p in report.problems] == ["unknown columns in the header: 'weather', 'colour'"]
+    record = {**valid_row(id="j"), "notes": "x", "more": "y"}
+    report = import_file(store, write_file(json.dumps([record]).encode(), name="in.json"), actor=ADMIN)
+    assert [p.message for p in report.problems] == ["unknown fields: more, notes"]

@@ -62,7 +62,7 @@ def test_semicolon_delimiter_is_explained():
 def test_missing_and_unknown_columns_are_named():
     header = [c for c in COLUMNS if c not in ("typology", "sectors")] + ["sector", "notes"]
     message = problem_text(",".join(header).encode() + b"\r\n")
-    assert "missing column(s) in the header: typology, sectors" in message
+    assert "missing columns in the header: typology, sectors" in message
     assert "'sector' (did you mean 'sectors'?)" in message
     assert "'notes'" in message
 

@@ -24,6 +24,7 @@ from tracker.entries import Conflict
 from tracker.errors import InvalidInput
 from tracker.importer import ImportReport
 from tracker.store import Store, StoreError
+from tracker.wording import quantity
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -62,7 +63,7 @@ def _print_report(report: ImportReport) -> None:
     for problem in report.problems:
         print(problem, file=out)
     if report.more_problems:
-        print(f"… and {report.more_problems} more problem(s)", file=out)
+        print(f"… and {quantity(report.more_problems, 'more problem')}", file=out)
     prefix = "dry run: " if report.dry_run and report.ok else ""
     print(prefix + report.summary(), file=out)
 

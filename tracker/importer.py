@@ -23,6 +23,7 @@ from tracker.errors import InvalidInput, Problem, problems
 from tracker.fastpath import FastCheck
 from tracker.models import EntryIn
 from tracker.store import Store
+from tracker.wording import agree, quantity
 
 Progress = Callable[[int], None]
 FAST_PATH = True
@@ -50,14 +51,15 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line for people: what happened, or why nothing did."""
+        read = quantity(self.rows_read, self.unit)
         if not self.ok:
-            total = len(self.problems) + self.more_problems
-            return f"{total} problem(s) found in {self.rows_read} {self.unit}(s); nothing was stored"
-        verb = "would be" if self.dry_run else "were"
-        return (
-            f"{self.rows_read} {self.unit}(s) read: {self.created} {verb} created, {self.updated} "
-            f"{verb} updated, {self.unchanged} unchanged"
-        )
+            return f"{quantity(len(self.problems) + self.more_problems, 'problem')} found in {read}; nothing was stored"
+
+        def done(count: int, what: str) -> str:
+            return f"{count:,} {'would be' if self.dry_run else agree(count, 'was', 'were')} {what}"
+
+        changed = f"{done(self.created, 'created')}, {done(self.updated, 'updated')}"
+        return f"{read} read: {changed}, {self.unchanged:,} unchanged"
 
 
 class _Collector:

@@ -158,13 +158,19 @@ def _check_header(header: list[str], unit: str, at: int = 1) -> list[str]:
         label = name or f"(empty header in column {i + 1})"
         unknown.append(f"'{label}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
     if unknown:
-        problems.append(Problem(where, None, "unknown column(s) in the header: " + ", ".join(unknown)))
+        problems.append(
+            Problem(
+                where,
+                None,
+                f"unknown {'column' if len(unknown) == 1 else 'columns'} in the header: " + ", ".join(unknown),
+            )
+        )
     if missing:
         problems.append(
             Problem(
                 where,
                 None,
-                "missing column(s) in the header: "
+                f"missing {'column' if len(missing) == 1 else 'columns'} in the header: "
                 + ", ".join(missing)
                 + ". The header must name: "
                 + ", ".join(REQUIRED_COLUMNS)
@@ -735,7 +741,14 @@ def _json_rows(stream: IO[bytes]) -> RowSource:
                 given[name], keys[name] = str(k), v
             unknown = sorted(set(keys) - set(COLUMNS))
             if unknown:
-                found.append(Problem(i, None, f"unknown field(s): {', '.join(unknown)}", source.unit))
+                found.append(
+                    Problem(
+                        i,
+                        None,
+                        f"unknown {'field' if len(unknown) == 1 else 'fields'}: {', '.join(unknown)}",
+                        source.unit,
+                    )
+                )
             if found:
                 source.problems.extend(found)
                 source.refused += 1
