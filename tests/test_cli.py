@@ -291,6 +291,8 @@ def test_a_name_that_is_not_allowed_is_an_error_and_nothing_changes(capsys, db):
     usage = {  # a name or --clear, one of them
         "one of the arguments NAME --clear is required": ["jo@example.org"],
         "argument --clear: not allowed with argument NAME": ["jo@example.org", "Jo", "--clear"],
+        # the name after --clear: argparse said "unrecognized arguments: Jo", with the usage of the whole tool
+        "member rename: error: argument --clear: not allowed with argument NAME": ["jo@example.org", "--clear", "Jo"],
     }
     for says, argv in usage.items():
         with pytest.raises(SystemExit) as exit_:

@@ -200,6 +200,23 @@ def cmd_member(args: argparse.Namespace) -> int:
         return EXIT_OK
 
 
+class _Clear(argparse.Action):
+    """``--clear``, which takes no value: a name after it ("rename EMAIL --clear Jo") is refused as one
+    before it is, not left to argparse's "unrecognized arguments" for the whole tool."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: Any = None) -> None:
+        if values is not None:
+            parser.error("argument --clear: not allowed with argument NAME")
+        setattr(namespace, self.dest, True)
+
+
+class _RenameHelp(argparse.HelpFormatter):
+    """Help that shows ``--clear`` as the flag it is (it takes a value only to refuse one)."""
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        return "--clear" if isinstance(action, _Clear) else super()._format_action_invocation(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and for the README's usage text)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -267,11 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=access.ROLES)
     add.add_argument("--partnership", action="append", metavar="NAME", help="for editors; repeat for several")
     add.add_argument("--name", help="the member's name as shown to people (default: keep the stored one)")
-    rename = actions.add_parser("rename", parents=[after], help="change a member's name only, or clear it")
+    rename = actions.add_parser(
+        "rename",
+        parents=[after],
+        help="change a member's name only, or clear it",
+        usage="%(prog)s [-h] [--db PATH] EMAIL (NAME | --clear)",
+        formatter_class=_RenameHelp,
+    )
     rename.add_argument("email", metavar="EMAIL")
     named = rename.add_mutually_exclusive_group(required=True)
     named.add_argument("name", metavar="NAME", nargs="?", help="the new name")
-    named.add_argument("--clear", action="store_true", help="take the stored name away")
+    named.add_argument("--clear", action=_Clear, nargs="?", default=False, help="take the stored name away")
     listing = actions.add_parser("list", parents=[after], help="list members")
     listing.add_argument("--format", choices=("table", "json", "csv"), default="table")
     remove = actions.add_parser("remove", parents=[after], help="remove a member")
