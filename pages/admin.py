@@ -65,6 +65,7 @@ if members_tab.open:
             "change entries of their own partnerships only. People who sign in without being a member see "
             "only a request-access page."
         )
+        members = app_state.read(access.list_members)
         rows = [
             {
                 "email": m.email,
@@ -72,9 +73,10 @@ if members_tab.open:
                 "role": m.role,
                 "partnerships": ", ".join(vocab["partnership"].label(p) for p in sorted(m.partnerships)),
             }
-            for m in app_state.read(access.list_members)
+            for m in members
         ]
         names = {r["email"]: r["name"] for r in rows}
+        described = {m.email: m.describe() for m in members}  # "Jo Smith <jo@example.org> (viewer)"
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch")
         else:
@@ -136,10 +138,17 @@ if members_tab.open:
                     )
         with st.form("remove_member"):
             st.subheader("Remove a member")
-            gone = st.selectbox("Member", [r["email"] for r in rows], index=None, placeholder="Choose a member")
+            gone = st.selectbox(
+                "Member",
+                list(described),
+                index=None,
+                placeholder="Choose a member",
+                format_func=lambda e: described.get(e, e),
+                key="remove_member",
+            )
             if st.form_submit_button("Remove member"):
                 if gone:
-                    report(access.remove_member, gone, done=f"Removed {gone}.")
+                    report(access.remove_member, gone, done=f"Removed {described.get(gone, gone)}.")
                 else:
                     st.error("Nothing was changed: choose a member first.", icon=":material/error:")
 

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ADMIN, ROOT, csv_bytes, valid_row
-from tracker import charts, queries, survival, verification
+from tracker import access, charts, queries, survival, verification
 from tracker.config import Settings
 from tracker.filters import Filters
 from tracker.importer import import_file
@@ -252,6 +252,22 @@ def test_remove_member_without_a_member_chosen_says_so(db):
     next(b for b in at.button if b.label == "Remove member").click().run()
     assert not at.exception, at.exception
     assert any("choose a member first" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_the_remove_member_form_names_each_member_as_the_rename_form_does(db):
+    """Two members with names: the remove list offered bare email addresses, so an admin choosing whom
+    to take off the tracker could not see the name or role of the person behind one (#4)."""
+    with Store(str(db), Settings(db=str(db))) as store:
+        access.save_member(store, ADMIN, {"email": "jo@example.org", "role": "viewer", "name": "Jo Smith"})
+        access.save_member(store, ADMIN, {"email": "kim@example.org", "role": "viewer"})
+    at = app("pages/admin.py")
+    gone = at.selectbox(key="remove_member")
+    assert {"Jo Smith <jo@example.org> (viewer)", "kim@example.org (viewer)"} <= set(gone.options), gone.options
+    gone.set_value("jo@example.org")
+    next(b for b in at.button if b.label == "Remove member").click().run()
+    assert not at.exception, at.exception
+    assert any("Removed Jo Smith <jo@example.org> (viewer)." in plain(s.value) for s in at.success)
+    assert "jo@example.org" not in [m[0] for m in _members(db)]
 
 
 def _members(db):
