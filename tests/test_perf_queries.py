@@ -112,7 +112,8 @@ def test_the_stored_register_follows_every_kind_of_write(demo, write_file, monke
 def test_the_migration_fills_the_register_as_the_code_computes_it(demo, write_file):
     """The register as 0005 first filled it (and old code kept it), brought up to date by the
     migrations that refill it since: 0012 (last confirmed as edited), 0013 (the latest entry of
-    overlapping dates, #8). The demo has no overlapping dates; these structures do, in both orders."""
+    overlapping dates, #8), 0015 (confirmed by the current run, closures dated from run_from). The demo
+    has no overlapping dates; these structures do, in both orders."""
     rows = [
         valid_row(id="o1", structure="Closed last", date="2023-06", status="continuing"),
         valid_row(id="o2", structure="Closed last", date="2023", kind="setback", status="decommissioned"),
@@ -133,8 +134,8 @@ def test_the_migration_fills_the_register_as_the_code_computes_it(demo, write_fi
             cur.execute(next(SCHEMAS_DIR.glob(f"{migration}_*.sql")).read_text())
     old = stored(demo)
     assert old != before  # the old rule: both "Continuing since 2023-06", "Renamed" by its year
-    with demo.transaction() as cur:
-        for migration in ("0012", "0013", "0014"):
+    for migration in ("0012", "0013", "0014", "0015"):  # each in its own transaction, as the store applies them
+        with demo.transaction() as cur:
             cur.execute(migration_sql(next(SCHEMAS_DIR.glob(f"{migration}_*.sql")), demo.is_postgres))
     assert stored(demo) == before
     demo.cursor().execute("DELETE FROM structure_register; DELETE FROM entry_counts; DELETE FROM mechanism_counts")

@@ -159,6 +159,21 @@ def test_a_closure_known_by_its_year_only_closes_a_structure_last_heard_of_that_
     assert (frame.loc["C", "status"], frame.loc["C", "since"]) == ("Decommissioned", "2019")
 
 
+def test_a_closure_known_by_its_year_only_is_never_dated_before_the_structure_was_last_known_running(structures):
+    """C was running on 2019-03-01 and closed in 2019. Survival took the closure as 1 January 2019, two
+    months before C was last known running: from its start (2019, the closure's year), it ran no time
+    at all. The closure cannot have come before 2019-03-01: it is counted from then, the earliest it
+    can be, so C ran 59 days."""
+    verification.confirm(structures, ADMIN, "voices", "c", "closed", when="2019")
+    for filters in (Filters(partnerships=("voices",)), Filters(partnerships=("voices",), as_at=datetime(2100, 1, 1))):
+        by_name = cohort(structures, filters, "start").structures.set_index("structure")
+        assert bool(by_name.loc["C", "event"])
+        assert round(by_name.loc["C", "months"] * survival.DAYS_PER_MONTH) == (date(2019, 3, 1) - date(2019, 1, 1)).days
+        steps, _ = curves(structures, filters, "start")
+        closed_at = steps[steps["events"] > 0]["time"] * survival.DAYS_PER_MONTH
+        assert 59 in set(closed_at.round())  # the curve steps down there
+
+
 @pytest.mark.parametrize(
     ("when", "says"),
     [
@@ -420,7 +435,9 @@ def test_a_run_of_one_status_is_dated_from_its_earliest_entry(store, order):
 def test_survival_counts_a_year_closure_recorded_after_a_month_still_running_as_closed(store, case):
     """The structure counted as still running, censored at the closure's 2023-12-31, whichever entry
     was recorded last (#8). Now a closure that is the latest entry is an event at its date's start
-    (2023-01-01, 2023-06-01), and a structure still running is censored at its latest entry's end."""
+    (2023-06-01), or at the last day the structure was known running before it when that is later (a
+    closure in 2023 recorded after "2023-06: continuing": 2023-06-30, not 2023-01-01), and a structure
+    still running is censored at its latest entry's end."""
     from tracker import entries
     from tracker.store import utcnow
 
@@ -428,7 +445,13 @@ def test_survival_counts_a_year_closure_recorded_after_a_month_still_running_as_
     for row in rows:
         entries.save_entry(store, row, actor=ADMIN)
     closed = status == "Decommissioned"
-    since = {"2023": date(2023, 1, 1), "2023-06": date(2023, 6, 1)}[YEAR_AND_MONTH[case][1][1]]
+    # a closure counts from its date's start, or from the last day the structure was known running
+    # before it if that is later: "2023-06: continuing" then "2023: decommissioned" closed after June
+    since = {
+        "year closure recorded last": date(2023, 6, 30),
+        "earlier year recorded first": date(2023, 6, 1),
+        "earlier year recorded last": date(2023, 6, 1),
+    }.get(case)
     days = ((since if closed else confirmed) - date(2022, 6, 30)).days
     for filters in (Filters(), Filters(as_at=utcnow())):
         found = cohort(store, filters, "funding_end")
@@ -436,3 +459,51 @@ def test_survival_counts_a_year_closure_recorded_after_a_month_still_running_as_
         assert round(found.structures["months"].iloc[0] * survival.DAYS_PER_MONTH) == days
         _, counted = curves(store, filters, "funding_end")
         assert (counted.followed, counted.stopped, counted.censored) == (1, int(closed), int(not closed))
+
+
+@pytest.mark.parametrize("order", ["year first", "month first"])
+def test_a_month_of_the_same_status_keeps_the_confirmation_a_year_entry_gave(store, order):
+    """ "2023: continuing" confirms the structure running to 2023-12-31 (a year counts to its end). A
+    lead adding "2023-03: continuing" afterwards lowered that to 2023-03-31: the two overlap, the one
+    recorded last was the latest, and only the latest entry confirmed. Every entry of the current run
+    of one status confirms it: the register, the "needs checking" rule and survival keep 2023-12-31."""
+    from tracker import entries
+    from tracker.store import utcnow
+
+    rows = [
+        valid_row(id="year", structure="S", date="2023", status="continuing"),
+        valid_row(id="month", structure="S", date="2023-03", status="continuing"),
+    ]
+    for row in rows if order == "year first" else rows[::-1]:
+        entries.save_entry(store, row, actor=ADMIN)
+    for filters in (Filters(), Filters(as_at=utcnow())):  # the stored register; computed from history
+        (row,) = queries.structures(store, filters).to_dict("records")
+        assert (row["status"], row["since"], row["last_confirmed"].date()) == ("Continuing", "2023", date(2023, 12, 31))
+        page = verification.register(store, filters, today=date(2024, 6, 1)).set_index("structure").loc["S"]
+        assert page["last_confirmed"].date() == date(2023, 12, 31)
+        assert not bool(page["unverified"]) or filters.as_at  # "as at" now the cut-off is a year before now
+        found = cohort(store, filters, "funding_end")  # VOICES' funding ended 2022-06-30
+        assert (
+            round(found.structures["months"].iloc[0] * survival.DAYS_PER_MONTH)
+            == (date(2023, 12, 31) - date(2022, 6, 30)).days
+        )
+
+
+def test_the_migration_recomputes_confirmations_and_closure_dates_in_a_stored_register(store):
+    """Registers stored before migration 0015 kept the latest entry's confirmation alone and no closure
+    date: the migration recomputes both."""
+    from tracker import entries
+    from tracker.config import SCHEMAS_DIR
+    from tracker.store import migration_sql
+
+    entries.save_entry(store, valid_row(id="year", structure="S", date="2023", status="continuing"), actor=ADMIN)
+    entries.save_entry(store, valid_row(id="month", structure="S", date="2023-03", status="continuing"), actor=ADMIN)
+    with store.transaction() as cur:
+        cur.execute("UPDATE structure_register SET last_confirmed = DATE '2023-03-31', run_from = NULL")
+    [path] = SCHEMAS_DIR.glob("0015_*.sql")
+    sql = migration_sql(path, store.is_postgres)
+    with store.transaction() as cur:  # the column is there already: the rest of the file, as it runs
+        cur.execute(sql.split("ADD COLUMN run_from DATE;", 1)[1])
+    (row,) = queries.structures(store).to_dict("records")
+    assert row["last_confirmed"].date() == date(2023, 12, 31)
+    assert store.cursor().execute("SELECT run_from FROM structure_register").fetchone()[0] == date(2023, 1, 1)

@@ -152,13 +152,20 @@ reached AS (
            -- about it: since 2021), whichever of them the order above put first
            arg_min(date_text, (date_start, date_end, seq)) FILTER (WHERE in_current_run) AS since,
            min(date_start) FILTER (WHERE in_current_run) AS since_start,
-           -- when the status was last recorded or confirmed: the latest status entry's period, but
-           -- never later than the day it was entered (a date typed today about 2019 confirms 2019,
-           -- not today); entered as it now reads, so an entry edited to a later date and status
-           -- confirms that (its first save's day came before its own date, #8); of the latest entry
-           -- alone, so a closure it outranks does not confirm a structure still running (#8)
-           arg_max(least(date_end, CAST(updated_at AS DATE)), (status_reach, seq))
-               FILTER (WHERE status IS NOT NULL) AS last_confirmed,
+           -- when the status was last recorded or confirmed: an entry's period, but never later than
+           -- the day it was entered (a date typed today about 2019 confirms 2019, not today); entered
+           -- as it now reads, so an entry edited to a later date and status confirms that (its first
+           -- save's day came before its own date, #8); the latest of the current run's entries, so a
+           -- closure it outranks does not confirm a structure still running (#8), and "2023-03:
+           -- continuing" added after "2023: continuing" does not take 2023-12-31 back to 2023-03-31
+           max(least(date_end, CAST(updated_at AS DATE))) FILTER (WHERE in_current_run) AS last_confirmed,
+           -- the earliest day the current run can have begun: its first entry's start, or the last day
+           -- an earlier entry was confirmed if that is later ("2023-06: continuing", then "2023:
+           -- decommissioned": closed after 2023-06-30, not on 1 January), within that entry's period
+           least(greatest(min(date_start) FILTER (WHERE in_current_run),
+                          max(least(date_end, CAST(updated_at AS DATE)))
+                              FILTER (WHERE status IS NOT NULL AND NOT in_current_run)),
+                 arg_min(date_end, (date_start, date_end, seq)) FILTER (WHERE in_current_run)) AS run_from,
            max(date_start) FILTER (WHERE status IS NOT NULL) AS status_recorded,
            arg_max(date_text, (reach, seq)) AS last_entry,
            min(date_start) AS first_entry_start,

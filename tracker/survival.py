@@ -1,8 +1,10 @@
 """Survival of structures after the money stopped: Kaplan–Meier curves with honest censoring.
 
 A structure "survives" while it is continuing or hosted elsewhere; it "dies" when an entry
-records it as decommissioned. A structure still running is *censored* at the last date its
-status was recorded or confirmed — after that, no news is neither survival nor death.
+records it as decommissioned, on the earliest day that closure can have happened (its date's start,
+or the last day the structure was known running before it if later: ``run_from`` of the register).
+A structure still running is *censored* at the last date its status was recorded or confirmed —
+after that, no news is neither survival nor death.
 Time is counted in months from the partnership's funding end, or from the structure's start.
 """
 
@@ -68,7 +70,7 @@ def _spans(filters: Filters, origin: str, by: str) -> tuple[str, list[Any]]:
         SELECT {group} AS grp, g.structure, p.name AS partnership, g.status AS status_slug,
                g.status = 'decommissioned' AS event, {confirmed_since(start)} AS news,
                date_diff('day', CAST({start} AS DATE),
-                         CASE WHEN g.status = 'decommissioned' THEN g.since_start ELSE g.last_confirmed END) AS days
+                         CASE WHEN g.status = 'decommissioned' THEN g.run_from ELSE g.last_confirmed END) AS days
         FROM grouped g JOIN partnerships p ON p.slug = g.partnership {typology}
     )"""
     return sql, params
