@@ -242,3 +242,23 @@ def test_json_records_are_counted_only_when_that_is_cheap_and_sure():
 def test_the_upload_page_runs_its_progress_against_the_expected_rows():
     page = (ROOT / "pages" / "import_export.py").read_text()
     assert "limits.expected_rows(" in page and 'count(b"\\n")' not in page
+
+
+@pytest.mark.parametrize("records", [3, 6])  # within the cap of 5, and over it
+def test_the_row_cap_counts_a_json_file_without_parsing_it_when_its_records_each_start_a_line(
+    small, monkeypatch, records
+):
+    """The row cap parsed a whole JSON upload to count its records, then the importer parsed it again:
+    every JSON import was read twice. Records each starting a line (as the export writes them) are
+    counted from the bytes, exactly; the file is parsed once, by the importer."""
+    data = exported("json", rows(records))
+    parsed = []
+    real = interchange.read_rows
+    monkeypatch.setattr(interchange, "read_rows", lambda *a, **k: parsed.append(a[1:]) or real(*a, **k))
+    problem = limits.row_problem(io.BytesIO(data), "json", small.settings)
+    assert parsed == []
+    assert (problem is None) == (records <= 5)
+    # a file on one line cannot be counted so: it is still counted by reading it, up to the cap
+    one_line = data.replace(b"\r\n", b"").replace(b"\n", b"")
+    assert (limits.row_problem(io.BytesIO(one_line), "json", small.settings) is None) == (records <= 5)
+    assert parsed == [("json",)]

@@ -214,7 +214,12 @@ def row_problem(stream: IO[bytes], fmt: str, settings: Settings) -> Problem | No
             bound = None if bound is None else bound - 1
         else:
             bound = None
-        rows = bound if bound is not None and bound <= limit else _count_until(stream, fmt, limit)
+        exact = _json_records(stream) if fmt == "json" else None  # a sure count: no parse (#7: it was read twice)
+        stream.seek(0)
+        if exact is not None:
+            rows = exact
+        else:
+            rows = bound if bound is not None and bound <= limit else _count_until(stream, fmt, limit)
     if rows is None or rows <= limit:
         return None
     unit = "records" if fmt in ("json", "parquet") else "rows"
