@@ -85,6 +85,49 @@ def test_a_retired_term_stays_only_while_entries_of_its_own_vocabulary_use_it(de
     assert "A mechanism no entry names" in mechanisms
 
 
+def test_a_retired_typology_or_mechanism_is_a_row_only_while_entries_of_the_compared_areas_use_it(demo, write_file):
+    """A retired typology or mechanism was a row of the grids (zeros for every area) whenever any entry
+    used it, even one of an area not compared; a retired status is listed only while a structure of the
+    compared areas has it (#5). Now the grids follow the same rule."""
+    from tracker import admin
+
+    for vocabulary, slug, label in (
+        ("typology", "old-ways", "Old ways"),
+        ("typology", "gone-ways", "Gone ways"),
+        ("mechanism", "old-lever", "Old lever"),
+        ("mechanism", "gone-lever", "Gone lever"),
+    ):
+        admin.add_term(demo, ADMIN, vocabulary, slug, label)
+    rows = [
+        valid_row(id="old-1", partnership="VOICES", date="2023", typology="Old ways", mechanisms="Old lever"),
+        valid_row(
+            id="gone-1",
+            partnership="Opportunity Nottingham",
+            date="2023",
+            typology="Gone ways",
+            mechanisms="Gone lever",
+        ),
+    ]
+    assert import_file(demo, write_file(rows), actor=ADMIN).ok
+    for vocabulary, slug in (
+        ("typology", "old-ways"),
+        ("typology", "gone-ways"),
+        ("mechanism", "old-lever"),
+        ("mechanism", "gone-lever"),
+    ):
+        admin.set_retired(demo, ADMIN, vocabulary, slug, True)
+    typologies = compare.typology_profile(demo, Filters(), "partnership", THREE)
+    mechanisms = compare.mechanism_profile(demo, Filters(), "partnership", THREE)
+    assert "Gone ways" not in set(typologies["category"])  # only an area not compared uses it
+    assert "Gone lever" not in set(mechanisms["category"])
+    old = typologies[typologies["category"] == "Old ways"].set_index("area")["entries"].to_dict()
+    assert old == {"VOICES": 1, "Golden Key": 0, "Blackpool Fulfilling Lives": 0}
+    lever = mechanisms[mechanisms["category"] == "Old lever"].set_index("area")["entries"].to_dict()
+    assert lever == {"VOICES": 1, "Golden Key": 0, "Blackpool Fulfilling Lives": 0}
+    nottingham = ["nottingham", *THREE]
+    assert "Gone ways" in set(compare.typology_profile(demo, Filters(), "partnership", nottingham)["category"])
+
+
 def test_year_profile_shares_one_run_of_years_and_matches_kind_counts(demo):
     frame = compare.year_profile(demo, Filters(), "partnership", THREE)
     years = {area: sorted(set(group["year"])) for area, group in frame.groupby("area")}

@@ -64,16 +64,17 @@ def _prefix(filters: Filters, by: str, areas: Sequence[str]) -> tuple[str, str, 
 
 
 def _domain(vocabulary: str, selected: tuple[str, ...]) -> tuple[str, list[Any]]:
-    """A vocabulary's terms for a complete grid: the filter's choice, else every term in use or not retired."""
+    """A vocabulary's terms for a complete grid: the filter's choice, else every term not retired or used
+    by the profile's ``counts`` CTE (area, ``vocabulary``, n): the compared areas' entries."""
     if selected:
         return (
             f"SELECT slug, label, position, grp FROM terms WHERE vocabulary = '{vocabulary}'"
             f" AND slug IN ({', '.join('?' for _ in selected)})",
             list(selected),
         )
-    # A retired term stays while entries use it, as a term of its own vocabulary (slugs repeat across them).
-    used = {"typology": "SELECT typology FROM cur_entries", "mechanism": "SELECT mechanism FROM cur_mechanisms"}
-    used_here = used[vocabulary]
+    # A retired term stays while entries of the compared areas use it (the profile's ``counts``, under
+    # the filters), as a term of its own vocabulary (slugs repeat across them); as a status does (#5).
+    used_here = f"SELECT {vocabulary} FROM counts"
     return (
         f"SELECT slug, label, position, grp FROM terms WHERE vocabulary = '{vocabulary}'"
         f" AND (NOT retired OR slug IN ({used_here}))",
