@@ -413,3 +413,36 @@ def test_json_and_parquet_numbers_in_text_columns_are_read_as_the_file_gives_the
         "structure": None,
     }
     assert (values["date"], values["id"]) == (2019.06, 2019.0)
+
+
+def test_parquet_decimal_numbers_in_text_columns_are_read_as_their_digits(tmp_path):
+    """A Parquet file from a database or a spreadsheet tool may hold a title, host or source as a
+    decimal column (12.50 as decimal(5, 2)): it was refused as "must be text, got Decimal", where a
+    float column's numbers are read as text. A decimal that is not whole is read as its digits, as the
+    file stores them ("12.50"); a whole one as the whole number it is (the model makes it "2019"); the
+    date column's numbers stay numbers (the model says a number that is not whole is not a date)."""
+    from decimal import Decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    row = valid_row()
+    columns = {c: pa.array([row[c]]) for c in COLUMNS}
+    columns |= {
+        "title": pa.array([Decimal("12.50")], pa.decimal128(5, 2)),
+        "host": pa.array([Decimal("-0.125")], pa.decimal128(6, 3)),
+        "structure": pa.array([None], pa.decimal128(5, 2)),
+        "id": pa.array([Decimal("2019.00")], pa.decimal128(6, 2)),
+        "date": pa.array([Decimal("2019")], pa.decimal128(4, 0)),
+    }
+    path = tmp_path / "decimals.parquet"
+    pq.write_table(pa.table(columns), path)
+    rows, problems = rows_of(path.read_bytes(), "parquet")
+    assert problems == []
+    values = rows[0][1]
+    assert (values["title"], values["host"], values["structure"]) == ("12.50", "-0.125", None)
+    assert (values["id"], type(values["id"]), values["date"], type(values["date"])) == (2019, int, 2019, int)
+    columns["date"] = pa.array([Decimal("2019.06")], pa.decimal128(6, 2))
+    pq.write_table(pa.table(columns), path)
+    rows, _ = rows_of(path.read_bytes(), "parquet")
+    assert (rows[0][1]["date"], type(rows[0][1]["date"])) == (2019.06, float)

@@ -777,6 +777,10 @@ def _parquet_rows(stream: IO[bytes]) -> RowSource:
     # 0.10000000149011612), as XLSX reads it; the date column's numbers stay numbers.
     floats = [n for n, kind in zip(names, reader.schema_arrow.types, strict=True) if pa.types.is_floating(kind)]
     floats = [n for n in floats if named.get(n) != "date"]
+    # A decimal column (12.50 as decimal(5, 2), from a database or a spreadsheet tool): a whole number
+    # is the int it is ("2019" to the model); one that is not is its digits as stored ("12.50"), or in
+    # the date column a float, as a float column's number stays a number there.
+    decimals = [n for n, kind in zip(names, reader.schema_arrow.types, strict=True) if pa.types.is_decimal(kind)]
     source = RowSource("record", iter(()))
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
@@ -791,6 +795,10 @@ def _parquet_rows(stream: IO[bytes]) -> RowSource:
                     value = record[n]
                     if value is not None and math.isfinite(value) and not value.is_integer():
                         record[n] = shown[n][j]
+                for n in decimals:
+                    if (value := record[n]) is not None:
+                        whole = value == value.to_integral_value()
+                        record[n] = int(value) if whole else float(value) if named.get(n) == "date" else str(value)
                 values = {named.get(name, name): value for name, value in record.items()}
                 yield number, {c: values.get(c) for c in COLUMNS}
 
