@@ -75,8 +75,19 @@ if members_tab.open:
             }
             for m in members
         ]
-        names = {r["email"]: r["name"] for r in rows}
         described = {m.email: m.describe() for m in members}  # "Jo Smith <jo@example.org> (viewer)"
+
+        def choose_member(key: str) -> str | None:
+            """A member's email, chosen from the list as people read it: name, email and role."""
+            return st.selectbox(
+                "Member",
+                list(described),
+                index=None,
+                placeholder="Choose a member",
+                format_func=lambda e: described.get(e, e),
+                key=key,
+            )
+
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch")
         else:
@@ -111,14 +122,7 @@ if members_tab.open:
         with st.form("rename_member_form"):
             st.subheader("Change a member's name")
             st.caption("Their role and partnerships, and when and by whom they were added, stay as they are.")
-            who = st.selectbox(
-                "Member",
-                list(names),
-                index=None,
-                placeholder="Choose a member",
-                format_func=lambda e: f"{names[e]} <{e}>" if names.get(e) else e,
-                key="rename_member",
-            )
+            who = choose_member("rename_member")
             new_name = st.text_input("New name", key="rename_name")
             clear = st.checkbox("No name: clear the stored one", key="rename_clear")
             if st.form_submit_button("Save name"):
@@ -138,14 +142,7 @@ if members_tab.open:
                     )
         with st.form("remove_member"):
             st.subheader("Remove a member")
-            gone = st.selectbox(
-                "Member",
-                list(described),
-                index=None,
-                placeholder="Choose a member",
-                format_func=lambda e: described.get(e, e),
-                key="remove_member",
-            )
+            gone = choose_member("remove_member")
             if st.form_submit_button("Remove member"):
                 if gone:
                     report(access.remove_member, gone, done=f"Removed {described.get(gone, gone)}.")
