@@ -171,34 +171,39 @@ def test_local_mode_on_a_public_address_refuses_to_serve(tmp_path, browser):
 def test_the_first_view_after_the_server_starts_never_lists_the_files_of_pages(tmp_path, browser, path, title):
     """Streamlit takes a pages/ folder beside the entry script for a legacy multipage app until
     st.navigation has run once in the process: the first view after a start listed every file of
-    pages/ in the sidebar ("app", "auth", "meeting", "present", "ui"…) for 2-3 s, until the real menu
-    replaced it, on a projector too, and a click on one ran that file alone. Watched every 50 ms from
-    the first byte until the real menu is there, the sidebar shows no such list."""
-    import time
+    pages/ in the sidebar ("app", "auth", "meeting", "present", "ui"…) for 2-3 s, until app.py's menu
+    replaced it (on a projector too), while the page's frame was set up. Streamlit still sends that
+    list first; what the browser receives next must be the menu that replaces it, before anything is
+    drawn. Read from the server's own messages on the websocket, so no timing decides the test."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     db = tmp_path / "first.duckdb"
     with Store(str(db), Settings(db=str(db))) as store:
         assert import_file(store, store.settings.sample, actor=ADMIN).ok
     with streamlit_app(db) as url:
         page = browser.new_page()
-        page.goto(f"{url}/{path}", wait_until="commit")
-        seen: list[list[str]] = []
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            links = page.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
-            seen.append([" ".join(t.split()) for t in links])
-            if any("Legacy register" in t for t in seen[-1]):
-                break
-            time.sleep(0.05)
-        assert any("Legacy register" in t for t in seen[-1]), seen[-5:]  # the real menu came
-        files = {"app", "auth", "ui", "meeting", "present"}
-        listed = [links for links in seen if files & set(links)]
-        assert not listed, f"the files of pages/ were listed ({len(listed)} of {len(seen)} looks): {listed[0]}"
-        settle(page)  # and the link opened is the page shown, with its filter
-        assert page.locator("h1").first.inner_text() == title
-        assert page.url.endswith(path)
+        frames: list[bytes] = []
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda data: frames.append(data)))
+        page.goto(f"{url}/{path}")
+        settle(page)
+        assert page.locator("h1").first.inner_text() == title  # the link opened is the page shown
+        assert page.url.endswith(path)  # with its filter
+        menus = [" ".join(t.split()) for t in page.locator("[data-testid='stSidebarNav'] a").all_inner_texts()]
+        assert any("Legacy register" in t for t in menus), menus
         no_exception(page)
         page.close()
+    messages = [ForwardMsg.FromString(f) for f in frames if isinstance(f, bytes)]
+    kinds = [m.WhichOneof("type") for m in messages]
+    files = {"app", "auth", "ui", "meeting", "present"}
+
+    def lists_files(m: ForwardMsg) -> bool:
+        return m.WhichOneof("type") == "navigation" and bool(files & {pg.page_name for pg in m.navigation.app_pages})
+
+    listed = [i for i, m in enumerate(messages) if lists_files(m)]
+    for i in listed:  # the next message replaces that menu: nothing is drawn, nothing waits, under it
+        after = messages[i + 1] if i + 1 < len(messages) else None
+        assert after is not None and after.WhichOneof("type") == "navigation" and not lists_files(after), kinds
+    assert "delta" in kinds  # the page was drawn (from these messages)
 
 
 def test_the_overview_link_opens_the_legacy_checks_and_the_tab_lives_in_the_url(server, page):
