@@ -10,13 +10,14 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
 
 from tests.conftest import ADMIN, valid_row
-from tracker import entries, queries, synth, verification
+from tracker import entries, queries, survival, synth, verification
 from tracker.config import SCHEMAS_DIR
 from tracker.filters import Filters
 from tracker.importer import import_file
@@ -531,6 +532,63 @@ def test_the_register_csv_is_the_whole_register_row_by_row(crowded, filters, fin
     if not find and not filters.partnerships and filters.as_at is None:
         assert confirmed, "some structures have a confirmation date"
         assert [row[1] for row in rows[1:] if "HYPERLINK" in row[1]] == ["'=HYPERLINK(1)"]
+
+
+_AREAS = [
+    Filters(partnerships=("voices", "golden-key")),
+    Filters(programmes=("Fulfilling Lives",)),
+    Filters(programmes=(synth.PROGRAMME,), partnerships=("voices",)),  # none in both: nothing
+]
+
+
+@pytest.mark.parametrize("filters", _AREAS)
+def test_a_view_of_whole_areas_reads_their_rows_of_the_stored_register(crowded, filters, monkeypatch):
+    """Every structure of a chosen area is in the view (#6): its rows of structure_register, not a
+    pass over the areas' entries to find the structures they name. Every read of the register gives
+    what finding them from the entries gives, also after the only entry of a structure is deleted."""
+    today = date(2026, 11, 25)
+    ctes, _ = queries.grouped_scope(filters)
+    assert "matched" not in ctes and "structure_register g WHERE" in ctes
+    assert "matched" in queries.grouped_scope(replace(filters, kinds=("setback",)))[0]
+    assert "matched" not in queries.grouped_scope(Filters())[0]
+
+    def reads() -> tuple:
+        return (
+            queries.headline(crowded, filters),
+            verification.figures(crowded, filters, today=today),
+            queries.structures(crowded, filters),
+            queries.legacy_summary(crowded, filters),
+            verification.register(crowded, filters, today=today, limit=40, offset=5),
+            survival.curves(crowded, filters)[0],
+            survival.curves(crowded, filters, origin="start", by="partnership")[0],
+        )
+
+    def both() -> tuple[tuple, tuple]:
+        with monkeypatch.context() as m:
+            fast = reads()
+            m.setattr(queries, "_areas_only", lambda filters: False)
+            return fast, reads()
+
+    only = (
+        crowded.cursor()
+        .execute(
+            "SELECT any_value(id) FROM entries WHERE structure_key IS NOT NULL AND deleted_at IS NULL"
+            " AND partnership IN ('voices', 'golden-key', 'blackpool')"
+            " GROUP BY partnership, structure_key HAVING count(*) = 1 ORDER BY 1 LIMIT 1"
+        )
+        .fetchone()[0]
+    )
+    for step in ("as loaded", "a structure's only entry deleted"):
+        if step != "as loaded":
+            entries.delete_entry(crowded, only, actor=ADMIN)
+        fast, slow = both()
+        assert fast[:2] == slow[:2], step
+        for got, expected in zip(fast[2:], slow[2:], strict=True):
+            pd.testing.assert_frame_equal(got, expected, obj=step)
+        if filters.programmes != (synth.PROGRAMME,):
+            assert fast[0]["structures"] > 0 and len(fast[2]) == fast[0]["structures"]
+        else:
+            assert fast[0]["structures"] == 0
 
 
 @pytest.mark.parametrize(

@@ -227,6 +227,7 @@ _REGISTER_CTE = _GROUPED_CTE + "," + _REGISTER_LABELS
 # NOT MATERIALIZED: a query naming grouped twice reads the table twice rather than copying all of
 # it first (DuckDB materialises a CTE used twice: 20 ms for 300,000 structures).
 _STORED_ALL = "grouped AS NOT MATERIALIZED (SELECT * FROM structure_register)"
+_STORED_AREAS = "grouped AS NOT MATERIALIZED (SELECT * FROM structure_register g WHERE {where})"
 _STORED_MATCHED = """
 matched AS (
     SELECT DISTINCT e.partnership, e.structure_key FROM cur_entries e
@@ -254,8 +255,25 @@ def confirmed_since(origin: str, register: str = "g") -> str:
 def grouped_scope(filters: Filters = Filters()) -> tuple[str, list[Any]]:
     """The CTEs up to ``grouped`` (one unlabelled row per structure, the columns of
     structure_register) for ``filters``, and their parameters."""
+    if filters.as_at is None and _areas_only(filters):
+        # Every structure of an area has a row in the stored register: its rows, not a pass over
+        # the areas' entries to find which structures they name (#6: 21 -> 8 ms, 2 of 24 areas).
+        scope, scope_params = filters.scope()
+        where, where_params = filters.where("g")
+        return f"{scope}, {_STORED_AREAS.format(where=where)}", scope_params + where_params
     scope, where, params = _parts(filters)
     return f"{scope}, {_grouped(where, filters.as_at is not None)}", params
+
+
+_AREAS = ("programmes", "partnerships")
+"""The filters that choose whole areas: all of their structures are in the view."""
+
+
+def _areas_only(filters: Filters) -> bool:
+    """True when ``filters`` choose areas (programmes, partnerships) and nothing else."""
+    return any(getattr(filters, name) for name in _AREAS) and not any(
+        getattr(filters, f.name) for f in fields(filters) if f.name not in _AREAS
+    )
 
 
 def _grouped(where: str, as_at: bool) -> str:
