@@ -542,6 +542,46 @@ def test_status_bands_as_at_a_past_moment_run_to_that_day_not_to_today(store, wr
     assert queries.status_segments(store, Filters())["end"].iloc[-1] == pd.Timestamp(date.today())
 
 
+@pytest.mark.parametrize("closure_first", [False, True], ids=["closure entered last", "closure entered first"])
+def test_a_status_band_starts_when_the_register_and_survival_date_its_run(store, write_file, closure_first):
+    """ "2023-06: continuing", then "closed in 2023": the structure ran until at least 2023-06-30, so
+    its closure is drawn from then, as the register's run_from and the survival curves date it (#8).
+    It was drawn from 1 January, before the month the structure was known running. Each structure's
+    last band starts on its run_from."""
+    rows = [
+        valid_row(id="r1", date="2021-03", status="continuing", structure="Panel"),
+        valid_row(id="r2", date="2023-06", status="continuing", structure="Panel", host=""),
+        valid_row(id="r3", date="2023", kind="setback", status="decommissioned", structure="Panel"),
+        valid_row(id="h1", date="2019-03-01", status="continuing", structure="Hub"),
+        valid_row(id="h2", date="2020", status="hosted elsewhere", host="Council", structure="Hub"),
+        valid_row(id="h3", date="2020-05-10", status="hosted elsewhere", host="Council", structure="Hub"),
+    ]
+    if closure_first:  # "2023" entered before "2023-06": the month is the latest, running again
+        rows = [rows[0], rows[2], rows[1], *rows[3:]]
+    assert import_file(store, write_file(rows), actor=ADMIN).ok
+    segments = queries.status_segments(store, Filters())
+    panel = segments[segments["lane"].str.endswith("Panel")]
+    spans = [
+        (s, str(a.date()), str(b.date())) for s, a, b in zip(panel["status"], panel["start"], panel["end"], strict=True)
+    ]
+    if closure_first:  # closed in 2023, then known running again in June: reopened, from 30 June
+        assert [s[:2] for s in spans] == [
+            ("Continuing", "2021-03-01"),
+            ("Decommissioned", "2023-01-01"),
+            ("Continuing", "2023-06-30"),
+        ]
+    else:
+        assert spans[0][:2] == ("Continuing", "2021-03-01") and spans[0][2] == "2023-06-30"
+        assert spans[1][:3] == ("Decommissioned", "2023-06-30", spans[1][2])
+    hub = segments[segments["lane"].str.endswith("Hub")]
+    assert [str(d.date()) for d in hub["start"]] == ["2019-03-01", "2020-01-01"]  # nothing known between
+    stored = store.cursor().execute("SELECT structure, run_from FROM structure_register").fetchall()
+    last = segments.groupby("lane")["start"].max()
+    assert {name: str(last[f"VOICES · {name}"].date()) for name, _ in stored} == {
+        name: str(day) for name, day in stored
+    }
+
+
 @pytest.mark.parametrize("last", ["year", "day"])
 def test_a_structure_lane_is_named_as_the_legacy_register_names_it_when_a_year_and_a_day_share_a_start(
     store, write_file, last
@@ -586,7 +626,9 @@ def test_status_bands_and_one_click_checks_follow_the_entry_recorded_last_when_a
     bands = queries.status_segments(store, until=date(2025, 1, 1))
     assert bands["status"].iloc[-1] == current and len(bands) == 2
     assert (bands["end"] >= bands["start"]).all() and bands["start"].is_monotonic_increasing
-    assert bands["start"].iloc[-1] == pd.Timestamp("2023-06-01")
+    # the last band from the last day of June, where the register's run_from puts the current run:
+    # a closure after the month known running, a reopening after the year known closed
+    assert bands["start"].iloc[-1] == pd.Timestamp("2023-06-30")
     if closure_last:
         with pytest.raises(InvalidInput, match="now recorded as decommissioned"):
             verification.confirm(store, ADMIN, "voices", "s", "running", when=date(2024, 2, 1))

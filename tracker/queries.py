@@ -1265,7 +1265,8 @@ def status_segments(
           ON n.partnership = r.partnership_slug AND n.structure_key = r.structure_key
     ),
     runs AS (
-        SELECT o.partnership, o.structure_key, o.status, o.host, o.date_start, o.status_reach, o.seq,
+        SELECT o.partnership, o.structure_key, o.status, o.host, o.date_start, o.date_end, o.updated_at,
+               o.status_reach, o.seq,
                sum(o.starts_run) OVER (PARTITION BY o.partnership, o.structure_key
                                        ORDER BY o.status_reach, o.seq) AS run
         FROM ordered o WHERE o.status IS NOT NULL
@@ -1274,10 +1275,18 @@ def status_segments(
         -- register's order of entries (the latest entry's run last); a run whose earliest entry
         -- starts before the run it follows (a year overlapping a month) starts where that one did
         SELECT partnership, structure_key, run, any_value(status) AS status,
-               arg_max(host, (status_reach, seq)) AS host, min(date_start) AS began
+               arg_max(host, (status_reach, seq)) AS host, min(date_start) AS began,
+               max(least(date_end, CAST(updated_at AS DATE))) AS confirmed,
+               arg_min(date_end, (date_start, date_end, seq)) AS first_end
         FROM runs GROUP BY ALL
     ), spans AS (
-        SELECT *, max(began) OVER (PARTITION BY partnership, structure_key ORDER BY run) AS start
+        -- ...and not before the last day an earlier run was known to hold, within its first entry's
+        -- period: "2023-06: continuing", then "2023: decommissioned" closes after 2023-06-30, as the
+        -- register's run_from and the survival curves date it (#8), not from 1 January
+        SELECT *, least(greatest(max(began) OVER (PARTITION BY partnership, structure_key ORDER BY run),
+                                 max(confirmed) OVER (PARTITION BY partnership, structure_key ORDER BY run
+                                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
+                        first_end) AS start
         FROM runs_started
     )
     SELECT l.lane, l.lane_order,
