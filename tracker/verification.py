@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from tracker import queries
@@ -59,28 +58,17 @@ def _link_ctes(source: str, *, ends: bool = False) -> str:
     naming every linked structure read the stored register for each page, 30 ms at a million
     entries with 3,000 links (#6).
 
-    ``ends``: instead of the texts, ``later_ends`` and ``earlier_ends``, each link's other end as
-    [partnership, structure_key] (NULL for none), for :func:`_name_links` to name from a lookup of
-    those few structures (a page: the stored register is then not scanned at all)."""
+    ``ends``: no link columns, for a page of the register: :func:`_name_links` reads the links of its
+    few structures and names their other ends from a lookup (the stored register is then not scanned
+    at all)."""
     touching = _TOUCHING.format(source=source)
     # only a structure still running can go unconfirmed: a closed one has nothing to check (#8)
     unverified = (
         f"coalesce(r.status_slug IN {queries.SURVIVING!r}, FALSE)"  # no status recorded: nothing to confirm
         " AND (r.last_confirmed IS NULL OR r.last_confirmed < ?) AS unverified"
     )
-    if ends:
-        return f"""{touching}, later AS (
-    SELECT from_partnership AS slug, from_structure AS key, list([to_partnership, to_structure]) AS ends
-    FROM touching GROUP BY ALL
-), earlier AS (
-    SELECT to_partnership AS slug, to_structure AS key, list([from_partnership, from_structure]) AS ends
-    FROM touching GROUP BY ALL
-), checked AS (
-    SELECT r.*, {unverified}, la.ends AS later_ends, ea.ends AS earlier_ends
-    FROM register r
-    LEFT JOIN later la ON la.slug = r.partnership_slug AND la.key = r.structure_key
-    LEFT JOIN earlier ea ON ea.slug = r.partnership_slug AND ea.key = r.structure_key
-)"""
+    if ends:  # the page's links are read by :func:`_name_links`: as CTEs, planning them cost 5-9 ms (#6)
+        return f"checked AS (SELECT r.*, {unverified} FROM register r)"
     return f"""{touching}, link_ends AS (
     SELECT from_partnership AS slug, from_structure AS key FROM touching
     UNION SELECT to_partnership, to_structure FROM touching
@@ -113,19 +101,39 @@ def _link_ctes(source: str, *, ends: bool = False) -> str:
 
 
 def _name_links(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
-    """``carried_on_as`` and ``grew_out_of`` as text from the ``later_ends``/``earlier_ends`` of
-    ``_link_ctes(..., ends=True)``: each other end named "structure (partnership, programme)",
-    sorted and joined with "; " as the SQL of :func:`_link_ctes` does. The few structures and
-    partnerships are looked up by name (PostgreSQL answers from its indexes; #6)."""
-
-    def pairs(ends: Any) -> list[tuple[str, str]]:  # NULL (no links) comes as None, NA or NaN
-        return [(str(end[0]), str(end[1])) for end in ends] if isinstance(ends, (list, tuple, np.ndarray)) else []
-
-    found = {pair for column in ("later_ends", "earlier_ends") for ends in frame[column] for pair in pairs(ends)}
+    """``carried_on_as`` and ``grew_out_of`` as text for the structures of ``frame`` (a page of the
+    register from ``_link_ctes(..., ends=True)``): each link's other end named "structure
+    (partnership, programme)", sorted and joined with "; " as the SQL of :func:`_link_ctes` does.
+    The links of the page's structures, then their other ends and partnerships, are looked up by
+    name: two small queries that PostgreSQL answers from its indexes (#6: planning the links as
+    CTEs of the page's query cost more than reading them)."""
+    own = set(zip(frame["partnership_slug"], frame["structure_key"], strict=True))
+    later: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    earlier: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    postgres = store.is_postgres
+    if own:
+        # by the page's partnerships (one or two), not its 100 structures: a list of 200 parameters
+        # took longer to plan than the links of whole partnerships take to read
+        areas = sorted({slug for slug, _ in own})
+        froms, from_params = queries.named_in("from_partnership", areas, "f", postgres=postgres)
+        tos, to_params = queries.named_in("to_partnership", areas, "t", postgres=postgres)
+        for from_slug, from_key, to_slug, to_key in (
+            store.cursor(few=True)
+            .execute(
+                "SELECT from_partnership, from_structure, to_partnership, to_structure FROM structure_links"
+                f" WHERE {froms} OR {tos}",
+                {**from_params, **to_params},
+            )
+            .fetchall()
+        ):  # a key can be another partnership's too: only the page's own structures' links count
+            if (from_slug, from_key) in own:
+                later.setdefault((from_slug, from_key), []).append((to_slug, to_key))
+            if (to_slug, to_key) in own:
+                earlier.setdefault((to_slug, to_key), []).append((from_slug, from_key))
+    found = {pair for links in (later, earlier) for ends in links.values() for pair in ends}
     names: dict[tuple[str, str], str | None] = {}
     partnerships: dict[str, str] = {}
     if found:
-        postgres = store.is_postgres
         keys, key_params = queries.named_in("structure_key", sorted({k for _, k in found}), "k", postgres=postgres)
         slugs, slug_params = queries.named_in("slug", sorted({p for p, _ in found}), "p", postgres=postgres)
         cur = store.cursor(few=True)
@@ -139,16 +147,17 @@ def _name_links(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
             else:
                 partnerships[a] = f"{b}, {c}"
 
-    def text(ends: Any) -> str:
+    def text(ends: list[tuple[str, str]]) -> str:
         named = []
-        for slug, key in pairs(ends):
+        for slug, key in ends:
             name = names.get((slug, key))
             named.append(f"{key if name is None else name} ({partnerships[slug]})")
         return "; ".join(sorted(named))
 
-    frame["carried_on_as"] = [text(ends) for ends in frame["later_ends"]]
-    frame["grew_out_of"] = [text(ends) for ends in frame["earlier_ends"]]
-    return frame.drop(columns=["later_ends", "earlier_ends"])
+    pairs = list(zip(frame["partnership_slug"], frame["structure_key"], strict=True))
+    frame["carried_on_as"] = [text(later.get(pair, [])) for pair in pairs]
+    frame["grew_out_of"] = [text(earlier.get(pair, [])) for pair in pairs]
+    return frame
 
 
 _UNVERIFIED = "g.status IS NOT NULL AND (g.last_confirmed IS NULL OR g.last_confirmed < ?)"
