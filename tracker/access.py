@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tracker.errors import InvalidInput, Problem, problems
-from tracker.models import _check_text
+from tracker.models import check_text
 from tracker.store import Store, utcnow
 
 Role = Literal["admin", "viewer", "editor"]
@@ -101,7 +101,7 @@ class MemberIn(BaseModel):
     @classmethod
     def _name(cls, value: str | None) -> str | None:
         # a blank name is no name: a change of role keeps the one stored
-        return _check_text(value, multiline=False) if value else None
+        return check_text(value, multiline=False) if value else None
 
     @field_validator("email")
     @classmethod

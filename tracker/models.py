@@ -179,7 +179,7 @@ class Partnership(BaseModel):
     @classmethod
     def _one_line(cls, value: str) -> str:
         # one line each, as titles and members' names: a line break split the register and the CSV
-        return _check_text(value, multiline=False)
+        return check_text(value, multiline=False)
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Partnership:
@@ -215,7 +215,9 @@ def _resolve(vocab: Vocab, vocabulary: str, value: str) -> str:
     )
 
 
-def _check_text(value: str, multiline: bool) -> str:
+def check_text(value: str, multiline: bool) -> str:
+    """``value`` if it has no control character (and, unless ``multiline``, no line break or tab);
+    otherwise a validation error saying what to fix. For every free-text field of a model."""
     if _CONTROL.search(value):
         raise PydanticCustomError(
             "control_character", "contains a control character (invisible code); retype or remove it"
@@ -386,12 +388,12 @@ class EntryIn(BaseModel):
     @field_validator("title", "host", "structure", "partnership", "typology", "status", "source", "speaker")
     @classmethod
     def _single_line(cls, value: str | None) -> str | None:
-        return None if value is None else _check_text(value, multiline=False)
+        return None if value is None else check_text(value, multiline=False)
 
     @field_validator("description", "quote")
     @classmethod
     def _multi_line(cls, value: str | None) -> str | None:
-        return None if value is None else _check_text(value, multiline=True)
+        return None if value is None else check_text(value, multiline=True)
 
     @field_validator("partnership")
     @classmethod
