@@ -104,9 +104,9 @@ def _name_links(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
     """``carried_on_as`` and ``grew_out_of`` as text for the structures of ``frame`` (a page of the
     register from ``_link_ctes(..., ends=True)``): each link's other end named "structure
     (partnership, programme)", sorted and joined with "; " as the SQL of :func:`_link_ctes` does.
-    The links of the page's structures, then their other ends and partnerships, are looked up by
-    name: two small queries that PostgreSQL answers from its indexes (#6: planning the links as
-    CTEs of the page's query cost more than reading them)."""
+    The links of the page's partnerships, then their other ends and partnerships, are looked up by
+    name: two small queries (#6: planning the links as CTEs of the page's query cost more than
+    reading them)."""
     own = set(zip(frame["partnership_slug"], frame["structure_key"], strict=True))
     later: dict[tuple[str, str], list[tuple[str, str]]] = {}
     earlier: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -125,7 +125,7 @@ def _name_links(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
                 {**from_params, **to_params},
             )
             .fetchall()
-        ):  # a key can be another partnership's too: only the page's own structures' links count
+        ):  # the links of the partnerships' structures not on the page are read too, and skipped
             if (from_slug, from_key) in own:
                 later.setdefault((from_slug, from_key), []).append((to_slug, to_key))
             if (to_slug, to_key) in own:
