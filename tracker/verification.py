@@ -67,7 +67,7 @@ def _link_ctes(source: str, *, ends: bool = False) -> str:
         f"coalesce(r.status_slug IN {queries.SURVIVING!r}, FALSE)"  # no status recorded: nothing to confirm
         " AND (r.last_confirmed IS NULL OR r.last_confirmed < ?) AS unverified"
     )
-    if ends:  # the page's links are read by :func:`_name_links`: as CTEs, planning them cost 5-9 ms (#6)
+    if ends:  # the page's links are read by :func:`_name_links`: as CTEs, ~5 ms more planning at 10k (#6)
         return f"checked AS (SELECT r.*, {unverified} FROM register r)"
     return f"""{touching}, link_ends AS (
     SELECT from_partnership AS slug, from_structure AS key FROM touching
