@@ -903,3 +903,48 @@ def test_a_frame_arrow_cannot_take_is_left_for_streamlits_own_fixes():
     mixed = pd.DataFrame({"x": [1, "a"], "y": [1, 2]})  # a column of numbers and text
     chart = alt.Chart(mixed).mark_bar().encode(x="x:N", y="y:Q")
     assert charts.arrow_data(chart).data is mixed
+
+
+def test_timeline_context_axis_runs_to_the_end_of_the_status_bands():
+    """With outside events shown, the time axis is fixed: it must still reach the end of the status
+    bands (a structure running today is drawn to today), or the bands run past the plot, under the
+    legend, and their labels are cut at its edge (seen on a projector: "Hosted elsewhere — Sto…")."""
+    points = _two_entries(
+        date_text=["2015", "2022-02"],
+        precision=["year", "month"],
+        start=pd.to_datetime(["2015-01-01", "2022-02-01"]),
+        end=pd.to_datetime(["2016-01-01", "2022-03-01"]),
+        typology=["Culture", "Culture"],
+        status=["Continuing", "Hosted elsewhere"],
+    )
+    bands = pd.DataFrame(
+        {
+            "lane": ["A", "A"],
+            "lane_order": [1, 1],
+            "start": pd.to_datetime(["2015-01-01", "2022-02-01"]),
+            "end": pd.to_datetime(["2022-02-01", "2026-11-27"]),  # still hosted elsewhere: runs to today
+            "status": ["Continuing", "Hosted elsewhere"],
+            "label": ["Continuing", "Hosted elsewhere — Stockport Homes"],
+        }
+    )
+    context = pd.DataFrame(
+        {
+            "label": ["Austerity", "ICSs statutory"],
+            "start": pd.to_datetime(["2010-06-22", "2022-07-01"]),
+            "end": pd.to_datetime(["2019-09-05", None]),
+            "mechanism": ["Austerity", "Other related programmes"],
+            "note": ["", ""],
+            "point": [False, True],
+        }
+    )
+    spec = charts.timeline(points, bands, lane_title="Structure", typologies=["Culture"], context=context).to_dict()
+    context_layer = next(layer for layer in spec["layer"] if "scale" in layer.get("encoding", {}).get("x", {}))
+    low, high = (pd.Timestamp(day) for day in context_layer["encoding"]["x"]["scale"]["domain"])
+    assert low == pd.Timestamp("2014-11-02")  # the entries' start, 60 days before
+    assert high == pd.Timestamp("2026-11-27")  # the bands' end: the axis stops where "ongoing" does
+    context_rows = next(v for v in spec["datasets"].values() if v and "room" in v[0])
+    assert [row["label"] for row in context_rows] == ["Austerity", "ICSs statutory"]  # 2022 is on the axis now
+    # Without bands the axis is the entries' range, as before.
+    plain = charts.timeline(points, None, lane_title="Structure", typologies=["Culture"], context=context).to_dict()
+    plain_layer = next(layer for layer in plain["layer"] if "scale" in layer.get("encoding", {}).get("x", {}))
+    assert pd.Timestamp(plain_layer["encoding"]["x"]["scale"]["domain"][1]) == pd.Timestamp("2022-04-30")

@@ -709,7 +709,7 @@ def timeline(
     dy = 5 if not bands.empty else 0
 
     fits = context is not None and len(entries) + len(bands) + len(context) <= MAX_ROWS  # (#6)
-    layers: list[alt.Chart] = _context_layers(context, entries) if fits else []
+    layers: list[alt.Chart] = _context_layers(context, entries, bands) if fits else []
     layers += _segment_layers(bands, y) if not bands.empty else []
     if binned:
         layers.append(_binned_layer(entries, y, colour, lane_title, dy, typology))
@@ -724,8 +724,11 @@ def timeline(
 _CONTEXT_FILL = "#6b6b6b"
 
 
-def _time_domain(entries: pd.DataFrame) -> list[str] | None:
-    """The entries' time range (so context events outside it never stretch the axis)."""
+def _time_domain(entries: pd.DataFrame, bands: pd.DataFrame | None = None) -> list[str] | None:
+    """The entries' time range (so context events outside it never stretch the axis), reaching
+    on to the end of the status ``bands``: a structure still running is drawn to today, and on an
+    axis that stopped at its last entry the band ran on past the plot, under the legend, its label
+    cut at the edge ("Hosted elsewhere — Sto…")."""
     if not len(entries) or "start" not in entries:
         return None
     starts = _dates(entries["start"])
@@ -734,12 +737,18 @@ def _time_domain(entries: pd.DataFrame) -> list[str] | None:
         return None
     latest = _dates(entries["end"]).max() if "end" in entries else pd.NaT
     high = max(latest, last) if not pd.isna(latest) else last
-    return [(first - pd.Timedelta(days=60)).isoformat(), (high + pd.Timedelta(days=60)).isoformat()]
+    high += pd.Timedelta(days=60)
+    if bands is not None and len(bands):
+        ends = _dates(bands["end"]).max()  # a band's end is where the next begins, or today
+        if not pd.isna(ends):
+            high = max(high, ends)  # not beyond: the band of a structure running today ends at the axis
+    return [(first - pd.Timedelta(days=60)).isoformat(), high.isoformat()]
 
 
-def _context_layers(context: pd.DataFrame, entries: pd.DataFrame) -> list[alt.Chart]:
-    """External events: shaded bands (or a dashed line for one-day events), labelled along the top."""
-    domain = _time_domain(entries)
+def _context_layers(context: pd.DataFrame, entries: pd.DataFrame, bands: pd.DataFrame | None = None) -> list[alt.Chart]:
+    """External events: shaded bands (or a dashed line for one-day events), labelled along the top;
+    the axis is the entries' time range and the status ``bands``' (:func:`_time_domain`)."""
+    domain = _time_domain(entries, bands)
     if domain is None or context is None or context.empty:
         return []
     low, high = pd.Timestamp(domain[0]), pd.Timestamp(domain[1])
