@@ -208,19 +208,21 @@ if register_tab.open:
                 column_order=[
                     "partnership",
                     "structure",
-                    "typology",
-                    "status",
+                    "status",  # what survived, and who hosts it now, in view beside the name
                     "host",
                     "since",
                     "last_confirmed",
                     "confirmation",
+                    "typology",
                     "carried_on_as",
                     "grew_out_of",
                     "entries",
                 ],
                 column_config={
-                    "partnership": "Partnership",
-                    "structure": st.column_config.TextColumn("Structure", width="medium"),
+                    # the names are what a successor team reads for; the partnership (the sorted column,
+                    # written in full in the table above) gets less room
+                    "partnership": st.column_config.TextColumn("Partnership", width="medium"),
+                    "structure": st.column_config.TextColumn("Structure", width=320),  # pixels: "large" is 400
                     "typology": "Typology",
                     "status": "Current status",
                     "host": "Host organisation",

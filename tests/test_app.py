@@ -1104,6 +1104,22 @@ def test_legacy_register_table_leaves_a_missing_host_blank(db):
     assert (table.loc[table["status"] == "Hosted elsewhere", "host"] != "").all()
 
 
+def test_legacy_register_table_gives_the_structure_name_the_room(db):
+    """A successor team reads the register for the structures' names: on a 1,400-pixel screen the
+    name was cut ("Multiple Disadvantage Accreditat…") while the partnership, already the sorted
+    column and written in full in the table above, took the widest column; the current status and
+    host come next, before the typology."""
+    import json
+
+    at = app("pages/legacy.py")
+    (element,) = [d for d in at.dataframe if "confirmation" in d.value.columns]
+    config = json.loads(element.proto.columns)
+    assert config["structure"]["width"] == 320  # "medium" is 200 pixels
+    assert config["partnership"]["width"] == "medium"
+    # what survived and who hosts it now in view beside the name; the typology further along
+    assert list(element.proto.column_order)[:4] == ["partnership", "structure", "status", "host"]
+
+
 def test_legacy_funding_end_reads_still_funded_when_there_is_none(db):
     """A partnership whose funding has not ended shows "still funded", not "None"."""
     from tracker import admin
