@@ -7,7 +7,7 @@ generated only when a button is clicked (``st.download_button(data=callable)``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,13 +19,25 @@ from tracker.filters import Filters, describe
 
 
 def url_choices(
-    label: str, options: dict[str, str], key: str, *, max_selections: int, placeholder: str
+    label: str,
+    options: dict[str, str],
+    key: str,
+    *,
+    max_selections: int,
+    placeholder: str,
+    default: Sequence[str] = (),
 ) -> tuple[list[str], list[str]]:
-    """A multiple choice kept in the URL (``?key=a&key=b``); returns the choice and notes on unknown values."""
+    """A multiple choice kept in the URL (``?key=a&key=b``); returns the choice and notes on unknown
+    values. ``default``: the choice when the page is first drawn and the link names none, or when
+    the options change (the sidebar's filters) while nothing is chosen; a choice cleared by hand
+    stays cleared while the options stay the same."""
     state_key = f"u_{key}"
+    offered_key = f"u_{key}_offered"  # the options of the last run, to see them change
+    changed = st.session_state.get(offered_key) != tuple(options)
+    st.session_state[offered_key] = tuple(options)
     notes: list[str] = []
     if state_key not in st.session_state:
-        wanted = list(dict.fromkeys(v for v in st.query_params.get_all(key) if v.strip()))
+        wanted = list(dict.fromkeys(v for v in st.query_params.get_all(key) if v.strip())) or list(default)
         unknown = [v for v in wanted if v not in options]
         if unknown:
             from pages._ui import inert  # here: _ui imports this module
@@ -38,7 +50,9 @@ def url_choices(
             notes.append(f"The link names {len(known)} areas; the first {max_selections} are shown.")
         st.session_state[state_key] = known[:max_selections]
     else:  # the options follow the sidebar filters: drop what is no longer offered
-        st.session_state[state_key] = [v for v in st.session_state[state_key] if v in options]
+        st.session_state[state_key] = [v for v in st.session_state[state_key] if v in options] or (
+            list(default)[:max_selections] if changed else []
+        )
     chosen: list[str] = st.multiselect(
         label,
         list(options),

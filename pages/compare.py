@@ -18,12 +18,15 @@ with controls[1]:
     measure = _ui.url_choice("Profiles show", compare.PROFILE_MEASURES, key="measure", default="share")
 noun = compare.BY[by].lower()
 options = app_state.read(compare.area_options, filters, by)
+# The sidebar narrowed to a meeting's two to six areas: those are compared, not chosen again.
+narrowed = bool(filters.partnerships or filters.programmes) and compare.MIN_AREAS <= len(options) <= compare.MAX_AREAS
 areas, notes = _meeting.url_choices(
     f"{compare.BY[by]} to compare",
     options,
     key="area",
     max_selections=compare.MAX_AREAS,
     placeholder=f"Choose {compare.MIN_AREAS} to {compare.MAX_AREAS} {noun}",
+    default=list(options) if narrowed else (),
 )
 for note in notes:
     st.warning(note, icon=":material/link_off:")

@@ -486,3 +486,27 @@ def test_an_unknown_area_in_a_link_is_named_as_typed(app_db):
     (note,) = [w.value for w in at.warning if "not available here" in w.value]
     assert wanted in re.sub(r"\\(.)", r"\1", note).replace("\u2060", "")
     assert "![x](" not in note and "**x**" not in note
+
+
+def test_the_areas_the_sidebar_keeps_are_compared_without_choosing_them_again(app_db):
+    """A funder narrows the sidebar to the areas of a SCAN meeting, then opens Compare: with two to
+    six left, those are the comparison (the page was empty until they were chosen again). Without
+    a sidebar choice nothing is picked for them, and a choice they clear stays cleared."""
+    at = compare_page(partnership=["voices", "golden-key"])
+    (choice,) = [m for m in at.multiselect if m.key == "u_area"]
+    assert choice.value == ["golden-key", "voices"]  # in the list's order (by name)
+    assert "Summaries" in [h.value for h in at.header]
+    assert at.query_params["area"] == ["golden-key", "voices"]  # the link says what is compared
+    choice.set_value([]).run()
+    assert next(m for m in at.multiselect if m.key == "u_area").value == []
+    assert "Summaries" not in [h.value for h in at.header]
+
+    at = compare_page()  # every partnership offered: none picked for the user
+    assert next(m for m in at.multiselect if m.key == "u_area").value == []
+    assert any("Choose at least two" in i.value for i in at.info)
+    # ...until the sidebar is narrowed to two on this page
+    next(m for m in at.multiselect if m.key == "f_partnership").set_value(["voices", "golden-key"]).run()
+    assert next(m for m in at.multiselect if m.key == "u_area").value == ["golden-key", "voices"]
+
+    at = compare_page(partnership=["voices", "golden-key"], area=["voices"])  # a link's own choice wins
+    assert next(m for m in at.multiselect if m.key == "u_area").value == ["voices"]
