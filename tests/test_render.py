@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import math
+import re
 import shutil
 import struct
 import xml.etree.ElementTree as ET
@@ -287,3 +290,87 @@ def test_table_csv_keeps_negative_numbers_as_numbers(store, write_file):
         "-0.5",
         "'-cut",
     ]
+
+
+def _label_lines(root: ET.Element) -> dict[str, tuple[int, float]]:
+    """Each text of the drawing, its lines joined by a space: how many lines it has (Vega draws a
+    label given as an array of strings as one text of a tspan a line) and where its first line is
+    set (y)."""
+    texts: dict[str, tuple[int, float]] = {}
+    for element in root.iter("{http://www.w3.org/2000/svg}text"):
+        parts = [part.strip() for part in element.itertext() if part.strip()]
+        at = re.search(r"translate\([^,]+,([^)]+)\)", element.get("transform", ""))
+        lines = max(1, len(list(element.iter("{http://www.w3.org/2000/svg}tspan"))))
+        texts[" ".join(parts)] = (lines, float(at.group(1)) if at else math.nan)
+    return texts
+
+
+def test_long_area_names_are_drawn_in_full_on_two_lines(demo):
+    """A projector shows "Fulfilling Lives Lambeth, Southwark and Lewisham", not "… and Lewi…": the
+    timeline's lanes, the heatmap's rows and the legacy bars break a long name onto two lines."""
+    points, binned = queries.timeline(demo, Filters(), "partnership")
+    cells = queries.heatmap(demo, Filters(), "partnership", "typology")
+    counts = queries.structure_status_counts(demo)
+    drawn = {
+        "timeline": (
+            charts.timeline(points, None, lane_title="Partnership", typologies=[], binned=binned),
+            set(points["lane"]),
+        ),
+        "heatmap": (charts.heatmap(cells, "count", "Partnership", "Typology"), set(cells["row"])),
+        "legacy": (
+            charts.legacy_status_bar(counts, statuses=["Continuing", "Hosted elsewhere", "Decommissioned"]),
+            set(counts["partnership"]),
+        ),
+    }
+    for name, (chart, areas) in drawn.items():
+        texts = _label_lines(svg_root(render.svg(chart)))
+        long = {area for area in areas if len(area) > charts.LINE_CHARS}
+        assert "Fulfilling Lives Lambeth, Southwark and Lewisham" in long, name
+        assert not [text for text in texts if text.endswith("…")], name  # nothing cut
+        for area in areas:
+            assert area in texts, (name, area, sorted(texts))
+            assert texts[area][0] == (2 if area in long else 1), (name, area)
+        # Each label centred on its band: a two-line label's first line half a line above a one-line
+        # label's, so that the bands' middles are evenly spaced (Vega alone puts the first line there)
+        middles = [texts[area][1] + (charts.LABEL_SIZE + 1) / 2 * (area in long) for area in sorted(areas)]
+        steps = [b - a for a, b in itertools.pairwise(middles)]
+        assert max(steps) - min(steps) <= 2, (name, steps)  # Vega rounds each offset to a pixel
+
+
+def test_a_long_name_with_quotes_and_accents_is_drawn_as_written():
+    """The long names are written into the chart's label expression: quotes, a backslash, accents and
+    an object's own property names come out as typed, and a short name beside them on one line."""
+    names = [
+        'St Mary\'s "Housing First" Partnership \\ Wrexham and Flintshire',
+        "Réseau d’accueil Île-de-France pour les personnes sans abri",
+        "__proto__ toString valueOf and constructor words",
+        "Short name",
+    ]
+    counts = pd.DataFrame(
+        {"partnership": names, "status": ["Continuing"] * 4, "structures": [1, 2, 3, 4], "status_order": [1] * 4}
+    )
+    texts = _label_lines(svg_root(render.svg(charts.legacy_status_bar(counts, statuses=["Continuing"]))))
+    for name in names:
+        assert name in texts, (name, sorted(texts))
+        assert texts[name][0] == (2 if len(name) > charts.LINE_CHARS else 1), name
+
+
+def test_a_structures_lane_puts_its_partnership_on_one_line_and_its_name_on_the_next(demo):
+    points, binned = queries.timeline(demo, Filters(), "structure")
+    chart = charts.timeline(points, queries.status_segments(demo), lane_title="Structure", typologies=[], binned=binned)
+    root = svg_root(render.svg(chart))
+    drawn = [
+        [line.text for line in text.iter("{http://www.w3.org/2000/svg}tspan")]
+        for text in root.iter("{http://www.w3.org/2000/svg}text")
+    ]
+    # (a lane whose partnership or structure is longer than a line is broken where the lines are
+    # most even, and cut at the line's width: the tooltip and the table have it whole)
+    lanes = [
+        lane
+        for lane in dict.fromkeys(points["lane"])
+        if len(lane) > charts.LINE_CHARS and max(len(part) for part in lane.split(" · ")) <= 38
+    ]
+    assert "Blackpool Fulfilling Lives · Multiple Disadvantage Accreditation" in lanes and len(lanes) >= 10
+    for lane in lanes:
+        partnership, structure = lane.split(" · ")
+        assert [f"{partnership} ·", structure] in drawn, (lane, [d for d in drawn if d])

@@ -324,6 +324,49 @@ def _band_axis(title: str | None, **kwargs: Any) -> alt.Axis:
     )
 
 
+LINE_CHARS = 36
+"""Characters of a band axis's label that stay on one line (~270 px at :data:`LABEL_SIZE`); a longer
+label is broken at a space onto two lines, so that an area's full name is read on a projector
+instead of "Fulfilling Lives Lambeth, Southwark and Lewi…" (and the plot keeps the width)."""
+_LINE_LIMIT = 300  # px a line of a wrapped label may take before Vega cuts it (~40 characters; a name of ~75)
+
+
+def _two_lines(text: str, chars: int = LINE_CHARS) -> list[str] | None:
+    """``text`` as two lines broken at the space that makes the longer line shortest; None when it
+    fits on one line or has no space to break at."""
+    if len(text) <= chars:
+        return None
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    if not spaces:
+        return None
+    # "Partnership · Structure" (a structure's lane): the partnership on one line, the structure on the next
+    joined = text.find(" · ")
+    if joined > 0 and max(joined + 2, len(text) - joined - 3) <= _LINE_LIMIT // 7.5:
+        return [text[: joined + 2], text[joined + 3 :]]
+    at = min(spaces, key=lambda i: (max(i, len(text) - i - 1), -i))
+    return [text[:at], text[at + 1 :]]
+
+
+def _wrapped_band_axis(title: str | None, labels: Sequence[str], limit: int) -> alt.Axis:
+    """:func:`_band_axis` whose labels longer than :data:`LINE_CHARS` are drawn on two lines (Vega
+    draws a label given as an array of strings a line each). ``limit``: the one-line labels' width.
+    The bands must be at least two lines high (~32 px)."""
+    # Keys carry a prefix, so that no label can name one of an object's own properties ("constructor")
+    wrapped = {f"k:{label}": two for label in dict.fromkeys(labels) if (two := _two_lines(str(label)))}
+    if not wrapped:
+        return _band_axis(title, labelLimit=limit)
+    lines = f"({json.dumps(wrapped, ensure_ascii=True)})['k:' + datum.value]"  # the label's lines, or null
+    return _band_axis(
+        title,
+        labelLimit=_LINE_LIMIT,
+        labelExpr=f"{lines} || datum.label",
+        labelLineHeight=LABEL_SIZE + 1,
+        # Vega sets a label's first line on the band's middle (vega/vega#2879): a two-line label is
+        # raised by half a line ("line-bottom") so that the pair is centred on its band.
+        labelBaseline={"condition": {"test": lines, "value": "line-bottom"}, "value": "middle"},
+    )
+
+
 def _legend(title: str | list[str], **kwargs: Any) -> alt.Legend:
     style = {
         "labelFontSize": LABEL_SIZE,
@@ -425,7 +468,15 @@ def heatmap(
                 domain=False,
             ),
         ),
-        y=alt.Y(field="row", type="nominal", sort=rows, axis=_band_axis(row_title, labelLimit=row_limit)),
+        y=alt.Y(
+            field="row",
+            type="nominal",
+            sort=rows,
+            # compact rows are one line high: cut, the tooltip has the name
+            axis=_band_axis(row_title, labelLimit=row_limit)
+            if compact
+            else _wrapped_band_axis(row_title, rows, row_limit),
+        ),
         tooltip=[
             alt.Tooltip(field="row", type="nominal", title=row_title),
             alt.Tooltip(field="col", type="nominal", title=col_title),
@@ -704,7 +755,7 @@ def timeline(
         field="lane",
         type="nominal",
         sort=lanes,
-        axis=_band_axis(lane_title, labelLimit=300),
+        axis=_wrapped_band_axis(lane_title, lanes, 300),
     )
     dy = 5 if not bands.empty else 0
 
@@ -718,7 +769,9 @@ def timeline(
         if context is not None and len(context) and "mechanisms" in entries:
             room = MAX_ROWS - len(entries) - len(bands) - len(context)
             layers.extend(_context_rings(entries, context, y, dy, room))
-    return _layer(*layers, width="container", height=max(200, 34 * max(len(lanes), 1)), autosize=_FIT_X)
+    # a lane whose label takes two lines gets room between it and the next label
+    step = 40 if any(_two_lines(str(lane)) for lane in lanes) else 34
+    return _layer(*layers, width="container", height=max(200, step * max(len(lanes), 1)), autosize=_FIT_X)
 
 
 _CONTEXT_FILL = "#6b6b6b"
@@ -900,7 +953,9 @@ def legacy_status_bar(counts: pd.DataFrame | None, *, statuses: Sequence[str]) -
             mid="(datum.x0 + datum.x1) / 2",
         )
         .encode(
-            y=alt.Y(field="partnership", type="nominal", sort=partnerships, axis=_band_axis(None, labelLimit=300)),
+            y=alt.Y(
+                field="partnership", type="nominal", sort=partnerships, axis=_wrapped_band_axis(None, partnerships, 300)
+            ),
             tooltip=[
                 alt.Tooltip(field="partnership", type="nominal", title="Partnership"),
                 alt.Tooltip(field="status", type="nominal", title="Current status"),
