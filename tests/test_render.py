@@ -374,3 +374,20 @@ def test_a_structures_lane_puts_its_partnership_on_one_line_and_its_name_on_the_
     for lane in lanes:
         partnership, structure = lane.split(" · ")
         assert [f"{partnership} ·", structure] in drawn, (lane, [d for d in drawn if d])
+
+
+@pytest.mark.parametrize("lanes", ["partnership", "structure"])
+def test_outside_events_are_named_above_the_plot_clear_of_the_lanes(demo, lanes):
+    """ "COVID-19 lockdown" was written inside the plot's top edge, over the first lane's status label
+    and the dashed line of a one-day event; the outside events' names now sit in a strip above it."""
+    from tracker import context
+
+    points, binned = queries.timeline(demo, Filters(), lanes)
+    bands = queries.status_segments(demo) if lanes == "structure" else None
+    events = context.bands(demo.vocab())
+    chart = charts.timeline(points, bands, lane_title=lanes.title(), typologies=[], binned=binned, context=events)
+    texts = _label_lines(svg_root(render.svg(chart, width=1000)))
+    named = [label for label in events["label"] if label in texts]
+    assert len(named) >= 2, sorted(texts)  # at 1,000 px: Austerity, COVID-19 lockdown…
+    for label in named:
+        assert texts[label][1] < 0, (label, texts[label])  # above the plot's top edge (y = 0)

@@ -865,7 +865,9 @@ def _context_layers(context: pd.DataFrame, entries: pd.DataFrame, bands: pd.Data
     fits = f"datum.room * width >= {_CONTEXT_CHAR_PX} * length(datum.label) + {_CONTEXT_PAD_PX} ? datum.label : ''"
     labels = (
         base.transform_calculate(shown=fits)
-        .mark_text(align="left", baseline="top", dx=3, y=2, fontSize=12, color=TEXT_MUTED, clip=True)
+        # Above the plot, not inside it: the first lane's status labels and the dashed lines of one-day
+        # events sit at the plot's top, where a label over them could not be read.
+        .mark_text(align="left", baseline="bottom", dx=3, y=-3, fontSize=12, color=TEXT_MUTED)
         .encode(text=alt.Text(field="shown", type="nominal"))
     )
     return [spans, lines, labels]
