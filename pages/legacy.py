@@ -57,7 +57,10 @@ _ui.chart_with_table(
 st.header("Still running after funding ended")
 st.dataframe(
     # A programme still running has no end date: say so, rather than Streamlit's grey "None".
-    survival.assign(partnership_end=survival["partnership_end"].dt.strftime("%Y-%m-%d").fillna("still funded")),
+    survival.assign(
+        partnership_end=survival["partnership_end"].dt.strftime("%Y-%m-%d").fillna("still funded"),
+        share_surviving=(survival["share_surviving"] * 100).round(),  # "33%" on a projector, not "33.33%"
+    ),
     hide_index=True,
     width="stretch",
     column_order=[
@@ -69,16 +72,19 @@ st.dataframe(
         "confirmed_after_end",
     ],
     column_config={
-        "partnership": st.column_config.TextColumn("Partnership", width="large"),
-        "partnership_end": st.column_config.TextColumn("Funding ended"),
-        "structures": "Structures",
-        "surviving": "Still running",
+        # Widths that fit the main column of a 1,400-pixel screen (~920 px): with the partnership
+        # "large", the last column's numbers sat out of view to the right.
+        "partnership": st.column_config.TextColumn("Partnership", width=330),
+        "partnership_end": st.column_config.TextColumn("Funding ended", width=110),
+        "structures": st.column_config.NumberColumn("Structures", width=90),
+        "surviving": st.column_config.NumberColumn("Still running", width=100),
         "share_surviving": st.column_config.ProgressColumn(
-            "Share still running", format="percent", min_value=0, max_value=1
+            "Share still running", format="%d%%", min_value=0, max_value=100, width=130
         ),
         "confirmed_after_end": st.column_config.NumberColumn(
-            "Confirmed since funding ended",
+            "Confirmed since end",
             help="Still running, last confirmed on the day funding ended or later (as the survival page counts)",
+            width=140,
         ),
     },
 )

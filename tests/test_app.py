@@ -3,6 +3,7 @@ the form and the upload page keep users' work safe."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import date
@@ -1529,3 +1530,20 @@ def test_an_import_refused_after_its_check_shows_the_rows_and_offers_no_stale_pr
     assert not [b for b in at.button if b.key == "do_import"]
     with Store(str(db), Settings(db=str(db))) as store:
         assert queries.count_entries(store) == 88
+
+
+def test_legacy_survival_table_shows_whole_percentages_and_fits_the_screen(db):
+    """ "33%" on a projector, not "33.33%": the share still running is shown in whole percent, from
+    the share the query computes (Golden Key: 1 of its 3 structures still running in the demo). And
+    every column fits the main column of a 1,400-pixel screen (~920 px): with the partnership's
+    column "large", the last column's numbers were out of view to the right."""
+    at = app("pages/legacy.py")
+    (element,) = [d for d in at.dataframe if "share_surviving" in d.value.columns]
+    shown = dict(zip(element.value["partnership"], element.value["share_surviving"], strict=True))
+    assert shown["Golden Key"] == 33 and shown["VOICES"] == 100
+    config = json.loads(element.proto.columns)["share_surviving"]["type_config"]
+    assert (config["format"], config["min_value"], config["max_value"]) == ("%d%%", 0, 100)
+    columns = json.loads(element.proto.columns)
+    widths = [columns[name].get("width") for name in element.proto.column_order]
+    assert all(isinstance(width, int) for width in widths), widths
+    assert sum(widths) <= 920 and columns["partnership"]["width"] >= 320, widths
