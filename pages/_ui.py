@@ -349,8 +349,18 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 ENTRY_TABLE = ("date", "partnership", "kind", "title", "typology", "status", "host", "structure", "source")
 
 
-def entry_table(entries: pd.DataFrame, *, key: str, columns: list[str] | None = None) -> None:
-    """Entries as a table; selecting a row offers to open it for editing."""
+# Streamlit wraps a cell's text when rows are taller than 64 px (4rem): three lines fit in 66.
+WRAPPED_ROW_HEIGHT = 66
+
+
+def entry_table(
+    entries: pd.DataFrame, *, key: str, columns: list[str] | None = None, widths: dict[str, int] | None = None
+) -> None:
+    """Entries as a table; selecting a row offers to open it for editing.
+
+    ``widths`` (pixels per column) fits the table to the page, with long text wrapped onto up to
+    three lines rather than cut or scrolled to the side, and every row in view.
+    """
     shown = columns or list(ENTRY_TABLE)
     if "source" in shown and "source" in entries:
         entries = entries.assign(source_url=[http_url(v) for v in entries["source"]])
@@ -360,7 +370,14 @@ def entry_table(entries: pd.DataFrame, *, key: str, columns: list[str] | None = 
         hide_index=True,
         width="stretch",
         column_order=shown,
-        column_config={k: v for k, v in ENTRY_COLUMNS.items() if k in shown},
+        column_config={
+            k: {**v, "width": widths[k]} if widths and k in widths else v
+            for k, v in ENTRY_COLUMNS.items()
+            if k in shown
+        },
+        row_height=WRAPPED_ROW_HEIGHT if widths else None,
+        height="content" if widths else "auto",  # every row in view: "auto" stops at ten of 35 px
+        placeholder="—",  # a setback with no status: a dash, not Streamlit's grey "None"
         on_select="rerun",
         selection_mode="single-row",
         key=key,

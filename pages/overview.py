@@ -11,6 +11,9 @@ _ui.frame_guard()
 st.title("Overview")
 filters = _ui.current_filters()
 LATEST = ["date", "partnership", "kind", "title", "typology", "status"]
+# Widths that fit the main column of a 1,400-pixel screen (~920 px with the row-selection column),
+# long titles, names and typologies wrapped: a projector shows every column without a sideways scroll.
+LATEST_WIDTHS = {"date": 95, "partnership": 160, "kind": 85, "title": 280, "typology": 145, "status": 120}
 # the heatmap and the latest entries are read while the figures are (app_state.ahead)
 app_state.ahead(queries.heatmap, filters, "partnership", "typology")
 app_state.ahead(queries.entry_list, filters, limit=10, columns=tuple(LATEST))
@@ -71,4 +74,4 @@ st.page_link(
 
 st.header("Latest entries")
 latest = app_state.read(queries.entry_list, filters, limit=10, columns=tuple(LATEST))
-_ui.entry_table(latest, key="overview_latest", columns=LATEST)
+_ui.entry_table(latest, key="overview_latest", columns=LATEST, widths=LATEST_WIDTHS)

@@ -1547,3 +1547,21 @@ def test_legacy_survival_table_shows_whole_percentages_and_fits_the_screen(db):
     widths = [columns[name].get("width") for name in element.proto.column_order]
     assert all(isinstance(width, int) for width in widths), widths
     assert sum(widths) <= 920 and columns["partnership"]["width"] >= 320, widths
+
+
+def test_overview_latest_entries_fit_the_screen_with_long_text_wrapped(db):
+    """The latest entries on a projector: every column in the ~920 px main column of a 1,400-pixel
+    screen (the status column was out of view to the right, typologies cut: "Strategy and com…"),
+    and rows tall enough that Streamlit wraps a long title, name or typology (over 64 px) instead
+    of cutting it."""
+    at = app()
+    (element,) = [d for d in at.dataframe if "title" in d.value.columns]
+    assert list(element.proto.column_order) == ["date", "partnership", "kind", "title", "typology", "status"]
+    columns = json.loads(element.proto.columns)
+    widths = {name: columns[name].get("width") for name in element.proto.column_order}
+    assert all(isinstance(width, int) for width in widths.values()), widths
+    assert sum(widths.values()) + 35 <= 920, widths  # 35: the row-selection column
+    assert widths["title"] == max(widths.values()), widths
+    assert element.proto.row_height > 64  # Streamlit's threshold for wrapping text in a cell
+    assert element.proto.placeholder == "—"  # a setback with no status, not Streamlit's "None"
+    assert element.value["status"].isna().any()  # the demo's latest ten include such a setback

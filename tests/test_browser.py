@@ -265,3 +265,25 @@ def test_the_register_search_and_page_live_in_the_url(server, page):
     settle(page)
     expect(page.get_by_text("Structures 1–2 of 2 matching the search", exact=False)).to_be_visible(timeout=30_000)
     no_exception(page)
+
+
+def test_the_overview_latest_entries_need_no_sideways_scroll(server, page):
+    """On a 1,400-pixel screen every column of the latest entries is in view: the grid's scroller is
+    no wider than its box (it was 1,197 px in a 938 px box, the status column out of view), and
+    no taller (ten rows of wrapped text in a box that showed five and a half)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/")
+    settle(page)
+    main = page.locator("[data-testid='stMain']")
+    expect(main.get_by_text("Latest entries", exact=True)).to_be_visible(timeout=30_000)
+    grid = main.locator("[data-testid='stDataFrame']").last
+    grid.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    size = grid.evaluate(
+        "e => { const s = e.querySelector('.dvn-scroller');"
+        " return [s.scrollWidth, s.clientWidth, s.scrollHeight, s.clientHeight]; }"
+    )
+    assert size[0] <= size[1] + 1, size
+    assert size[2] <= size[3] + 1, size  # and all ten rows, wrapped, without a scroll bar inside the table
+    no_exception(page)
