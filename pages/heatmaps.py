@@ -30,13 +30,14 @@ filters = _ui.current_filters()
 total = app_state.read(queries.count_entries, filters)
 _ui.filter_caption(filters, total)
 
-controls = st.columns([3, 2, 3])
+# Two choices on a row and the measure under them: three side by side were too narrow for their
+# options on a 1,400-pixel screen, and each column hid the end of the choice to its left.
+controls = st.columns([5, 3])
 with controls[0]:
     view = _ui.url_choice("Compare", VIEWS, key="view", default="partnership-typology")
 with controls[1]:
     scheme = _ui.url_choice("Typology", SCHEMES, key="scheme", default="meam")
-with controls[2]:
-    metric = _ui.url_choice("Measure", METRICS, key="metric", default="count")
+metric = _ui.url_choice("Measure", METRICS, key="metric", default="count")
 rows, cols = ("condition" if d == "typology" and scheme == "fsg" else d for d in view.split("-"))
 
 if total == 0:

@@ -287,3 +287,27 @@ def test_the_overview_latest_entries_need_no_sideways_scroll(server, page):
     assert size[0] <= size[1] + 1, size
     assert size[2] <= size[3] + 1, size  # and all ten rows, wrapped, without a scroll bar inside the table
     no_exception(page)
+
+
+@pytest.mark.parametrize("path", ["heatmaps", "survival", "compare", "timeline"])
+def test_every_option_of_a_page_choice_is_in_view(server, page, path):
+    """On a 1,400-pixel screen each choice's options are all visible: the heatmaps' three choices
+    sat side by side in columns too narrow for them, and the next column hid "Typology × mechanism",
+    "FSG six conditions" and "Milestones − setbacks" (cut mid-word on a projector)."""
+    page.goto(f"{server}/{path}")
+    settle(page)
+    groups = page.locator("[data-testid='stMain'] [data-testid='stButtonGroup']")
+    groups.first.wait_for(timeout=30_000)
+    spilled = []
+    for group in groups.all():
+        box = group.bounding_box()
+        assert box
+        for button in group.locator("button").all():
+            option = button.bounding_box()
+            assert option
+            if option["x"] + option["width"] > box["x"] + box["width"] + 1:
+                spilled.append(
+                    (button.inner_text(), round(option["x"] + option["width"]), round(box["x"] + box["width"]))
+                )
+    assert not spilled, spilled
+    no_exception(page)
