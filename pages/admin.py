@@ -110,7 +110,10 @@ if members_tab.open:
                 key="member_role",
             )
             chosen = st.multiselect(
-                "Partnerships (editors only)", list(vocab["partnership"].labels), format_func=vocab["partnership"].label
+                "Partnerships (editors only)",
+                list(vocab["partnership"].labels),
+                format_func=vocab["partnership"].label,
+                placeholder="The partnerships whose entries an editor may change",
             )
             if st.form_submit_button("Save member", type="primary"):
                 report(
@@ -212,7 +215,13 @@ if taxonomy_tab.open:
         left, right = st.columns(2, gap="large")
         with left, st.form("rename_term"):
             st.subheader("Rename or retire a term")
-            which = st.selectbox("Term", slugs, format_func=lambda s: vocab[vocabulary].label(s), index=None)
+            which = st.selectbox(
+                "Term",
+                slugs,
+                format_func=lambda s: vocab[vocabulary].label(s),
+                index=None,
+                placeholder="Choose the term to rename, retire or bring back",
+            )
             new_label = st.text_input("New label")
             rename = st.form_submit_button("Rename")
             retire = st.form_submit_button("Retire")

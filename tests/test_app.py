@@ -1565,3 +1565,29 @@ def test_overview_latest_entries_fit_the_screen_with_long_text_wrapped(db):
     assert element.proto.row_height > 64  # Streamlit's threshold for wrapping text in a cell
     assert element.proto.placeholder == "—"  # a setback with no status, not Streamlit's "None"
     assert element.value["status"].isna().any()  # the demo's latest ten include such a setback
+
+
+VIEWS = [
+    *((page, None) for page in registered_pages()),
+    ("pages/legacy.py", "Needs checking"),
+    ("pages/legacy.py", "Links across programmes"),
+    *(("pages/admin.py", tab) for tab in ("Partnerships", "Taxonomy", "Audit log", "Backup")),
+]
+
+
+@pytest.mark.parametrize(("page", "tab"), VIEWS, ids=[f"{page[6:-3]}-{tab or 'first'}" for page, tab in VIEWS])
+def test_every_empty_choice_says_what_to_choose(db, page, tab):
+    """No list left empty shows Streamlit's own "Choose options" / "Choose an option": it says what
+    belongs in it (the member form's partnerships said "Choose options", the taxonomy's term
+    "Choose an option"). Every page, and each tab that is drawn only when open."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(page)
+    if tab:
+        at.session_state["legacy_view" if page == "pages/legacy.py" else "admin_view"] = tab
+    at.run()
+    assert not at.exception, at.exception
+    assert not tab or any(t.label == tab for t in at.tabs)
+    empty = [box for box in at.multiselect if not box.value] + [box for box in at.selectbox if box.value is None]
+    generic = [(box.label, box.proto.placeholder) for box in empty if box.proto.placeholder in ("", "Choose options")]
+    assert not generic, generic
