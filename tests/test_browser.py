@@ -6,6 +6,7 @@ a shared link opens the same view. Screenshots land in test-artifacts/ for peopl
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -311,3 +312,37 @@ def test_every_option_of_a_page_choice_is_in_view(server, page, path):
                 )
     assert not spilled, spilled
     no_exception(page)
+
+
+@pytest.mark.parametrize(("origin", "by"), [("start", "typology"), ("funding_end", "partnership")])
+def test_survival_curves_name_each_group_in_full_clear_of_the_others(browser, tmp_path, origin, by):
+    """The names at the curves' ends, as Chromium lays them out in the chart's SVG (900 px wide, as
+    the downloads draw it): none runs past the drawing's right edge ("Approaches to coordinating
+    supp…" did) and no two overlap (three groups still at 100 % were written over each other and
+    over the curves)."""
+    from tracker import charts, render, survival
+
+    db = tmp_path / "survival.duckdb"
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert import_file(store, store.settings.sample, actor=ADMIN).ok
+        steps, _ = survival.curves(store, Filters(), origin=origin, by=by)
+    groups = set(steps["group"])
+    assert len(groups) >= 4
+    page = browser.new_page()
+    try:
+        page.set_content(render.svg(charts.survival_curves(steps)))
+        boxes = page.evaluate(
+            """() => { const svg = document.querySelector('svg'); const o = svg.getBoundingClientRect();
+            return [svg.getAttribute('width'), [...svg.querySelectorAll('text')]
+              .filter(t => t.getAttribute('font-weight') === 'bold')
+              .map(t => { const r = t.getBoundingClientRect();
+                return [t.textContent, r.left - o.left, r.right - o.left, r.top - o.top, r.bottom - o.top]; })]; }"""
+        )
+    finally:
+        page.close()
+    width, labels = float(boxes[0]), boxes[1]
+    named = {label[0]: label[1:] for label in labels if label[0] in groups}
+    assert set(named) == groups, sorted(named)  # every group named at its curve, in full
+    assert all(right <= width for _, right, _, _ in named.values()), (width, named)
+    for (a, (l1, r1, t1, b1)), (b, (l2, r2, t2, b2)) in itertools.combinations(named.items(), 2):
+        assert r1 <= l2 or r2 <= l1 or b1 <= t2 or b2 <= t1, (a, b)

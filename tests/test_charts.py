@@ -704,13 +704,36 @@ def test_survival_curves_are_steps_with_censor_marks():
         }
     )
     spec = survival_curves(steps).to_dict()
-    line, marks, labels = spec["layer"]
+    line, marks, dots, labels = spec["layer"]
     assert line["mark"]["interpolate"] == "step-after"
     assert line["encoding"]["y"]["scale"]["domain"] == [0, 1]
     assert marks["mark"]["shape"] == "cross" and {"filter": "datum.censored > 0"} in marks["transform"]
+    # Each group named right of the plot, level with its curve's end: A ends at 2/3, B at 1/2
     assert labels["mark"]["type"] == "text" and labels["encoding"]["text"]["field"] == "group"
-    assert charts.spec_rows(survival_curves(steps)) == 5
+    assert labels["mark"]["x"] == dots["mark"]["x"] == "width" and dots["mark"]["type"] == "point"
+    ends = {row["group"]: row["survival"] for row in spec["datasets"][labels["data"]["name"]]}
+    assert ends == {"A": pytest.approx(2 / 3), "B": 0.5}
+    assert line["encoding"]["color"]["legend"] is None  # the names at the ends are the legend
+    assert charts.spec_rows(survival_curves(steps)) == 5 + 2
     assert survival_curves(pd.DataFrame(columns=list(steps.columns))).to_dict()
+
+
+def test_survival_names_at_close_ends_are_moved_apart_and_many_groups_get_a_legend():
+    assert charts._spread([1.0, 1.0, 1.0, 2 / 3, 0.5, 0.0], 0.05) == pytest.approx([1.0, 0.95, 0.9, 2 / 3, 0.5, 0.0])
+    assert charts._spread([0.02, 0.0, 0.0], 0.05) == pytest.approx([0.1, 0.05, 0.0])  # none under 0
+    assert charts._spread([1.0] * 21, 0.05)[-1] == pytest.approx(0.0)  # 21 at the top fill the scale
+    many = pd.DataFrame(
+        {
+            "group": [f"G{i:02}" for i in range(charts.END_LABELS_MAX + 1)],
+            "time": 0.0,
+            "at_risk": 1,
+            "events": 0,
+            "censored": 1,
+            "survival": 1.0,
+        }
+    )
+    spec = charts.survival_curves(many).to_dict()
+    assert len(spec["layer"]) == 2 and spec["layer"][0]["encoding"]["color"]["legend"]["title"] == "Group"
 
 
 def _two_entries(**columns: list) -> pd.DataFrame:

@@ -1048,8 +1048,10 @@ _SURVIVAL_COLUMNS = ("group", "time", "at_risk", "events", "censored", "survival
 def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
     """Kaplan–Meier step curves, one per group, with a tick where structures were censored.
 
-    y is the share still running; x is months since the origin. Each group is labelled at the end
-    of its curve as well as in the legend, so groups are told apart without relying on colour.
+    y is the share still running; x is months since the origin. Up to :data:`END_LABELS_MAX`
+    groups are named in a column right of the plot, each level with its curve's end (moved apart
+    where ends are close), a dot in its colour before the name: groups are told apart without
+    relying on colour, and the names are the legend. More groups than that get a legend.
     """
     frame = _frame(steps, _SURVIVAL_COLUMNS, "survival_curves")
     _check_total("survival_curves", frame)
@@ -1058,7 +1060,8 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
         field="group",
         type="nominal",
         scale=alt.Scale(domain=groups, range=_palette(len(groups))),
-        legend=_legend("Group", orient="bottom", columns=2) if len(groups) > 1 else None,
+        # Named at the curves' ends (below) up to END_LABELS_MAX groups, a legend beyond that.
+        legend=_legend("Group", orient="bottom", columns=2) if len(groups) > END_LABELS_MAX else None,
     )
     x = alt.X(
         field="time",
@@ -1089,11 +1092,43 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
         .mark_point(shape="cross", size=140, filled=True, strokeWidth=1)
         .encode(tooltip=tooltip)
     )
-    ends = (
-        base.transform_joinaggregate(last="max(time)", groupby=["group"])
-        .transform_filter("datum.time === datum.last")
-        .mark_text(align="left", dx=8, fontSize=LABEL_SIZE, fontWeight="bold")
-        .encode(text=alt.Text(field="group", type="nominal"))
-    )
-    layers = [line, censored] + ([ends] if len(groups) > 1 else [])
-    return _layer(*layers, width="container", height=380, autosize=_FIT_X)
+    layers = [line, censored]
+    if 1 < len(groups) <= END_LABELS_MAX:
+        # Each group named in a column right of the plot, level with where its curve ends and moved
+        # apart where curves end close together: written at the ends themselves, names ran past the
+        # chart's right edge and over each other (three groups still at 100 %) and over the curves.
+        last = frame.sort_values("time", kind="stable").groupby("group", sort=False)["survival"].last()
+        order = sorted(groups, key=lambda g: -float(last[g]))  # top to bottom; ties in the legend's order
+        ends = pd.DataFrame({"group": order, "survival": _spread([float(last[g]) for g in order], _END_GAP)})
+        # A dot in the curve's colour and the name in dark text: pale colours (yellow) as text were
+        # hard to read on a projector.
+        names = alt.Chart(ends).encode(y=y)
+        layers.append(names.mark_point(x="width", xOffset=10, filled=True, size=110, opacity=1).encode(color=colour))
+        layers.append(
+            names.mark_text(
+                align="left",
+                baseline="middle",
+                x="width",
+                dx=20,
+                fontSize=LABEL_SIZE,
+                fontWeight="bold",
+                color="#262730",
+            ).encode(text=alt.Text(field="group", type="nominal"))
+        )
+    return _layer(*layers, data=frame, width="container", height=380, autosize=_FIT_X)
+
+
+END_LABELS_MAX = 20
+"""The most survival curves named at their ends; beyond that the legend alone names them."""
+_END_GAP = 0.05  # of the survival scale between two end names: 19 px of the 380 px plot, a 15 px line
+
+
+def _spread(values: list[float], gap: float, low: float = 0.0, high: float = 1.0) -> list[float]:
+    """Positions for ``values`` (highest first) as near each as they can be with at least ``gap``
+    between neighbours, within [``low``, ``high``] when there is room for them all."""
+    placed: list[float] = []
+    for value in values:  # down: each at its value, or a gap under the one above
+        placed.append(min(value, high) if not placed else min(value, placed[-1] - gap))
+    for i in range(len(placed) - 1, -1, -1):  # up: none under ``low``, each a gap over the one below
+        placed[i] = max(placed[i], low if i == len(placed) - 1 else placed[i + 1] + gap)
+    return placed
