@@ -351,6 +351,8 @@ ENTRY_TABLE = ("date", "partnership", "kind", "title", "typology", "status", "ho
 
 # Streamlit wraps a cell's text when rows are taller than 64 px (4rem): three lines fit in 66.
 WRAPPED_ROW_HEIGHT = 66
+WRAPPED_ROWS_SHOWN = 10  # a longer fitted table scrolls inside a box this many rows tall
+_HEADER_HEIGHT = 37  # the header row and the borders
 
 
 def entry_table(
@@ -359,7 +361,8 @@ def entry_table(
     """Entries as a table; selecting a row offers to open it for editing.
 
     ``widths`` (pixels per column) fits the table to the page, with long text wrapped onto up to
-    three lines rather than cut or scrolled to the side, and every row in view.
+    three lines rather than cut or scrolled to the side, and up to :data:`WRAPPED_ROWS_SHOWN` rows
+    in view (Streamlit's own height stops at five and a half of these rows).
     """
     shown = columns or list(ENTRY_TABLE)
     if "source" in shown and "source" in entries:
@@ -376,7 +379,11 @@ def entry_table(
             if k in shown
         },
         row_height=WRAPPED_ROW_HEIGHT if widths else None,
-        height="content" if widths else "auto",  # every row in view: "auto" stops at ten of 35 px
+        height="auto"
+        if not widths
+        else "content"
+        if len(entries) <= WRAPPED_ROWS_SHOWN
+        else WRAPPED_ROWS_SHOWN * WRAPPED_ROW_HEIGHT + _HEADER_HEIGHT,
         placeholder="—",  # a setback with no status: a dash, not Streamlit's grey "None"
         on_select="rerun",
         selection_mode="single-row",
@@ -413,6 +420,21 @@ def selected_cell(event: Any) -> tuple[str, str] | None:
 
 
 CELL_ROWS = 500  # entries listed under a heatmap cell; the rest are in its download
+# A cell's entries: every column in view on a 1,400-pixel screen (~920 px), long text wrapped, and
+# the cell's own partnership or typology left out (it is in the heading above the table).
+CELL_COLUMNS = ("date", "partnership", "kind", "title", "typology", "status", "structure", "host", "source")
+CELL_WIDTHS = {
+    "date": 90,
+    "partnership": 150,
+    "kind": 80,
+    "title": 190,
+    "typology": 140,
+    "status": 110,
+    "structure": 110,
+    "host": 100,
+    "source": 140,  # a citation: "CFE Research (2022) Fulfilling Lives: …" on three lines
+    "source_url": 60,
+}
 AUDIT_SHOWN = 500  # audit events on the admin page, newest first (a backup has all of them)
 DELETED_READ = 200  # deleted entries read for the entry page's "Recently deleted" list…
 DELETED_SHOWN = 20  # …and listed there, newest deletion first
@@ -455,7 +477,9 @@ def cell_entries(filters: Filters, cells: pd.DataFrame, rows: str, cols: str, pi
                 icon=":material/download:",
                 key="heat_cell_download",
             )
-    entry_table(entries, key="heat_cell_entries")
+    fixed = {rows, cols}  # a condition (FSG) is not a typology: each type's own typology still says which
+    shown = [column for column in CELL_COLUMNS if column not in fixed]
+    entry_table(entries, key="heat_cell_entries", columns=shown, widths=CELL_WIDTHS)
 
 
 def cell_labels(cells: pd.DataFrame, row_key: str, col_key: str) -> tuple[str, str]:

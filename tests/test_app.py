@@ -1591,3 +1591,18 @@ def test_every_empty_choice_says_what_to_choose(db, page, tab):
     empty = [box for box in at.multiselect if not box.value] + [box for box in at.selectbox if box.value is None]
     generic = [(box.label, box.proto.placeholder) for box in empty if box.proto.placeholder in ("", "Choose options")]
     assert not generic, generic
+
+
+def test_a_heatmap_cells_entries_leave_out_the_cells_own_pair_and_fit_the_screen(db):
+    """The entries behind a partnership × typology cell: its partnership and typology are in the
+    heading, not repeated in every row, and the other columns fit a 1,400-pixel screen with long
+    text wrapped (the table was ~1,600 px wide: host, structure and source out of view)."""
+    at = AppTest.from_function(_cell_list, args=("voices", ("voices",)), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    (element,) = at.dataframe
+    order = list(element.proto.column_order)
+    assert order == ["date", "kind", "title", "status", "structure", "host", "source", "source_url"]
+    columns = json.loads(element.proto.columns)
+    widths = [columns[name].get("width") for name in order]
+    assert all(isinstance(width, int) for width in widths) and sum(widths) + 35 <= 920, widths
+    assert element.proto.row_height > 64
