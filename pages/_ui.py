@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import altair as alt
@@ -355,6 +355,13 @@ WRAPPED_ROWS_SHOWN = 10  # a longer fitted table scrolls inside a box this many 
 _HEADER_HEIGHT = 37  # the header row and the borders
 
 
+def wrapped_height(rows: int) -> Literal["content"] | int:
+    """The height of a table of :data:`WRAPPED_ROW_HEIGHT` rows: all of them up to
+    :data:`WRAPPED_ROWS_SHOWN`, else that many in view and a scroll bar (Streamlit's own height stops
+    at five and a half of these rows)."""
+    return "content" if rows <= WRAPPED_ROWS_SHOWN else WRAPPED_ROWS_SHOWN * WRAPPED_ROW_HEIGHT + _HEADER_HEIGHT
+
+
 def entry_table(
     entries: pd.DataFrame, *, key: str, columns: list[str] | None = None, widths: dict[str, int] | None = None
 ) -> None:
@@ -362,7 +369,7 @@ def entry_table(
 
     ``widths`` (pixels per column) fits the table to the page, with long text wrapped onto up to
     three lines rather than cut or scrolled to the side, and up to :data:`WRAPPED_ROWS_SHOWN` rows
-    in view (Streamlit's own height stops at five and a half of these rows).
+    in view (:func:`wrapped_height`).
     """
     shown = columns or list(ENTRY_TABLE)
     if "source" in shown and "source" in entries:
@@ -379,11 +386,7 @@ def entry_table(
             if k in shown
         },
         row_height=WRAPPED_ROW_HEIGHT if widths else None,
-        height="auto"
-        if not widths
-        else "content"
-        if len(entries) <= WRAPPED_ROWS_SHOWN
-        else WRAPPED_ROWS_SHOWN * WRAPPED_ROW_HEIGHT + _HEADER_HEIGHT,
+        height=wrapped_height(len(entries)) if widths else "auto",
         placeholder="—",  # a setback with no status: a dash, not Streamlit's grey "None"
         on_select="rerun",
         selection_mode="single-row",

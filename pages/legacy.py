@@ -356,10 +356,14 @@ if links_tab.open:
         if found.empty:
             st.info("No links yet.")
         else:
+            # Every column in view on a 1,400-pixel screen (~920 px), long names wrapped: the successor
+            # programme and the note were out of view to the right.
             st.dataframe(
                 found,
                 hide_index=True,
                 width="stretch",
+                row_height=_ui.WRAPPED_ROW_HEIGHT,
+                height=_ui.wrapped_height(len(found)),
                 column_order=[
                     "from_structure",
                     "from_partnership",
@@ -370,14 +374,15 @@ if links_tab.open:
                     "note",
                 ],
                 column_config={
-                    "from_structure": "Earlier structure",
-                    "from_partnership": "Partnership",
-                    "from_programme": "Programme",
-                    "to_structure": "Carried on as",
-                    "to_partnership": "Successor partnership",
-                    "to_programme": "Successor programme",
-                    "note": "Note",
+                    "from_structure": st.column_config.TextColumn("Earlier structure", width=140),
+                    "from_partnership": st.column_config.TextColumn("Partnership", width=120),
+                    "from_programme": st.column_config.TextColumn("Programme", width=95),
+                    "to_structure": st.column_config.TextColumn("Carried on as", width=140),
+                    "to_partnership": st.column_config.TextColumn("Successor partnership", width=145),
+                    "to_programme": st.column_config.TextColumn("Successor programme", width=140),
+                    "note": st.column_config.TextColumn("Note", width=120),
                 },
+                placeholder="—",
             )
         if (
             member.can_write

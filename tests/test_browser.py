@@ -365,3 +365,31 @@ def test_a_heatmap_cells_entries_need_no_sideways_scroll(server, page):
     assert size[0] <= size[1] + 1, size
     page.screenshot(path=str(ARTIFACTS / "heatmap-cell-entries.png"), full_page=True)
     no_exception(page)
+
+
+def test_the_links_across_programmes_need_no_sideways_scroll(tmp_path, page):
+    """A successor team reads which structure carried on which: every column, the successor
+    programme and the note included (they were out of view), on a 1,400-pixel screen. On the demo
+    data (`make run`), whose Changing Futures areas link to the Fulfilling Lives structures."""
+    from playwright.sync_api import expect
+
+    from tracker import demo
+
+    db = tmp_path / "demo.duckdb"
+    with Store(str(db), Settings(db=str(db))) as store:
+        assert all(report.ok for _, report in demo.load(store, ADMIN))
+    with streamlit_app(db) as url:
+        page.goto(f"{url}/legacy?legacy_view=Links+across+programmes")
+        settle(page)
+        panel = page.get_by_role("tabpanel")
+        expect(panel.get_by_text("Which structure carried on which", exact=False)).to_be_visible(timeout=30_000)
+        grid = panel.locator("[data-testid='stDataFrame']")
+        expect(grid).to_have_count(1)
+        grid.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        size = grid.evaluate(
+            "e => { const s = e.querySelector('.dvn-scroller');"
+            " return [s.scrollWidth, s.clientWidth, s.scrollHeight, s.clientHeight]; }"
+        )
+        assert size[0] <= size[1] + 1 and size[2] <= size[3] + 1, size
+        no_exception(page)
