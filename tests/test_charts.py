@@ -704,13 +704,14 @@ def test_survival_curves_are_steps_with_censor_marks():
         }
     )
     spec = survival_curves(steps).to_dict()
-    line, marks, dots, labels = spec["layer"]
+    line, marks, samples, labels = spec["layer"]
     assert line["mark"]["interpolate"] == "step-after"
     assert line["encoding"]["y"]["scale"]["domain"] == [0, 1]
     assert marks["mark"]["shape"] == "cross" and {"filter": "datum.censored > 0"} in marks["transform"]
     # Each group named right of the plot, level with its curve's end: A ends at 2/3, B at 1/2
     assert labels["mark"]["type"] == "text" and labels["encoding"]["text"]["field"] == "group"
-    assert labels["mark"]["x"] == dots["mark"]["x"] == "width" and dots["mark"]["type"] == "point"
+    assert labels["mark"]["x"] == "width" and samples["mark"]["type"] == "rule"  # a piece of each line
+    assert samples["mark"]["x"] == {"expr": "width + 4"} and samples["encoding"]["strokeDash"]["field"] == "group"
     ends = {row["group"]: row["survival"] for row in spec["datasets"][labels["data"]["name"]]}
     assert ends == {"A": pytest.approx(2 / 3), "B": 0.5}
     assert line["encoding"]["color"]["legend"] is None  # the names at the ends are the legend
@@ -734,6 +735,10 @@ def test_survival_names_at_close_ends_are_moved_apart_and_many_groups_get_a_lege
     )
     spec = charts.survival_curves(many).to_dict()
     assert len(spec["layer"]) == 2 and spec["layer"][0]["encoding"]["color"]["legend"]["title"] == "Group"
+    # Past the palette's eight colours the lines are dashed, then dotted: no two curves look the same
+    line = spec["layer"][0]["encoding"]
+    looks = list(zip(line["color"]["scale"]["range"], map(tuple, line["strokeDash"]["scale"]["range"]), strict=True))
+    assert len(set(looks)) == len(many) and looks[0][1] == () and looks[8][1] != ()
 
 
 def _two_entries(**columns: list) -> pd.DataFrame:

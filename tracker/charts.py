@@ -1050,18 +1050,25 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
 
     y is the share still running; x is months since the origin. Up to :data:`END_LABELS_MAX`
     groups are named in a column right of the plot, each level with its curve's end (moved apart
-    where ends are close), a dot in its colour before the name: groups are told apart without
-    relying on colour, and the names are the legend. More groups than that get a legend.
+    where ends are close), a piece of its line before the name: groups are told apart without
+    relying on colour alone (past the palette's eight colours, lines are dashed, then dotted), and
+    the names are the legend. More groups than that get a legend.
     """
     frame = _frame(steps, _SURVIVAL_COLUMNS, "survival_curves")
     _check_total("survival_curves", frame)
     groups = _ordered(frame.assign(order=0), "group", "order") if len(frame) else []
+    legend = (
+        _legend("Group", orient="bottom", columns=2, symbolType="stroke", symbolStrokeWidth=3, symbolSize=300)
+        if len(groups) > END_LABELS_MAX
+        else None
+    )
     colour = alt.Color(
         field="group",
         type="nominal",
         scale=alt.Scale(domain=groups, range=_palette(len(groups))),
-        # Named at the curves' ends (below) up to END_LABELS_MAX groups, a legend beyond that.
-        legend=_legend("Group", orient="bottom", columns=2) if len(groups) > END_LABELS_MAX else None,
+        # Named at the curves' ends (below) up to END_LABELS_MAX groups, a legend beyond that: a
+        # piece of each line, its colour and dashes (one legend for both channels).
+        legend=legend,
     )
     x = alt.X(
         field="time",
@@ -1085,8 +1092,12 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
         alt.Tooltip(field="events", type="quantitative", title="Stopped", format=",d"),
         alt.Tooltip(field="censored", type="quantitative", title="No news since (censored)", format=",d"),
     ]
+    # Past the palette's eight colours a group's line is dashed, then dotted: two curves never look
+    # the same (15 partnerships had Blackpool and Golden Key both in plain orange).
+    dashes = [_DASHES[i // len(TYPOLOGY_PALETTE) % len(_DASHES)] for i in range(len(groups))]
+    dash = alt.StrokeDash(field="group", type="nominal", scale=alt.Scale(domain=groups, range=dashes), legend=legend)
     base = alt.Chart(frame).encode(x=x, y=y, color=colour)
-    line = base.mark_line(interpolate="step-after", strokeWidth=3).encode(tooltip=tooltip)
+    line = base.mark_line(interpolate="step-after", strokeWidth=3).encode(strokeDash=dash, tooltip=tooltip)
     censored = (
         base.transform_filter("datum.censored > 0")
         .mark_point(shape="cross", size=140, filled=True, strokeWidth=1)
@@ -1100,16 +1111,20 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
         last = frame.sort_values("time", kind="stable").groupby("group", sort=False)["survival"].last()
         order = sorted(groups, key=lambda g: -float(last[g]))  # top to bottom; ties in the legend's order
         ends = pd.DataFrame({"group": order, "survival": _spread([float(last[g]) for g in order], _END_GAP)})
-        # A dot in the curve's colour and the name in dark text: pale colours (yellow) as text were
-        # hard to read on a projector.
+        # A piece of the curve's line (its colour and dashes) and the name in dark text: pale colours
+        # (yellow) as text were hard to read on a projector.
         names = alt.Chart(ends).encode(y=y)
-        layers.append(names.mark_point(x="width", xOffset=10, filled=True, size=110, opacity=1).encode(color=colour))
+        layers.append(
+            names.mark_rule(x=alt.ExprRef(expr="width + 4"), x2=alt.ExprRef(expr="width + 26"), strokeWidth=3).encode(
+                color=colour, strokeDash=dash
+            )
+        )
         layers.append(
             names.mark_text(
                 align="left",
                 baseline="middle",
                 x="width",
-                dx=20,
+                dx=32,
                 fontSize=LABEL_SIZE,
                 fontWeight="bold",
                 color="#262730",
@@ -1119,6 +1134,7 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
 
 
 END_LABELS_MAX = 20
+_DASHES: tuple[list[int], ...] = ([], [7, 4], [2, 3])  # solid, dashed, dotted: one for each turn of the palette
 """The most survival curves named at their ends; beyond that the legend alone names them."""
 _END_GAP = 0.05  # of the survival scale between two end names: 19 px of the 380 px plot, a 15 px line
 
