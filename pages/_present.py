@@ -20,6 +20,9 @@ TOGGLE = "present_toggle"
 EDITING_SECTIONS = ("Record", "Manage")
 """Navigation sections that change data: left out in present mode."""
 
+ROOT_FONT_PX = 20
+"""The page's root font size in present mode (``html { font-size }`` below; Streamlit's own is 16 px)."""
+
 CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],

@@ -349,17 +349,27 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 ENTRY_TABLE = ("date", "partnership", "kind", "title", "typology", "status", "host", "structure", "source")
 
 
-# Streamlit wraps a cell's text when rows are taller than 64 px (4rem): three lines fit in 66.
-WRAPPED_ROW_HEIGHT = 66
 WRAPPED_ROWS_SHOWN = 10  # a longer fitted table scrolls inside a box this many rows tall
-_HEADER_HEIGHT = 37  # the header row and the borders
+
+
+def wrapped_row_height() -> int:
+    """A row height at which Streamlit wraps a cell's text onto up to three lines: over 4rem, which
+    is 64 px, and 80 px in present mode's larger type (at 66 px the text there was cut, not wrapped)."""
+    return 4 * _rem() + 2
 
 
 def wrapped_height(rows: int) -> Literal["content"] | int:
-    """The height of a table of :data:`WRAPPED_ROW_HEIGHT` rows: all of them up to
+    """The height of a table of :func:`wrapped_row_height` rows: all of them up to
     :data:`WRAPPED_ROWS_SHOWN`, else that many in view and a scroll bar (Streamlit's own height stops
     at five and a half of these rows)."""
-    return "content" if rows <= WRAPPED_ROWS_SHOWN else WRAPPED_ROWS_SHOWN * WRAPPED_ROW_HEIGHT + _HEADER_HEIGHT
+    if rows <= WRAPPED_ROWS_SHOWN:
+        return "content"
+    return WRAPPED_ROWS_SHOWN * wrapped_row_height() + 37 * _rem() // 16  # and the header row and borders
+
+
+def _rem() -> int:
+    """The page's root font size in pixels: larger in present mode."""
+    return _present.ROOT_FONT_PX if _present.active() else 16
 
 
 def entry_table(
@@ -385,7 +395,7 @@ def entry_table(
             for k, v in ENTRY_COLUMNS.items()
             if k in shown
         },
-        row_height=WRAPPED_ROW_HEIGHT if widths else None,
+        row_height=wrapped_row_height() if widths else None,
         height=wrapped_height(len(entries)) if widths else "auto",
         placeholder="—",  # a setback with no status: a dash, not Streamlit's grey "None"
         on_select="rerun",

@@ -362,7 +362,7 @@ if links_tab.open:
                 found,
                 hide_index=True,
                 width="stretch",
-                row_height=_ui.WRAPPED_ROW_HEIGHT,
+                row_height=_ui.wrapped_row_height(),
                 height=_ui.wrapped_height(len(found)),
                 column_order=[
                     "from_structure",

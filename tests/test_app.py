@@ -1549,6 +1549,17 @@ def test_legacy_survival_table_shows_whole_percentages_and_fits_the_screen(db):
     assert sum(widths) <= 920 and columns["partnership"]["width"] >= 320, widths
 
 
+def test_in_present_mode_the_latest_entries_rows_are_tall_enough_to_wrap(db):
+    """Present mode's type is larger (a 20 px root), so Streamlit's threshold for wrapping, 4rem,
+    is 80 px there: at 66 px the titles and names were cut on the projector, not wrapped."""
+    from pages import _present
+
+    assert f"html {{ font-size: {_present.ROOT_FONT_PX}px; }}" in _present.CSS
+    at = app(present="1")
+    (element,) = [d for d in at.dataframe if "title" in d.value.columns]
+    assert element.proto.row_height > 4 * _present.ROOT_FONT_PX
+
+
 def test_overview_latest_entries_fit_the_screen_with_long_text_wrapped(db):
     """The latest entries on a projector: every column in the ~920 px main column of a 1,400-pixel
     screen (the status column was out of view to the right, typologies cut: "Strategy and com…"),
