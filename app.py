@@ -48,7 +48,12 @@ if not member.is_admin:
 present = _present.active()  # present mode: no Record pages, navigation on top, no sidebar
 page = st.navigation(_present.navigation(PAGES, present), position=_present.position(present))
 _auth.sidebar_identity(member, signed_in=_auth.auth_config() is not None)
-filters, notes = _ui.filter_bar()
+# The filters shape the Explore pages and the export; on the entry form and Admin they are only kept.
+UNFILTERED = {
+    "Log an entry": "They shape the Explore pages and the export, not this form (an “As at” date only stops editing).",
+    "Admin": "They shape the Explore pages and the export, not this page.",
+}
+filters, notes = _ui.filter_bar(UNFILTERED.get(page.title))
 st.session_state["filters"] = filters
 _present.frame(present)  # the toggle (foot of the sidebar, or top right when presenting) and the styles
 if member is _auth.LOCAL_ADMIN:

@@ -62,8 +62,11 @@ def _back_to_now() -> None:
     st.session_state[FILTER_KEYS["as_at"]] = None
 
 
-def filter_bar() -> tuple[Filters, list[str]]:
-    """Draw the shared filters in the sidebar; return the current filter and notes on the URL."""
+def filter_bar(unfiltered: str | None = None) -> tuple[Filters, list[str]]:
+    """Draw the shared filters in the sidebar; return the current filter and notes on the URL.
+
+    ``unfiltered``: said under the heading on a page the filters do not shape (they stay set for
+    the pages they do)."""
     v = vocab()
     notes = _seed_from_url(v)
     partnerships = {p.slug: p.name for p in v.partnerships}
@@ -71,6 +74,8 @@ def filter_bar() -> tuple[Filters, list[str]]:
         top = st.columns([3, 2], vertical_alignment="bottom")
         top[0].markdown("**Filters**")
         top[1].button("Clear all", on_click=_clear, key="f_clear", width="stretch")
+        if unfiltered:
+            st.caption(unfiltered)
         programmes = sorted({p.programme for p in v.partnerships})
         st.multiselect("Programme", programmes, key=FILTER_KEYS["programmes"], placeholder="All programmes")
         st.multiselect(

@@ -1617,3 +1617,15 @@ def test_a_heatmap_cells_entries_leave_out_the_cells_own_pair_and_fit_the_screen
     widths = [columns[name].get("width") for name in order]
     assert all(isinstance(width, int) for width in widths) and sum(widths) + 35 <= 920, widths
     assert element.proto.row_height > 64
+
+
+@pytest.mark.parametrize(
+    ("page", "said"),
+    [("pages/log_entry.py", "not this form"), ("pages/admin.py", "not this page"), ("pages/overview.py", None)],
+)
+def test_the_sidebar_says_where_the_filters_do_not_apply(db, page, said):
+    """The entry form and Admin keep the sidebar's filters (for the pages they shape) but are not
+    filtered by them: the sidebar says so there, and nowhere else."""
+    at = app(page)
+    notes = [c.value for c in at.sidebar.caption if "They shape the Explore pages" in c.value]
+    assert (notes and said in notes[0]) if said else not notes, notes
