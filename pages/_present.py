@@ -36,6 +36,33 @@ html { font-size: 20px; }
 """
 
 
+SCALE = ROOT_FONT_PX / 16
+"""How much larger the charts' type (and their heights, to keep room for it) is in present mode."""
+_SCALED = frozenset(
+    {"fontSize", "labelFontSize", "titleFontSize", "labelLineHeight", "lineHeight", "labelLimit", "height", "step"}
+)
+_DATA = frozenset({"datasets", "data", "values"})
+
+
+def larger(spec: Any) -> Any:
+    """A chart's Vega-Lite spec with its type ``SCALE`` times larger, and its heights and label
+    widths with it (the page's type grows with the root font size in present mode; a chart's, set
+    in pixels, did not). A new spec: the cached one, shared by every session, is left as it is; its
+    data is not walked."""
+    if isinstance(spec, dict):
+        return {
+            key: value
+            if key in _DATA
+            else round(value * SCALE)
+            if key in _SCALED and isinstance(value, (int, float)) and not isinstance(value, bool)
+            else larger(value)
+            for key, value in spec.items()
+        }
+    if isinstance(spec, list):
+        return [larger(item) for item in spec]
+    return spec
+
+
 def active() -> bool:
     """Whether this session is in present mode (first read from ``?present=1``)."""
     if STATE not in st.session_state:

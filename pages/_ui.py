@@ -287,7 +287,8 @@ def chart_with_table(
     if on_select != "ignore":
         kwargs |= {"on_select": on_select, "selection_mode": selection_mode}
     # The spec as st.altair_chart would make it, cached by what the chart is built from (#6)
-    event = st.vega_lite_chart(app_state.chart_spec(chart.build, *chart.args, **chart.kwargs), **kwargs)
+    spec = app_state.chart_spec(chart.build, *chart.args, **chart.kwargs)
+    event = st.vega_lite_chart(_present.larger(spec) if _present.active() else spec, **kwargs)
     _meeting.download_buttons(chart.make, table, key=key, description=description, columns=columns)
     # The table is drawn only while its expander is open (opening it reruns the page): closed, it
     # would still be converted and sent on every run, for each chart on the page (#6).

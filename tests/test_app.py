@@ -1629,3 +1629,42 @@ def test_the_sidebar_says_where_the_filters_do_not_apply(db, page, said):
     at = app(page)
     notes = [c.value for c in at.sidebar.caption if "They shape the Explore pages" in c.value]
     assert (notes and said in notes[0]) if said else not notes, notes
+
+
+def _font_sizes(node: object) -> list[float]:
+    """Every font size in a Vega-Lite spec (its data left out)."""
+    if isinstance(node, dict):
+        found = [v for k, v in node.items() if k in ("fontSize", "labelFontSize", "titleFontSize")]
+        return found + [s for k, v in node.items() if k not in ("datasets", "data") for s in _font_sizes(v)]
+    return [s for item in node for s in _font_sizes(item)] if isinstance(node, list) else []
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/timeline.py", "pages/legacy.py", "pages/survival.py"])
+def test_in_present_mode_the_charts_type_is_larger_too(db, page):
+    """Present mode's page type grows by a quarter (a 20 px root); a chart's type is set in pixels
+    and stayed as it was, small on a projector. In present mode each chart is sent with every font
+    size, and the heights that make room for them, a quarter larger."""
+    from pages import _present
+
+    def specs(**params: str) -> list[dict]:
+        return [json.loads(c.proto.spec) for c in app(page, **params).get("vega_lite_chart")]
+
+    plain, presented = specs(), specs(present="1")
+    assert plain and len(plain) == len(presented)
+    for normal, large in zip(plain, presented, strict=True):
+        sizes, larger = _font_sizes(normal), _font_sizes(large)
+        assert sizes and larger == [round(s * _present.SCALE) for s in sizes]
+        assert large.get("datasets") == normal.get("datasets")  # the same data
+        if isinstance(normal.get("height"), int):
+            assert large["height"] == round(normal["height"] * _present.SCALE)
+
+
+def test_a_larger_spec_is_a_new_one_and_leaves_the_data_alone():
+    from pages import _present
+
+    data = {"d": [{"fontSize": 10, "height": 5}]}
+    spec = {"datasets": data, "layer": [{"mark": {"type": "text", "fontSize": 12, "clip": True}}], "height": 100}
+    large = _present.larger(spec)
+    assert large["layer"][0]["mark"] == {"type": "text", "fontSize": 15, "clip": True}  # True is not a size
+    assert large["height"] == 125 and large["datasets"] is data  # the data neither walked nor copied
+    assert spec["layer"][0]["mark"]["fontSize"] == 12 and spec["height"] == 100  # the cached spec as it was
