@@ -1134,8 +1134,8 @@ def survival_curves(steps: pd.DataFrame | None) -> alt.LayerChart:
 
 
 END_LABELS_MAX = 20
-_DASHES: tuple[list[int], ...] = ([], [7, 4], [2, 3])  # solid, dashed, dotted: one for each turn of the palette
 """The most survival curves named at their ends; beyond that the legend alone names them."""
+_DASHES: tuple[list[int], ...] = ([], [7, 4], [2, 3])  # solid, dashed, dotted: one for each turn of the palette
 _END_GAP = 0.05  # of the survival scale between two end names: 19 px of the 380 px plot, a 15 px line
 
 
